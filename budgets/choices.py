@@ -1,0 +1,25 @@
+"""Enumerations of budgets, actuals and the split (PRODUCT.md §2–§3)."""
+
+from django.db import models
+
+
+class Category(models.TextChoices):
+    LABOR = "labor", "Labor"
+    SOFTWARE = "software", "Software"
+    INFRASTRUCTURE = "infrastructure", "Infrastructure"
+    AGENCY = "agency", "Agency"
+    MEDIA = "media", "Media"
+    OTHER = "other", "Other"
+
+
+class Payer(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    IT = "it", "IT"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"

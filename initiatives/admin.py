@@ -1,0 +1,45 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import CodeSequence, Initiative, Profile
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "side", "title")
+    list_filter = ("side",)
+    search_fields = ("user__username", "user__first_name", "user__last_name", "title")
+    list_select_related = ("user",)
+
+
+@admin.register(Initiative)
+class InitiativeAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "code",
+        "title",
+        "lane",
+        "status",
+        "health",
+        "marketing_share_pct",
+        "owner",
+        "start_date",
+        "end_date",
+    )
+    list_filter = ("lane", "status", "health", "start_date")
+    search_fields = ("code", "title", "summary", "owner__username", "owner__last_name")
+    list_select_related = ("owner",)
+    raw_id_fields = ("owner", "marketing_sponsor", "it_sponsor")
+    filter_horizontal = ("platforms",)
+    readonly_fields = ("code", "created_at", "updated_at")
+    show_full_result_count = False
+
+
+@admin.register(CodeSequence)
+class CodeSequenceAdmin(admin.ModelAdmin):
+    list_display = ("name", "last_value")
+    search_fields = ("name",)
+    list_filter = ("name",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting the sequence would hand out codes again.
+        return False

@@ -1,0 +1,54 @@
+"""Shared fixtures: role users, and the rule that CI never skips a missing service."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+
+from tests.factories import UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked `postgres` need PostgreSQL: skipped on SQLite locally, failed in CI."""
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        message = "needs PostgreSQL (set DATABASE_URL=postgres://…)"
+        if IN_CI:
+            pytest.fail(f"CI=true: {message}", pytrace=False)
+        pytest.skip(message)
+    if item.get_closest_marker("broker"):
+        from django.conf import settings
+
+        if not settings.CELERY_BROKER_URL.startswith("redis://"):
+            message = "needs a Redis broker (set CELERY_BROKER_URL=redis://…)"
+            if IN_CI:
+                pytest.fail(f"CI=true: {message}", pytrace=False)
+            pytest.skip(message)
+
+
+@pytest.fixture
+def pm(db):
+    return UserFactory(username="pm.marketing", role="pm", side="marketing")
+
+
+@pytest.fixture
+def other_pm(db):
+    return UserFactory(username="pm.it", role="pm", side="it")
+
+
+@pytest.fixture
+def executive_marketing(db):
+    return UserFactory(username="cmo", role="executive", side="marketing")
+
+
+@pytest.fixture
+def executive_it(db):
+    return UserFactory(username="cio", role="executive", side="it")
+
+
+@pytest.fixture
+def finance(db):
+    return UserFactory(username="finance", role="finance", side="")

@@ -1,0 +1,106 @@
+"""Configuration from the environment (PRODUCT.md §4) and the production guard rails."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_KEY = "k" * 20 + "-production-secret-key-for-tests-only-0123456789"
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_refuses_the_default_secret_key():
+    result = run_manage("check", DJANGO_SETTINGS_MODULE="portfolio.settings.production")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_debug_on():
+    result = run_manage(
+        "check", DJANGO_SETTINGS_MODULE="portfolio.settings.production", SECRET_KEY=GOOD_KEY, DEBUG="True"
+    )
+    assert result.returncode != 0
+    assert "DEBUG must be off" in result.stderr
+
+
+def test_production_passes_check_deploy_without_warnings():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SETTINGS_MODULE="portfolio.settings.production",
+        SECRET_KEY=GOOD_KEY,
+        ALLOWED_HOSTS="portfolio.example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_embedded_defaults_need_no_server(settings):
+    # The test run may point at PostgreSQL/Redis; the defaults are what a bare environment gets.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='portfolio.settings.base'; django.setup();"
+                "from django.conf import settings as s;"
+                "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.CACHES['default']['BACKEND'],"
+                " s.DATABASES['default']['CONN_HEALTH_CHECKS'], s.REPORTING_CURRENCY, s.FISCAL_YEAR_START_MONTH,"
+                " s.SPLIT_RECOMPUTE_HOUR)"
+            ),
+        ],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "filesystem://",
+        "django.core.cache.backends.locmem.LocMemCache",
+        "True",
+        "USD",
+        "1",
+        "2",
+    ]
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({"DATABASE_URL": "postgres://u:p@db:5432/pf"}, "django.db.backends.postgresql"),
+        ({"REDIS_URL": "redis://cache:6379/1"}, "django.core.cache.backends.redis.RedisCache"),
+        ({"FISCAL_YEAR_START_MONTH": "7", "REPORTING_CURRENCY": "EUR"}, "7 EUR"),
+    ],
+)
+def test_environment_switches_services(env, expected):
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='portfolio.settings.base'; django.setup();"
+        "from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], s.FISCAL_YEAR_START_MONTH,"
+        " s.REPORTING_CURRENCY)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout
