@@ -1,0 +1,159 @@
+"""The one permission policy (PRODUCT.md §1).
+
+Every view, API endpoint, importer, admin action and task asks this module what
+a user may do; none decides on its own. `can(user, action, obj)` answers one
+question; `visible_initiatives(user, queryset)` narrows a queryset to what the
+user may see (used for lists and for 404-not-403 on detail lookups).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q, QuerySet
+
+from initiatives.choices import OPEN_STATUSES, Role, Status
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from initiatives.models import Initiative
+
+
+# --- who the user is --------------------------------------------------------
+
+
+def roles(user: AbstractBaseUser | None) -> frozenset[str]:
+    """The user's role names (Django groups), cached on the user object for the request."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_policy_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        if user.is_superuser:
+            names.add(Role.ADMIN)
+        cached = frozenset(names)
+        user._policy_roles = cached
+    return cached
+
+
+def side(user: AbstractBaseUser | None) -> str:
+    """`marketing`, `it` or '' (finance and admins have no side)."""
+    profile = getattr(user, "profile", None) if user is not None and user.is_authenticated else None
+    return getattr(profile, "side", "") or ""
+
+
+def is_pm(user) -> bool:
+    return Role.PM in roles(user)
+
+
+def is_executive(user) -> bool:
+    return Role.EXECUTIVE in roles(user)
+
+
+def is_finance(user) -> bool:
+    return Role.FINANCE in roles(user)
+
+
+def is_admin(user) -> bool:
+    return Role.ADMIN in roles(user)
+
+
+def sees_everything(user) -> bool:
+    return bool(roles(user) & {Role.EXECUTIVE, Role.FINANCE, Role.ADMIN})
+
+
+def is_owner(user, initiative: Initiative) -> bool:
+    return user.is_authenticated and initiative.owner_id == user.pk
+
+
+def is_sponsor(user, initiative: Initiative) -> bool:
+    return user.is_authenticated and user.pk in (initiative.marketing_sponsor_id, initiative.it_sponsor_id)
+
+
+# --- what the user may see --------------------------------------------------
+
+
+def visible_initiatives(user, queryset: QuerySet) -> QuerySet:
+    """Executives, finance and admins see every initiative; a PM sees all but other people's drafts."""
+    if sees_everything(user):
+        return queryset
+    if is_pm(user):
+        return queryset.filter(~Q(status=Status.DRAFT) | Q(owner=user))
+    return queryset.none()
+
+
+def can_view_initiative(user, initiative: Initiative) -> bool:
+    if sees_everything(user):
+        return True
+    return is_pm(user) and (initiative.status != Status.DRAFT or is_owner(user, initiative))
+
+
+def can_view_initiative_finances(user, initiative: Initiative) -> bool:
+    """Budgets and actuals: executives, finance, admins; a PM only for initiatives they own."""
+    return sees_everything(user) or (is_pm(user) and is_owner(user, initiative))
+
+
+# --- what the user may do ---------------------------------------------------
+
+EDITABLE = (Status.DRAFT, Status.REJECTED)
+CHANGE_NEEDS_BOTH_SPONSORS = (Status.APPROVED, Status.IN_PROGRESS)
+
+
+def _initiative_rules() -> dict[str, Callable[[Any, Initiative], bool]]:
+    return {
+        "initiative.view": can_view_initiative,
+        "initiative.edit": lambda u, i: is_pm(u) and is_owner(u, i) and i.status in EDITABLE,
+        "initiative.submit": lambda u, i: is_pm(u) and is_owner(u, i) and i.status in EDITABLE,
+        "initiative.approve": lambda u, i: is_executive(u) and is_sponsor(u, i) and i.status == Status.SUBMITTED,
+        "initiative.reject": lambda u, i: is_executive(u) and is_sponsor(u, i) and i.status == Status.SUBMITTED,
+        "initiative.start": lambda u, i: (is_owner(u, i) or is_sponsor(u, i)) and i.status == Status.APPROVED,
+        "initiative.complete": lambda u, i: (is_owner(u, i) or is_sponsor(u, i)) and i.status == Status.IN_PROGRESS,
+        "initiative.cancel": lambda u, i: is_executive(u) and is_sponsor(u, i) and i.status in OPEN_STATUSES,
+        "initiative.propose_change": lambda u, i: (
+            (is_owner(u, i) or is_sponsor(u, i)) and i.status in CHANGE_NEEDS_BOTH_SPONSORS
+        ),
+        "initiative.decide_change": lambda u, i: (
+            is_executive(u) and is_sponsor(u, i) and i.status in CHANGE_NEEDS_BOTH_SPONSORS
+        ),
+        "initiative.update_health": lambda u, i: (
+            (is_owner(u, i) or is_sponsor(u, i)) and i.status in CHANGE_NEEDS_BOTH_SPONSORS
+        ),
+        "initiative.view_finances": can_view_initiative_finances,
+    }
+
+
+def _global_rules() -> dict[str, Callable[[Any], bool]]:
+    finance = is_finance
+    return {
+        "initiative.create": is_pm,
+        "dashboard.view": lambda u: bool(roles(u)),
+        "budgets.manage": finance,
+        "expenses.manage": finance,
+        "fx.manage": finance,
+        "locks.manage": finance,
+        "imports.run": finance,
+        "reports.export": finance,
+        "split.view": lambda u: sees_everything(u),
+        "split.recompute": finance,
+        "audit.view": lambda u: finance(u) or is_admin(u),
+    }
+
+
+INITIATIVE_RULES = _initiative_rules()
+GLOBAL_RULES = _global_rules()
+ACTIONS = tuple(INITIATIVE_RULES) + tuple(GLOBAL_RULES)
+
+
+def can(user, action: str, obj: Initiative | None = None) -> bool:
+    """May `user` perform `action` (on `obj`, for initiative actions)? Unknown actions are refused loudly."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if action in INITIATIVE_RULES:
+        if obj is None:
+            raise ValueError(f"{action} needs the initiative it applies to")
+        return bool(INITIATIVE_RULES[action](user, obj))
+    if action in GLOBAL_RULES:
+        return bool(GLOBAL_RULES[action](user))
+    raise KeyError(f"unknown action {action!r}")
