@@ -273,3 +273,32 @@ class SplitHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} {self.lane} {self.month:%Y-%m}"
+
+
+class OverspendAlert(models.Model):
+    """An overspend alert sent for an initiative in a month: at most one per (initiative, month)."""
+
+    initiative = models.ForeignKey("initiatives.Initiative", on_delete=models.CASCADE, related_name="overspend_alerts")
+    month = models.DateField(help_text="The first day of the calendar month the alert was sent in.")
+    sent_at = models.DateTimeField(auto_now_add=True)
+    fiscal_year = models.PositiveSmallIntegerField(help_text="The fiscal year whose year-to-date figures triggered it.")
+    planned_total = models.DecimalField(**MONEY, help_text="Fiscal-year-to-date planned spend when sent.")
+    actual_total = models.DecimalField(**MONEY, help_text="Fiscal-year-to-date actual spend when sent.")
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "month"],
+                name="overspend_alert_unique_initiative_month",
+                violation_error_message="An overspend alert was already sent for this initiative and month.",
+            ),
+            models.CheckConstraint(
+                condition=Q(month__day=1),
+                name="overspend_alert_month_is_first_day",
+                violation_error_message="An alert month is the first day of a calendar month.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id} overspend {self.month:%Y-%m}"
