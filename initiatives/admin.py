@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import CodeSequence, Initiative, Profile
+from .models import CodeSequence, Initiative, InitiativeChangeProposal, InitiativeTransition, Profile
 
 
 @admin.register(Profile)
@@ -42,4 +42,41 @@ class CodeSequenceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Deleting the sequence would hand out codes again.
+        return False
+
+
+@admin.register(InitiativeTransition)
+class InitiativeTransitionAdmin(admin.ModelAdmin):
+    """The timeline is a record: read it here, never edit it."""
+
+    list_display = ("initiative", "action", "from_status", "to_status", "by", "at")
+    list_filter = ("action", "to_status")
+    search_fields = ("initiative__code", "by__username", "reason")
+    list_select_related = ("initiative", "by")
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(InitiativeChangeProposal)
+class InitiativeChangeProposalAdmin(admin.ModelAdmin):
+    """Proposals are decided by the sponsors in the app (services), not edited here."""
+
+    list_display = ("initiative", "status", "proposed_by", "proposed_at", "decided_at")
+    list_filter = ("status",)
+    search_fields = ("initiative__code", "reason")
+    list_select_related = ("initiative", "proposed_by")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

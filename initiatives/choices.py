@@ -40,3 +40,29 @@ class Health(models.TextChoices):
     GREEN = "green", "Green"
     AMBER = "amber", "Amber"
     RED = "red", "Red"
+
+
+class Action(models.TextChoices):
+    """What happened to an initiative: one row of its timeline (InitiativeTransition.action)."""
+
+    CREATE = "create", "Filed"
+    SUBMIT = "submit", "Submitted for approval"
+    RESUBMIT = "resubmit", "Resubmitted after rejection"
+    APPROVE = "approve", "Approved"
+    REJECT = "reject", "Rejected"
+    START = "start", "Started"
+    COMPLETE = "complete", "Completed"
+    CANCEL = "cancel", "Cancelled"
+    HEALTH = "health", "Health updated"
+    PROPOSE_CHANGE = "propose_change", "Change proposed"
+    APPROVE_CHANGE = "approve_change", "Change approved"
+    REJECT_CHANGE = "reject_change", "Change rejected"
+    WITHDRAW_CHANGE = "withdraw_change", "Change withdrawn"
+    APPLY_CHANGE = "apply_change", "Change applied"
+
+
+class ProposalStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for both sponsors"
+    APPLIED = "applied", "Approved and applied"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"

@@ -7,9 +7,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from .choices import Health, Lane, Side, Status
+from .choices import Action, Health, Lane, ProposalStatus, Side, Status
 
 CODE_PREFIX = "INI-"
 
@@ -81,6 +82,10 @@ class Initiative(models.Model):
     lane_assessment = models.JSONField(default=dict, blank=True)
     lane_recommended = models.CharField(max_length=16, choices=Lane.choices, blank=True)
     lane_justification = models.TextField(blank=True)
+    # Dual sign-off of the current submission: each sponsor's approval time,
+    # cleared when the initiative is (re)submitted. Both set ⇒ approved.
+    marketing_approved_at = models.DateTimeField(null=True, blank=True)
+    it_approved_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -119,6 +124,8 @@ class Initiative(models.Model):
         indexes = [
             models.Index(fields=["status", "lane"], name="initiative_status_lane"),
             models.Index(fields=["owner", "status"], name="initiative_owner_status"),
+            models.Index(fields=["marketing_sponsor", "status"], name="initiative_mkt_sponsor_status"),
+            models.Index(fields=["it_sponsor", "status"], name="initiative_it_sponsor_status"),
         ]
 
     def __str__(self) -> str:
@@ -136,3 +143,140 @@ class Initiative(models.Model):
     @property
     def it_share_pct(self) -> Decimal:
         return Decimal("100.00") - self.marketing_share_pct
+
+
+class InitiativeTransition(models.Model):
+    """One entry of an initiative's timeline: who did what, when, why, and the status before and after.
+
+    Status changes and the events that lead to them (one sponsor's approval,
+    a change proposal and its decisions, a health update) are all recorded.
+    """
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="transitions")
+    action = models.CharField(max_length=24, choices=Action.choices)
+    from_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Status.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+    proposal = models.ForeignKey(
+        "InitiativeChangeProposal", null=True, blank=True, on_delete=models.SET_NULL, related_name="transitions"
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            # Dual sign-off ends in exactly one transition to approved, even when
+            # both sponsors approve at the same instant (the service locks the row;
+            # this is the database's guarantee behind it).
+            models.UniqueConstraint(
+                fields=["initiative"],
+                condition=Q(from_status=Status.SUBMITTED, to_status=Status.APPROVED),
+                name="initiative_transition_approved_once",
+                violation_error_message="This initiative has already been approved.",
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=Action.values),
+                name="initiative_transition_action_valid",
+                violation_error_message="Unknown action.",
+            ),
+        ]
+        indexes = [models.Index(fields=["initiative", "-at"], name="initiative_transition_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id} {self.action} {self.from_status}→{self.to_status}"
+
+    @property
+    def changes_status(self) -> bool:
+        return self.from_status != self.to_status
+
+
+class InitiativeChangeProposal(models.Model):
+    """A change of share, lane or sponsor to an approved or in-progress initiative.
+
+    It waits here until both current sponsors approve it; until then the
+    initiative keeps its old values (so the spend split uses the old share).
+    A field left empty is not part of the change.
+    """
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="change_proposals")
+    status = models.CharField(max_length=16, choices=ProposalStatus.choices, default=ProposalStatus.PENDING)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(help_text="Why the change is needed.")
+
+    marketing_share_pct = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    lane = models.CharField(max_length=16, choices=Lane.choices, blank=True)
+    marketing_sponsor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    it_sponsor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The values when the change was proposed, so a decided proposal still reads "60 % → 40 %".
+    previous_values = models.JSONField(default=dict, blank=True)
+
+    marketing_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    marketing_approved_at = models.DateTimeField(null=True, blank=True)
+    it_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    it_approved_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative"],
+                condition=Q(status=ProposalStatus.PENDING),
+                name="change_proposal_one_pending_per_initiative",
+                violation_error_message="This initiative already has a change waiting for approval.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(marketing_share_pct__isnull=False)
+                    | ~Q(lane="")
+                    | Q(marketing_sponsor__isnull=False)
+                    | Q(it_sponsor__isnull=False)
+                ),
+                name="change_proposal_changes_something",
+                violation_error_message="A change proposal must change the share, the lane or a sponsor.",
+            ),
+            models.CheckConstraint(
+                condition=Q(marketing_share_pct__isnull=True)
+                | (Q(marketing_share_pct__gte=0) & Q(marketing_share_pct__lte=100)),
+                name="change_proposal_share_between_0_and_100",
+                violation_error_message="Marketing's share must be between 0 and 100 %.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ProposalStatus.values),
+                name="change_proposal_status_valid",
+                violation_error_message="Unknown proposal status.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id} change ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ProposalStatus.PENDING
+
+    def changed_fields(self) -> list[str]:
+        fields = []
+        if self.marketing_share_pct is not None:
+            fields.append("marketing_share_pct")
+        if self.lane:
+            fields.append("lane")
+        if self.marketing_sponsor_id:
+            fields.append("marketing_sponsor")
+        if self.it_sponsor_id:
+            fields.append("it_sponsor")
+        return fields

@@ -1,13 +1,39 @@
-"""Writes to initiatives go through these services (HackSoft style: keyword-only, atomic)."""
+"""Writes to initiatives go through these services (HackSoft style: keyword-only, atomic).
+
+Every business rule of PRODUCT.md §2 about initiatives lives here: the field
+rules of the filing form, the status workflow with dual sponsor sign-off, the
+change proposals that guard an approved initiative's share, lane and sponsors,
+the timeline (`InitiativeTransition`) and the notifications. Permission
+questions are asked of `portfolio.policy`; views, the API and importers call
+these functions and never change an initiative's status themselves.
+
+Errors: `PermissionDenied` when the policy refuses (including when the state
+changed under the caller's feet), `ValidationError` with field messages when
+the data is wrong.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
-from .models import CodeSequence, format_initiative_code
+from portfolio import policy
+
+from .choices import Action, Health, Lane, ProposalStatus, Side, Status
+from .lane_assessment import QUESTION_KEYS, assess_lane, justification_required
+from .models import CodeSequence, Initiative, InitiativeChangeProposal, InitiativeTransition, format_initiative_code
 
 INITIATIVE_SEQUENCE = "initiative"
+TITLE_MAX = 200
+SUMMARY_MAX = 5000
+REASON_MAX = 2000
 
 
 @transaction.atomic
@@ -24,3 +50,609 @@ def initiative_codes_allocate(*, count: int = 1) -> list[str]:
     CodeSequence.objects.filter(pk=sequence.pk).update(last_value=F("last_value") + count)
     first = sequence.last_value + 1
     return [format_initiative_code(number) for number in range(first, first + count)]
+
+
+# --- field rules ---------------------------------------------------------------
+
+
+def _is_executive_of(user: AbstractBaseUser | None, side: str) -> bool:
+    return user is not None and policy.is_executive(user) and policy.side(user) == side
+
+
+def _clean_share(value: object, errors: dict[str, str], field: str = "marketing_share_pct") -> Decimal | None:
+    try:
+        share = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        errors[field] = "Enter marketing's share as a number between 0 and 100, for example 60 or 62.5."
+        return None
+    if not share.is_finite():
+        errors[field] = "Enter marketing's share as a number between 0 and 100, for example 60 or 62.5."
+        return None
+    if not Decimal(0) <= share <= Decimal(100):
+        errors[field] = "Marketing's share must be between 0 and 100 %."
+        return None
+    if share != share.quantize(Decimal("0.01")):
+        errors[field] = "Use at most two decimal places, for example 62.55."
+        return None
+    return share.quantize(Decimal("0.01"))
+
+
+def _check_sponsors(marketing_sponsor, it_sponsor, errors: dict[str, str]) -> None:
+    if marketing_sponsor is not None and not _is_executive_of(marketing_sponsor, Side.MARKETING):
+        errors["marketing_sponsor"] = "The marketing sponsor must be an executive on the marketing side."
+    if it_sponsor is not None and not _is_executive_of(it_sponsor, Side.IT):
+        errors["it_sponsor"] = "The IT sponsor must be an executive on the IT side."
+
+
+def _check_platforms(
+    *, initiative: Initiative | None, lane: str, platforms: list[Initiative], errors: dict[str, str]
+) -> None:
+    if not platforms:
+        return
+    if lane != Lane.FAST_LANE:
+        errors["platforms"] = "Only a fast-lane initiative builds on platforms: remove them or choose the fast lane."
+        return
+    if initiative is not None and initiative.pk and any(p.pk == initiative.pk for p in platforms):
+        errors["platforms"] = "An initiative cannot be its own platform."
+        return
+    not_core = [p.code for p in platforms if p.lane != Lane.CORE_STACK]
+    if not_core:
+        errors["platforms"] = f"Platforms must be core-stack initiatives; {', '.join(not_core)} is not."
+
+
+def _validated_fields(
+    *,
+    initiative: Initiative | None,
+    by: AbstractBaseUser,
+    title: str,
+    summary: str,
+    marketing_sponsor,
+    it_sponsor,
+    lane: str,
+    start_date: dt.date | None,
+    end_date: dt.date | None,
+    marketing_share_pct: object,
+    health: str,
+    platforms: Iterable[Initiative],
+    lane_assessment: Mapping[str, object],
+    lane_justification: str,
+) -> tuple[dict[str, object], list[Initiative]]:
+    """Check every field rule of the filing form at once; raise ValidationError listing them all."""
+    errors: dict[str, str] = {}
+    title = (title or "").strip()
+    summary = (summary or "").strip()
+    lane_justification = (lane_justification or "").strip()
+    platforms = list(platforms)
+
+    if not title:
+        errors["title"] = "Give the initiative a title."
+    elif len(title) > TITLE_MAX:
+        errors["title"] = f"Keep the title under {TITLE_MAX} characters (it has {len(title)})."
+    if not summary:
+        errors["summary"] = "Describe the business outcome this initiative serves."
+    elif len(summary) > SUMMARY_MAX:
+        errors["summary"] = f"Keep the summary under {SUMMARY_MAX} characters (it has {len(summary)})."
+    if not policy.is_pm(by):
+        errors["owner"] = "The owner of an initiative must be a product manager."
+    if marketing_sponsor is None:
+        errors["marketing_sponsor"] = "Choose the marketing executive who sponsors this initiative."
+    if it_sponsor is None:
+        errors["it_sponsor"] = "Choose the IT executive who sponsors this initiative."
+    _check_sponsors(marketing_sponsor, it_sponsor, errors)
+    if lane not in Lane.values:
+        errors["lane"] = "Choose the fast lane or the core stack."
+    if start_date is None:
+        errors["start_date"] = "Enter the start date."
+    if end_date is None:
+        errors["end_date"] = "Enter the end date."
+    if start_date and end_date and end_date < start_date:
+        errors["end_date"] = "The end date cannot be before the start date."
+    share = _clean_share(marketing_share_pct, errors)
+    if health not in Health.values:
+        errors["health"] = "Choose green, amber or red."
+    _check_platforms(initiative=initiative, lane=lane, platforms=platforms, errors=errors)
+
+    assessment = assess_lane(lane_assessment)
+    for key in assessment.missing:
+        errors[f"assessment_{key}"] = "Answer this question."
+    if len(lane_justification) > REASON_MAX:
+        errors["lane_justification"] = f"Keep the justification under {REASON_MAX} characters."
+    elif (
+        assessment.complete
+        and lane in Lane.values
+        and justification_required(chosen_lane=lane, recommended=assessment.recommended)
+        and not lane_justification
+    ):
+        errors["lane_justification"] = (
+            f"The assessment recommends the {assessment.recommended_label.lower()}: "
+            "explain why this initiative belongs in the other lane."
+        )
+    if errors:
+        raise ValidationError(errors)
+
+    return {
+        "title": title,
+        "summary": summary,
+        "marketing_sponsor": marketing_sponsor,
+        "it_sponsor": it_sponsor,
+        "lane": lane,
+        "start_date": start_date,
+        "end_date": end_date,
+        "marketing_share_pct": share,
+        "health": health,
+        "lane_assessment": {key: lane_assessment[key] for key in QUESTION_KEYS},
+        "lane_recommended": assessment.recommended,
+        "lane_justification": lane_justification if lane != assessment.recommended else "",
+    }, platforms
+
+
+def initiative_field_errors(**fields) -> dict[str, str]:
+    """The field rules' complaint per field about a filing ({} when valid), without saving anything.
+
+    Forms call it so that every problem (end before start, a sponsor of the
+    wrong side…) shows at once next to its field; the services apply the
+    same rules again when they save.
+    """
+    try:
+        _validated_fields(**fields)
+    except ValidationError as error:
+        return {field: messages[0] for field, messages in error.message_dict.items()}
+    return {}
+
+
+# --- timeline and notifications ----------------------------------------------------
+
+
+def _record(
+    *,
+    initiative: Initiative,
+    action: str,
+    from_status: str,
+    by: AbstractBaseUser,
+    reason: str = "",
+    proposal: InitiativeChangeProposal | None = None,
+) -> InitiativeTransition:
+    """Append to the timeline and e-mail the people concerned once the transaction commits."""
+    entry = InitiativeTransition.objects.create(
+        initiative=initiative,
+        action=action,
+        from_status=from_status,
+        to_status=initiative.status,
+        by=by,
+        reason=reason,
+        proposal=proposal,
+    )
+    if action != Action.CREATE:
+        from .emails import transition_notify
+
+        transaction.on_commit(lambda: transition_notify(transition_id=entry.pk))
+    return entry
+
+
+def _locked(initiative: Initiative) -> Initiative:
+    """The initiative's row, locked until the end of the transaction, with fresh values."""
+    return Initiative.objects.select_for_update().get(pk=initiative.pk)
+
+
+def _require(by: AbstractBaseUser, action: str, obj, message: str) -> None:
+    if not policy.can(by, action, obj):
+        raise PermissionDenied(message)
+
+
+def _reason(reason: str | None, *, required: bool, what: str) -> str:
+    text = (reason or "").strip()
+    if required and not text:
+        raise ValidationError({"reason": f"Give a reason {what}."})
+    if len(text) > REASON_MAX:
+        raise ValidationError({"reason": f"Keep the reason under {REASON_MAX} characters."})
+    return text
+
+
+def _save(initiative: Initiative, by: AbstractBaseUser, **kwargs) -> None:
+    initiative._history_user = by  # history records who, also outside a web request
+    initiative.save(**kwargs)
+
+
+# --- filing ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def initiative_create(
+    *,
+    by: AbstractBaseUser,
+    title: str,
+    summary: str,
+    marketing_sponsor,
+    it_sponsor,
+    lane: str,
+    start_date: dt.date | None,
+    end_date: dt.date | None,
+    marketing_share_pct: object,
+    health: str = Health.GREEN,
+    platforms: Iterable[Initiative] = (),
+    lane_assessment: Mapping[str, object],
+    lane_justification: str = "",
+) -> Initiative:
+    """File a new initiative as a draft owned by `by` (a PM)."""
+    _require(by, "initiative.create", None, "Only product managers file initiatives.")
+    values, platform_list = _validated_fields(
+        initiative=None,
+        by=by,
+        title=title,
+        summary=summary,
+        marketing_sponsor=marketing_sponsor,
+        it_sponsor=it_sponsor,
+        lane=lane,
+        start_date=start_date,
+        end_date=end_date,
+        marketing_share_pct=marketing_share_pct,
+        health=health,
+        platforms=platforms,
+        lane_assessment=lane_assessment,
+        lane_justification=lane_justification,
+    )
+    initiative = Initiative(owner=by, status=Status.DRAFT, **values)
+    _save(initiative, by)
+    initiative.platforms.set(platform_list)
+    _record(initiative=initiative, action=Action.CREATE, from_status="", by=by)
+    return initiative
+
+
+@transaction.atomic
+def initiative_update(
+    *,
+    initiative: Initiative,
+    by: AbstractBaseUser,
+    title: str,
+    summary: str,
+    marketing_sponsor,
+    it_sponsor,
+    lane: str,
+    start_date: dt.date | None,
+    end_date: dt.date | None,
+    marketing_share_pct: object,
+    health: str,
+    platforms: Iterable[Initiative] = (),
+    lane_assessment: Mapping[str, object],
+    lane_justification: str = "",
+) -> Initiative:
+    """Edit a draft or rejected initiative (its owner only)."""
+    locked = _locked(initiative)
+    _require(by, "initiative.edit", locked, "Only the owner may edit an initiative, and only while draft or rejected.")
+    values, platform_list = _validated_fields(
+        initiative=locked,
+        by=by,
+        title=title,
+        summary=summary,
+        marketing_sponsor=marketing_sponsor,
+        it_sponsor=it_sponsor,
+        lane=lane,
+        start_date=start_date,
+        end_date=end_date,
+        marketing_share_pct=marketing_share_pct,
+        health=health,
+        platforms=platforms,
+        lane_assessment=lane_assessment,
+        lane_justification=lane_justification,
+    )
+    for name, value in values.items():
+        setattr(locked, name, value)
+    _save(locked, by)
+    if {p.pk for p in platform_list} != set(locked.platforms.values_list("pk", flat=True)):
+        locked.platforms.set(platform_list)
+    return locked
+
+
+# --- the workflow ------------------------------------------------------------------
+
+
+@transaction.atomic
+def initiative_submit(*, initiative: Initiative, by: AbstractBaseUser, reason: str = "") -> Initiative:
+    """Send a draft (or a revised, rejected initiative) to both sponsors for approval."""
+    locked = _locked(initiative)
+    _require(by, "initiative.submit", locked, "Only the owner may submit a draft or rejected initiative.")
+    reason = _reason(reason, required=False, what="")
+    previous = locked.status
+    locked.status = Status.SUBMITTED
+    locked.marketing_approved_at = None  # a resubmission needs both sign-offs again
+    locked.it_approved_at = None
+    _save(locked, by)
+    action = Action.RESUBMIT if previous == Status.REJECTED else Action.SUBMIT
+    _record(initiative=locked, action=action, from_status=previous, by=by, reason=reason)
+    return locked
+
+
+@transaction.atomic
+def initiative_approve(*, initiative: Initiative, by: AbstractBaseUser, reason: str = "") -> Initiative:
+    """One sponsor's sign-off; the second one makes the initiative `approved`.
+
+    The row lock serialises two sponsors approving at the same instant: the
+    second sees the first one's sign-off and performs the single transition.
+    """
+    locked = _locked(initiative)
+    _require(by, "initiative.approve", locked, "Only a sponsor who has not yet decided may approve.")
+    reason = _reason(reason, required=False, what="")
+    side = policy.sponsor_side(by, locked)
+    setattr(locked, f"{side}_approved_at", timezone.now())
+    if locked.marketing_approved_at and locked.it_approved_at:
+        locked.status = Status.APPROVED
+    _save(locked, by)
+    _record(initiative=locked, action=Action.APPROVE, from_status=Status.SUBMITTED, by=by, reason=reason)
+    return locked
+
+
+@transaction.atomic
+def initiative_reject(*, initiative: Initiative, by: AbstractBaseUser, reason: str) -> Initiative:
+    """A sponsor turns the submission down, saying why; the owner may revise and resubmit."""
+    locked = _locked(initiative)
+    _require(by, "initiative.reject", locked, "Only a sponsor who has not yet decided may reject.")
+    reason = _reason(reason, required=True, what="so the owner knows what to change")
+    locked.status = Status.REJECTED
+    _save(locked, by)
+    _record(initiative=locked, action=Action.REJECT, from_status=Status.SUBMITTED, by=by, reason=reason)
+    return locked
+
+
+def _simple_transition(
+    *, initiative: Initiative, by: AbstractBaseUser, policy_action: str, to_status: str, action: str, reason: str
+) -> Initiative:
+    locked = _locked(initiative)
+    _require(by, policy_action, locked, f"You may not {action} this initiative in its current state.")
+    previous = locked.status
+    locked.status = to_status
+    _save(locked, by)
+    _record(initiative=locked, action=action, from_status=previous, by=by, reason=reason)
+    if to_status in (Status.DONE, Status.CANCELLED):
+        _withdraw_pending_proposals(locked, by=by, why=f"The initiative is {locked.get_status_display().lower()}.")
+    return locked
+
+
+@transaction.atomic
+def initiative_start(*, initiative: Initiative, by: AbstractBaseUser, reason: str = "") -> Initiative:
+    """Work begins on an approved initiative (its owner or a sponsor)."""
+    return _simple_transition(
+        initiative=initiative,
+        by=by,
+        policy_action="initiative.start",
+        to_status=Status.IN_PROGRESS,
+        action=Action.START,
+        reason=_reason(reason, required=False, what=""),
+    )
+
+
+@transaction.atomic
+def initiative_complete(*, initiative: Initiative, by: AbstractBaseUser, reason: str = "") -> Initiative:
+    """An in-progress initiative is done (its owner or a sponsor)."""
+    return _simple_transition(
+        initiative=initiative,
+        by=by,
+        policy_action="initiative.complete",
+        to_status=Status.DONE,
+        action=Action.COMPLETE,
+        reason=_reason(reason, required=False, what=""),
+    )
+
+
+@transaction.atomic
+def initiative_cancel(*, initiative: Initiative, by: AbstractBaseUser, reason: str) -> Initiative:
+    """A sponsor stops an open initiative, saying why."""
+    return _simple_transition(
+        initiative=initiative,
+        by=by,
+        policy_action="initiative.cancel",
+        to_status=Status.CANCELLED,
+        action=Action.CANCEL,
+        reason=_reason(reason, required=True, what="for cancelling"),
+    )
+
+
+@transaction.atomic
+def initiative_update_health(
+    *, initiative: Initiative, by: AbstractBaseUser, health: str, reason: str = ""
+) -> Initiative:
+    """The owner or a sponsor reports green, amber or red on a running initiative."""
+    locked = _locked(initiative)
+    _require(by, "initiative.update_health", locked, "Only the owner or a sponsor updates health while it runs.")
+    if health not in Health.values:
+        raise ValidationError({"health": "Choose green, amber or red."})
+    reason = _reason(reason, required=health != Health.GREEN, what="when health is amber or red")
+    if locked.health == health:
+        raise ValidationError({"health": f"Health is already {locked.get_health_display().lower()}."})
+    locked.health = health
+    _save(locked, by)
+    _record(initiative=locked, action=Action.HEALTH, from_status=locked.status, by=by, reason=reason)
+    return locked
+
+
+# --- changes to an approved initiative ----------------------------------------------
+
+
+def _display_value(initiative: Initiative, field: str) -> str:
+    value = getattr(initiative, field)
+    if field == "lane":
+        return Lane(value).label
+    if field in ("marketing_sponsor", "it_sponsor"):
+        return value.get_full_name() or value.get_username()
+    return f"{value}"
+
+
+@transaction.atomic
+def change_proposal_create(
+    *,
+    initiative: Initiative,
+    by: AbstractBaseUser,
+    reason: str,
+    marketing_share_pct: object = None,
+    lane: str = "",
+    marketing_sponsor=None,
+    it_sponsor=None,
+) -> InitiativeChangeProposal:
+    """Propose a new share, lane or sponsor for an approved or in-progress initiative.
+
+    The initiative keeps its values until both current sponsors approve. A
+    sponsor who proposes the change has thereby approved it.
+    """
+    locked = _locked(initiative)
+    _require(by, "initiative.propose_change", locked, "Only the owner or a sponsor may propose a change.")
+    errors: dict[str, str] = {}
+    share = None
+    if marketing_share_pct not in (None, ""):
+        share = _clean_share(marketing_share_pct, errors)
+        if share is not None and share == locked.marketing_share_pct:
+            share = None
+    lane = lane or ""
+    if lane and lane not in Lane.values:
+        errors["lane"] = "Choose the fast lane or the core stack."
+    elif lane == locked.lane:
+        lane = ""
+    if marketing_sponsor is not None and marketing_sponsor.pk == locked.marketing_sponsor_id:
+        marketing_sponsor = None
+    if it_sponsor is not None and it_sponsor.pk == locked.it_sponsor_id:
+        it_sponsor = None
+    _check_sponsors(marketing_sponsor, it_sponsor, errors)
+    if lane == Lane.CORE_STACK and locked.platforms.exists():
+        errors["lane"] = "This initiative builds on platforms; a core-stack initiative cannot."
+    if lane == Lane.FAST_LANE and locked.dependents.exists():
+        errors["lane"] = "Other initiatives build on this one as a platform; a platform must stay core-stack."
+    try:
+        reason = _reason(reason, required=True, what="for the change")
+    except ValidationError as error:
+        errors.update({k: v[0] for k, v in error.message_dict.items()})
+    if not errors and share is None and not lane and marketing_sponsor is None and it_sponsor is None:
+        errors["__all__"] = "Nothing would change: enter a new share, lane or sponsor."
+    if InitiativeChangeProposal.objects.filter(initiative=locked, status=ProposalStatus.PENDING).exists():
+        errors["__all__"] = "A change is already waiting for the sponsors: decide or withdraw it first."
+    if errors:
+        raise ValidationError(errors)
+
+    proposal = InitiativeChangeProposal(
+        initiative=locked,
+        proposed_by=by,
+        reason=reason,
+        marketing_share_pct=share,
+        lane=lane,
+        marketing_sponsor=marketing_sponsor,
+        it_sponsor=it_sponsor,
+    )
+    proposal.previous_values = {field: _display_value(locked, field) for field in proposal.changed_fields()}
+    side = policy.sponsor_side(by, locked) if policy.is_executive(by) else ""
+    if side:
+        setattr(proposal, f"{side}_approved_by", by)
+        setattr(proposal, f"{side}_approved_at", timezone.now())
+    proposal.save()
+    _record(
+        initiative=locked,
+        action=Action.PROPOSE_CHANGE,
+        from_status=locked.status,
+        by=by,
+        reason=reason,
+        proposal=proposal,
+    )
+    return proposal
+
+
+def _locked_proposal(proposal: InitiativeChangeProposal) -> InitiativeChangeProposal:
+    # Lock order: the initiative first, then its proposal (as every service here does).
+    initiative = _locked(proposal.initiative)
+    locked = InitiativeChangeProposal.objects.select_for_update().get(pk=proposal.pk)
+    locked.initiative = initiative
+    return locked
+
+
+@transaction.atomic
+def change_proposal_approve(*, proposal: InitiativeChangeProposal, by: AbstractBaseUser) -> InitiativeChangeProposal:
+    """One sponsor approves a pending change; with both approvals it is applied to the initiative."""
+    locked = _locked_proposal(proposal)
+    initiative = locked.initiative
+    _require(by, "change_proposal.approve", locked, "Only a sponsor who has not yet approved may approve this change.")
+    side = policy.sponsor_side(by, initiative)
+    setattr(locked, f"{side}_approved_by", by)
+    setattr(locked, f"{side}_approved_at", timezone.now())
+    action = Action.APPROVE_CHANGE
+    if locked.marketing_approved_at and locked.it_approved_at:
+        _apply(locked, initiative, by)
+        action = Action.APPLY_CHANGE
+    locked.save()
+    _record(initiative=initiative, action=action, from_status=initiative.status, by=by, proposal=locked)
+    return locked
+
+
+def _apply(proposal: InitiativeChangeProposal, initiative: Initiative, by: AbstractBaseUser) -> None:
+    if proposal.marketing_share_pct is not None:
+        initiative.marketing_share_pct = proposal.marketing_share_pct
+    if proposal.lane:
+        initiative.lane = proposal.lane
+        if initiative.lane_recommended and proposal.lane != initiative.lane_recommended:
+            initiative.lane_justification = proposal.reason
+        else:
+            initiative.lane_justification = ""
+    if proposal.marketing_sponsor_id:
+        initiative.marketing_sponsor_id = proposal.marketing_sponsor_id
+    if proposal.it_sponsor_id:
+        initiative.it_sponsor_id = proposal.it_sponsor_id
+    _save(initiative, by)
+    proposal.status = ProposalStatus.APPLIED
+    proposal.decided_by = by
+    proposal.decided_at = timezone.now()
+
+
+@transaction.atomic
+def change_proposal_reject(
+    *, proposal: InitiativeChangeProposal, by: AbstractBaseUser, reason: str
+) -> InitiativeChangeProposal:
+    """A sponsor turns a pending change down; the initiative keeps its values."""
+    locked = _locked_proposal(proposal)
+    _require(by, "change_proposal.reject", locked, "Only a sponsor who has not yet approved may reject this change.")
+    reason = _reason(reason, required=True, what="for rejecting the change")
+    locked.status = ProposalStatus.REJECTED
+    locked.decided_by = by
+    locked.decided_at = timezone.now()
+    locked.decision_reason = reason
+    locked.save()
+    initiative = locked.initiative
+    _record(
+        initiative=initiative,
+        action=Action.REJECT_CHANGE,
+        from_status=initiative.status,
+        by=by,
+        reason=reason,
+        proposal=locked,
+    )
+    return locked
+
+
+@transaction.atomic
+def change_proposal_withdraw(
+    *, proposal: InitiativeChangeProposal, by: AbstractBaseUser, reason: str = ""
+) -> InitiativeChangeProposal:
+    """The person who proposed a change takes it back."""
+    locked = _locked_proposal(proposal)
+    _require(by, "change_proposal.withdraw", locked, "Only the person who proposed a pending change may withdraw it.")
+    reason = _reason(reason, required=False, what="")
+    _close_proposal(locked, by=by, why=reason)
+    return locked
+
+
+def _close_proposal(proposal: InitiativeChangeProposal, *, by: AbstractBaseUser, why: str) -> None:
+    proposal.status = ProposalStatus.WITHDRAWN
+    proposal.decided_by = by
+    proposal.decided_at = timezone.now()
+    proposal.decision_reason = why
+    proposal.save()
+    initiative = proposal.initiative
+    _record(
+        initiative=initiative,
+        action=Action.WITHDRAW_CHANGE,
+        from_status=initiative.status,
+        by=by,
+        reason=why,
+        proposal=proposal,
+    )
+
+
+def _withdraw_pending_proposals(initiative: Initiative, *, by: AbstractBaseUser, why: str) -> None:
+    for proposal in InitiativeChangeProposal.objects.select_for_update().filter(
+        initiative=initiative, status=ProposalStatus.PENDING
+    ):
+        proposal.initiative = initiative
+        _close_proposal(proposal, by=by, why=why)

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 
-from initiatives.choices import OPEN_STATUSES, Role, Status
+from initiatives.choices import OPEN_STATUSES, ProposalStatus, Role, Status
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from initiatives.models import Initiative
+    from initiatives.models import Initiative, InitiativeChangeProposal
 
 
 # --- who the user is --------------------------------------------------------
@@ -72,6 +72,25 @@ def is_sponsor(user, initiative: Initiative) -> bool:
     return user.is_authenticated and user.pk in (initiative.marketing_sponsor_id, initiative.it_sponsor_id)
 
 
+def sponsor_side(user, initiative: Initiative) -> str:
+    """`marketing` or `it`: which of the initiative's sponsors `user` is ('' if neither)."""
+    if not user.is_authenticated:
+        return ""
+    if user.pk == initiative.marketing_sponsor_id:
+        return "marketing"
+    if user.pk == initiative.it_sponsor_id:
+        return "it"
+    return ""
+
+
+def awaits_sign_off(user, initiative: Initiative) -> bool:
+    """A sponsor of a submitted initiative who has not yet approved it (each sponsor decides once)."""
+    who = sponsor_side(user, initiative)
+    if not who or initiative.status != Status.SUBMITTED:
+        return False
+    return getattr(initiative, f"{who}_approved_at") is None
+
+
 # --- what the user may see --------------------------------------------------
 
 
@@ -106,8 +125,8 @@ def _initiative_rules() -> dict[str, Callable[[Any, Initiative], bool]]:
         "initiative.view": can_view_initiative,
         "initiative.edit": lambda u, i: is_pm(u) and is_owner(u, i) and i.status in EDITABLE,
         "initiative.submit": lambda u, i: is_pm(u) and is_owner(u, i) and i.status in EDITABLE,
-        "initiative.approve": lambda u, i: is_executive(u) and is_sponsor(u, i) and i.status == Status.SUBMITTED,
-        "initiative.reject": lambda u, i: is_executive(u) and is_sponsor(u, i) and i.status == Status.SUBMITTED,
+        "initiative.approve": lambda u, i: is_executive(u) and awaits_sign_off(u, i),
+        "initiative.reject": lambda u, i: is_executive(u) and awaits_sign_off(u, i),
         "initiative.start": lambda u, i: (is_owner(u, i) or is_sponsor(u, i)) and i.status == Status.APPROVED,
         "initiative.complete": lambda u, i: (is_owner(u, i) or is_sponsor(u, i)) and i.status == Status.IN_PROGRESS,
         "initiative.cancel": lambda u, i: is_executive(u) and is_sponsor(u, i) and i.status in OPEN_STATUSES,
@@ -121,6 +140,25 @@ def _initiative_rules() -> dict[str, Callable[[Any, Initiative], bool]]:
             (is_owner(u, i) or is_sponsor(u, i)) and i.status in CHANGE_NEEDS_BOTH_SPONSORS
         ),
         "initiative.view_finances": can_view_initiative_finances,
+    }
+
+
+def _proposal_awaits(user, proposal: InitiativeChangeProposal) -> bool:
+    """A current sponsor who has not yet approved this pending change of a running initiative."""
+    initiative = proposal.initiative
+    if proposal.status != ProposalStatus.PENDING or initiative.status not in CHANGE_NEEDS_BOTH_SPONSORS:
+        return False
+    who = sponsor_side(user, initiative)
+    return bool(who) and is_executive(user) and getattr(proposal, f"{who}_approved_at") is None
+
+
+def _proposal_rules() -> dict[str, Callable[[Any, InitiativeChangeProposal], bool]]:
+    return {
+        "change_proposal.approve": _proposal_awaits,
+        "change_proposal.reject": _proposal_awaits,
+        "change_proposal.withdraw": lambda u, p: (
+            p.status == ProposalStatus.PENDING and u.is_authenticated and p.proposed_by_id == u.pk
+        ),
     }
 
 
@@ -142,18 +180,23 @@ def _global_rules() -> dict[str, Callable[[Any], bool]]:
 
 
 INITIATIVE_RULES = _initiative_rules()
+PROPOSAL_RULES = _proposal_rules()
 GLOBAL_RULES = _global_rules()
-ACTIONS = tuple(INITIATIVE_RULES) + tuple(GLOBAL_RULES)
+ACTIONS = tuple(INITIATIVE_RULES) + tuple(PROPOSAL_RULES) + tuple(GLOBAL_RULES)
 
 
-def can(user, action: str, obj: Initiative | None = None) -> bool:
-    """May `user` perform `action` (on `obj`, for initiative actions)? Unknown actions are refused loudly."""
+def can(user, action: str, obj: Initiative | InitiativeChangeProposal | None = None) -> bool:
+    """May `user` perform `action` (on `obj`: an initiative or a change proposal)? Unknown actions raise."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if action in INITIATIVE_RULES:
         if obj is None:
             raise ValueError(f"{action} needs the initiative it applies to")
         return bool(INITIATIVE_RULES[action](user, obj))
+    if action in PROPOSAL_RULES:
+        if obj is None:
+            raise ValueError(f"{action} needs the change proposal it applies to")
+        return bool(PROPOSAL_RULES[action](user, obj))
     if action in GLOBAL_RULES:
         return bool(GLOBAL_RULES[action](user))
     raise KeyError(f"unknown action {action!r}")

@@ -29,6 +29,31 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def _rows_the_migrations_made(request):
+    """Put back the role groups and the code sequence for transactional tests.
+
+    A transactional test flushes the whole database when it ends, rows created
+    by data migrations included, so the next one would find none.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.contrib.auth.models import Group
+
+    from initiatives.choices import Role
+    from initiatives.models import CodeSequence
+    from initiatives.services import INITIATIVE_SEQUENCE
+
+    for role in Role.values:
+        Group.objects.get_or_create(name=role)
+    CodeSequence.objects.get_or_create(name=INITIATIVE_SEQUENCE)
+
+
 @pytest.fixture
 def pm(db):
     return UserFactory(username="pm.marketing", role="pm", side="marketing")

@@ -1,0 +1,376 @@
+"""Forms of the initiative pages: they parse what was typed; the services decide what is allowed.
+
+Every error is a sentence a PM understands, shown under its field. Business
+rules (sponsor sides, lanes, platforms, justification) are checked by the
+services, whose field errors `apply_service_errors` puts under the same fields.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from portfolio import policy
+
+from . import services
+from .choices import Health, Lane
+from .lane_assessment import QUESTIONS
+from .models import Initiative
+from .selectors import executives
+
+SHARE_MESSAGES = {
+    "required": "Enter marketing's share of the cost, between 0 and 100.",
+    "invalid": "Enter marketing's share as a number between 0 and 100, for example 60 or 62.5.",
+    # No percent sign here: Django formats these messages with %-style parameters.
+    "min_value": "Marketing's share must be between 0 and 100.",
+    "max_value": "Marketing's share must be between 0 and 100.",
+    "max_digits": "Marketing's share must be between 0 and 100.",
+    "max_decimal_places": "Use at most two decimal places, for example 62.55.",
+    "max_whole_digits": "Marketing's share must be between 0 and 100.",
+}
+DATE_MESSAGES = {"invalid": "Enter a real date, for example 2026-03-31."}
+CODE_PATTERN = re.compile(r"[A-Za-z]+-\d+")
+
+
+def person_label(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+class ShareField(forms.DecimalField):
+    """A percentage with two decimals that reports one problem at a time (not 'too big' twice)."""
+
+    def run_validators(self, value):
+        try:
+            super().run_validators(value)
+        except ValidationError as error:
+            raise ValidationError(error.error_list[0]) from None
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return person_label(obj)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+def _style(form: forms.Form) -> None:
+    """Bootstrap classes on every widget (the `field` template tag adds `is-invalid` where there are errors)."""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.RadioSelect):
+            css = "btn-check"
+        elif isinstance(widget, forms.Select):
+            css = "form-select"
+        else:
+            css = "form-control"
+        widget.attrs.setdefault("class", css)
+
+
+def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError under the form's fields (unknown fields go on top of the form)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages in error.message_dict.items():
+        target = field if field in form.fields else None
+        for message in messages:
+            form.add_error(target if target != NON_FIELD_ERRORS else None, message)
+
+
+class InitiativeForm(forms.Form):
+    """The filing form (create, and edit while draft or rejected), with the lane assessment."""
+
+    title = forms.CharField(
+        max_length=200,
+        error_messages={
+            "required": "Give the initiative a title.",
+            "max_length": "Keep the title under 200 characters (it has %(show_value)d).",
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. Loyalty app relaunch"}),
+    )
+    summary = forms.CharField(
+        max_length=5000,
+        label="Business outcome",
+        help_text="What changes for the business or the customer when this is done.",
+        error_messages={
+            "required": "Describe the business outcome this initiative serves.",
+            "max_length": "Keep the summary under 5,000 characters (it has %(show_value)d).",
+        },
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    marketing_sponsor = PersonChoiceField(
+        queryset=None,
+        empty_label="Choose a marketing executive…",
+        error_messages={
+            "required": "Choose the marketing executive who sponsors this initiative.",
+            "invalid_choice": "Choose one of the marketing executives in the list.",
+        },
+    )
+    it_sponsor = PersonChoiceField(
+        queryset=None,
+        label="IT sponsor",
+        empty_label="Choose an IT executive…",
+        error_messages={
+            "required": "Choose the IT executive who sponsors this initiative.",
+            "invalid_choice": "Choose one of the IT executives in the list.",
+        },
+    )
+    start_date = forms.DateField(
+        widget=DateInput(), error_messages={"required": "Enter the start date.", **DATE_MESSAGES}
+    )
+    end_date = forms.DateField(widget=DateInput(), error_messages={"required": "Enter the end date.", **DATE_MESSAGES})
+    marketing_share_pct = ShareField(
+        label="Marketing's share (%)",
+        max_digits=5,
+        decimal_places=2,
+        min_value=0,
+        max_value=100,
+        help_text="The share of every cost that marketing bears; IT bears the rest.",
+        error_messages=SHARE_MESSAGES,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "100", "inputmode": "decimal"}),
+    )
+    health = forms.ChoiceField(
+        choices=Health.choices,
+        initial=Health.GREEN,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose green, amber or red.", "invalid_choice": "Choose green, amber or red."},
+    )
+    lane = forms.ChoiceField(
+        choices=Lane.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose the fast lane or the core stack.",
+            "invalid_choice": "Choose the fast lane or the core stack.",
+        },
+    )
+    lane_justification = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Why this lane?",
+        help_text="Needed only when you choose the lane the assessment does not recommend.",
+        error_messages={"max_length": "Keep the justification under 2,000 characters (it has %(show_value)d)."},
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    platforms = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Platforms it builds on",
+        help_text="Codes of the core-stack initiatives this fast-lane initiative builds on, e.g. INI-0007, INI-0012.",
+        error_messages={"max_length": "That is too long for a list of codes."},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "INI-0007, INI-0012"}),
+    )
+
+    def __init__(self, *args, user, instance: Initiative | None = None, **kwargs):
+        self.user = user
+        self.instance = instance
+        if instance is not None and "initial" not in kwargs:
+            kwargs["initial"] = self.initial_from(instance)
+        super().__init__(*args, **kwargs)
+        self.fields["marketing_sponsor"].queryset = executives(side="marketing")
+        self.fields["it_sponsor"].queryset = executives(side="it")
+        for question in QUESTIONS:
+            self.fields[f"assessment_{question.key}"] = forms.ChoiceField(
+                label=question.text,
+                help_text=question.help_text,
+                choices=question.choices,
+                widget=forms.RadioSelect,
+                error_messages={"required": "Answer this question.", "invalid_choice": "Choose one of the answers."},
+            )
+        _style(self)
+
+    @staticmethod
+    def initial_from(instance: Initiative) -> dict:
+        initial = {
+            "title": instance.title,
+            "summary": instance.summary,
+            "marketing_sponsor": instance.marketing_sponsor_id,
+            "it_sponsor": instance.it_sponsor_id,
+            "start_date": instance.start_date,
+            "end_date": instance.end_date,
+            "marketing_share_pct": instance.marketing_share_pct,
+            "health": instance.health,
+            "lane": instance.lane,
+            "lane_justification": instance.lane_justification,
+            "platforms": ", ".join(instance.platforms.order_by("id").values_list("code", flat=True)),
+        }
+        for key, value in (instance.lane_assessment or {}).items():
+            initial[f"assessment_{key}"] = value
+        return initial
+
+    @property
+    def assessment_fields(self) -> list[forms.BoundField]:
+        return [self[f"assessment_{q.key}"] for q in QUESTIONS]
+
+    def assessment_answers(self) -> dict[str, str]:
+        """The answers as typed so far (also for an invalid form: the live recommendation uses them)."""
+        source = self.data if self.is_bound else self.initial
+        return {q.key: source.get(f"assessment_{q.key}") or "" for q in QUESTIONS}
+
+    def chosen_lane(self) -> str:
+        source = self.data if self.is_bound else self.initial
+        value = source.get("lane") or ""
+        return value if value in Lane.values else ""
+
+    def clean_platforms(self) -> list[Initiative]:
+        text = self.cleaned_data.get("platforms", "")
+        codes = [code.upper() for code in CODE_PATTERN.findall(text)]
+        leftover = CODE_PATTERN.sub("", text).replace(",", " ").split()
+        if leftover:
+            raise ValidationError(
+                "Use initiative codes such as INI-0007, separated by commas; “%(word)s” is not one.",
+                params={"word": leftover[0][:40]},
+            )
+        if len(codes) > 50:
+            raise ValidationError("An initiative builds on at most 50 platforms.")
+        codes = list(dict.fromkeys(codes))
+        found = {
+            i.code: i
+            for i in policy.visible_initiatives(self.user, Initiative.objects.all())
+            .filter(code__in=codes)
+            .only("id", "code", "lane")
+        }
+        unknown = [code for code in codes if code not in found]
+        if unknown:
+            raise ValidationError(
+                "No initiative you can see has the code %(codes)s.", params={"codes": ", ".join(unknown)}
+            )
+        return [found[code] for code in codes]
+
+    def clean(self):
+        """Apply the services' field rules too, so every problem shows at once next to its field."""
+        cleaned = super().clean()
+        data = {**dict.fromkeys(self.fields), **cleaned}
+        data["platforms"] = data["platforms"] or []
+        problems = services.initiative_field_errors(initiative=self.instance, by=self.user, **self.service_kwargs(data))
+        for field, message in problems.items():
+            if field in self.fields:
+                if field not in self.errors:
+                    self.add_error(field, message)
+            else:
+                self.add_error(None, message)
+        return cleaned
+
+    def service_kwargs(self, data: dict | None = None) -> dict:
+        data = self.cleaned_data if data is None else data
+        return {
+            "title": data["title"],
+            "summary": data["summary"],
+            "marketing_sponsor": data["marketing_sponsor"],
+            "it_sponsor": data["it_sponsor"],
+            "lane": data["lane"],
+            "start_date": data["start_date"],
+            "end_date": data["end_date"],
+            "marketing_share_pct": data["marketing_share_pct"],
+            "health": data["health"],
+            "platforms": data["platforms"],
+            "lane_assessment": {q.key: data[f"assessment_{q.key}"] or "" for q in QUESTIONS},
+            "lane_justification": data["lane_justification"],
+        }
+
+
+class ReasonForm(forms.Form):
+    """The why of a transition: required for a rejection or a cancellation, optional otherwise."""
+
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"max_length": "Keep the reason under 2,000 characters (it has %(show_value)d)."},
+    )
+
+    def __init__(self, *args, required: bool, label: str = "Reason", **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["reason"]
+        field.required = required
+        field.label = label
+        field.error_messages["required"] = "Give a reason: the people concerned will read it."
+        _style(self)
+
+
+class HealthForm(forms.Form):
+    health = forms.ChoiceField(
+        choices=Health.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose green, amber or red.", "invalid_choice": "Choose green, amber or red."},
+    )
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="What is going on?",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Needed for amber or red"}),
+        error_messages={"max_length": "Keep it under 2,000 characters (it has %(show_value)d)."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _style(self)
+
+
+class ChangeProposalForm(forms.Form):
+    """A new share, lane or sponsor for an approved or in-progress initiative (empty = unchanged)."""
+
+    marketing_share_pct = ShareField(
+        required=False,
+        label="New marketing share (%)",
+        max_digits=5,
+        decimal_places=2,
+        min_value=0,
+        max_value=100,
+        error_messages=SHARE_MESSAGES,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "100", "inputmode": "decimal"}),
+    )
+    lane = forms.ChoiceField(
+        required=False,
+        label="New lane",
+        choices=[("", "Keep the current lane"), *Lane.choices],
+        error_messages={"invalid_choice": "Choose the fast lane or the core stack."},
+    )
+    marketing_sponsor = PersonChoiceField(
+        queryset=None,
+        required=False,
+        label="New marketing sponsor",
+        empty_label="Keep the current sponsor",
+        error_messages={"invalid_choice": "Choose one of the marketing executives in the list."},
+    )
+    it_sponsor = PersonChoiceField(
+        queryset=None,
+        required=False,
+        label="New IT sponsor",
+        empty_label="Keep the current sponsor",
+        error_messages={"invalid_choice": "Choose one of the IT executives in the list."},
+    )
+    reason = forms.CharField(
+        max_length=2000,
+        label="Why is this change needed?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Explain why the change is needed: both sponsors will read it.",
+            "max_length": "Keep the reason under 2,000 characters (it has %(show_value)d).",
+        },
+    )
+
+    def __init__(self, *args, initiative: Initiative, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initiative = initiative
+        self.fields["marketing_sponsor"].queryset = executives(side="marketing").exclude(
+            pk=initiative.marketing_sponsor_id
+        )
+        self.fields["it_sponsor"].queryset = executives(side="it").exclude(pk=initiative.it_sponsor_id)
+        self.fields["marketing_share_pct"].widget.attrs["placeholder"] = f"now {initiative.marketing_share_pct}"
+        _style(self)
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "marketing_share_pct": data["marketing_share_pct"],
+            "lane": data["lane"],
+            "marketing_sponsor": data["marketing_sponsor"],
+            "it_sponsor": data["it_sponsor"],
+            "reason": data["reason"],
+        }

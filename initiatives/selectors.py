@@ -1,0 +1,320 @@
+"""Reads of initiatives for pages and the API (HackSoft style: selectors).
+
+Each function returns what one part of a page needs in a bounded number of
+queries, whatever the portfolio size, and always scoped by the one policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from portfolio import policy
+from portfolio.money import round_half_up
+
+from .choices import Health, Lane, ProposalStatus, Role, Status
+from .lane_assessment import QUESTIONS
+from .models import Initiative, InitiativeChangeProposal, InitiativeTransition
+
+User = get_user_model()
+ZERO = Decimal("0.00")
+
+
+def initiative_queryset(*, user) -> QuerySet[Initiative]:
+    """Every initiative `user` may see, with the people a list or page shows joined in."""
+    queryset = Initiative.objects.select_related("owner", "marketing_sponsor", "it_sponsor")
+    return policy.visible_initiatives(user, queryset)
+
+
+def initiative_detail_queryset(*, user) -> QuerySet[Initiative]:
+    """As `initiative_queryset`, plus the people's profiles (their side) for the detail page."""
+    return initiative_queryset(user=user).select_related(
+        "owner__profile", "marketing_sponsor__profile", "it_sponsor__profile"
+    )
+
+
+def executives(*, side: str) -> QuerySet:
+    """Active executives of one side: the people who may sponsor for it."""
+    return (
+        User.objects.filter(is_active=True, groups__name=Role.EXECUTIVE, profile__side=side)
+        .order_by("first_name", "last_name", "username")
+        .distinct()
+    )
+
+
+def executives_any_side() -> QuerySet:
+    return (
+        User.objects.filter(is_active=True, groups__name=Role.EXECUTIVE)
+        .select_related("profile")
+        .order_by("first_name", "last_name", "username")
+        .distinct()
+    )
+
+
+def status_counts(queryset: QuerySet[Initiative]) -> dict[str, int]:
+    """{status: count} of a (filtered) queryset in one GROUP BY query, no joins added."""
+    rows = queryset.order_by().values_list("status").annotate(total=Count("pk"))
+    counts = dict.fromkeys(Status.values, 0)
+    counts.update(dict(rows))
+    return counts
+
+
+def awaiting_sign_off_q(user) -> Q:
+    """Submitted initiatives that `user` sponsors and has not yet approved (cf. policy.awaits_sign_off)."""
+    return Q(status=Status.SUBMITTED) & (
+        Q(marketing_sponsor=user, marketing_approved_at__isnull=True) | Q(it_sponsor=user, it_approved_at__isnull=True)
+    )
+
+
+def pending_sign_offs(*, user) -> QuerySet[Initiative]:
+    """Submitted initiatives that wait for `user`'s approval as a sponsor, oldest first."""
+    if not policy.is_executive(user):
+        return Initiative.objects.none()
+    return initiative_queryset(user=user).filter(awaiting_sign_off_q(user)).order_by("id")
+
+
+def pending_change_proposals(*, user) -> QuerySet[InitiativeChangeProposal]:
+    """Pending changes of running initiatives that wait for `user`'s approval as a sponsor."""
+    if not policy.is_executive(user):
+        return InitiativeChangeProposal.objects.none()
+    return (
+        InitiativeChangeProposal.objects.filter(
+            Q(initiative__marketing_sponsor=user, marketing_approved_at__isnull=True)
+            | Q(initiative__it_sponsor=user, it_approved_at__isnull=True),
+            status=ProposalStatus.PENDING,
+            initiative__status__in=(Status.APPROVED, Status.IN_PROGRESS),
+        )
+        .select_related(
+            "initiative",
+            "initiative__marketing_sponsor",
+            "initiative__it_sponsor",
+            "proposed_by",
+            "marketing_sponsor",
+            "it_sponsor",
+        )
+        .order_by("proposed_at")
+    )
+
+
+def awaiting_count(*, user) -> int:
+    """How many decisions wait for `user` (sign-offs plus change proposals): the navigation badge."""
+    if not policy.is_executive(user):
+        return 0
+    return pending_sign_offs(user=user).count() + pending_change_proposals(user=user).count()
+
+
+def initiative_timeline(*, initiative: Initiative, limit: int = 200) -> list[InitiativeTransition]:
+    """The latest `limit` entries of the timeline, newest first."""
+    return list(initiative.transitions.select_related("by").order_by("-at", "-id")[:limit])
+
+
+def initiative_proposals(*, initiative: Initiative) -> list[InitiativeChangeProposal]:
+    return list(
+        initiative.change_proposals.select_related(
+            "proposed_by",
+            "marketing_sponsor",
+            "it_sponsor",
+            "marketing_approved_by",
+            "it_approved_by",
+            "decided_by",
+        ).order_by("-proposed_at", "-id")
+    )
+
+
+def initiative_platform_lists(*, initiative: Initiative, user) -> tuple[list[Initiative], list[Initiative]]:
+    """(the platforms it builds on, the initiatives that build on it) that `user` may see."""
+    visible = policy.visible_initiatives(user, Initiative.objects.all()).only("code", "title", "lane", "status")
+    platforms = list(visible.filter(dependents=initiative).order_by("id"))
+    dependents = list(visible.filter(platforms=initiative).order_by("id")[:50])
+    return platforms, dependents
+
+
+# --- change history (django-simple-history) ------------------------------------------
+
+HISTORY_FIELDS = (
+    "title",
+    "summary",
+    "owner",
+    "marketing_sponsor",
+    "it_sponsor",
+    "lane",
+    "status",
+    "start_date",
+    "end_date",
+    "marketing_share_pct",
+    "health",
+    "lane_assessment",
+    "lane_recommended",
+    "lane_justification",
+)
+_USER_FIELDS = {"owner", "marketing_sponsor", "it_sponsor"}
+_CHOICE_LABELS = {
+    "lane": dict(Lane.choices),
+    "lane_recommended": dict(Lane.choices),
+    "status": dict(Status.choices),
+    "health": dict(Health.choices),
+}
+
+
+@dataclass
+class HistoryEntry:
+    at: dt.datetime
+    by: object
+    kind: str  # created, changed
+    changes: list[tuple[str, str, str]] = field(default_factory=list)  # (label, before, after)
+
+
+def _label(name: str) -> str:
+    if name == "platforms":
+        return "Platforms"
+    if name == "marketing_share_pct":
+        return "Marketing's share"
+    return str(Initiative._meta.get_field(name).verbose_name).capitalize().replace("It sponsor", "IT sponsor")
+
+
+def _assessment_text(answers: dict | None) -> str:
+    if not answers:
+        return "—"
+    parts = []
+    for question in QUESTIONS:
+        value = answers.get(question.key)
+        if value:
+            parts.append(f"{question.text} {dict(question.choices).get(value, value)}")
+    return "; ".join(parts) or "—"
+
+
+def initiative_history(*, initiative: Initiative, limit: int = 30) -> list[HistoryEntry]:
+    """The latest `limit` changes, newest first, with before/after values in words (four queries)."""
+    history_model = Initiative.history.model
+    records = list(
+        history_model.objects.filter(id=initiative.pk)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")[: limit + 1]
+    )
+    if not records:
+        return []
+    platform_model = history_model.platforms.model
+    platforms_by_record: dict[int, set[int]] = {record.history_id: set() for record in records}
+    for history_id, platform_id in platform_model.objects.filter(history_id__in=platforms_by_record).values_list(
+        "history_id", "to_initiative_id"
+    ):
+        platforms_by_record[history_id].add(platform_id)
+    codes = dict(Initiative.objects.filter(pk__in=set().union(*platforms_by_record.values())).values_list("pk", "code"))
+    user_ids = {getattr(r, f"{name}_id") for r in records for name in _USER_FIELDS}
+    names = {
+        u.pk: (u.get_full_name() or u.get_username())
+        for u in User.objects.filter(pk__in=user_ids).only("username", "first_name", "last_name")
+    }
+
+    def show(record, name: str) -> str:
+        if name in _USER_FIELDS:
+            return names.get(getattr(record, f"{name}_id"), "—")
+        value = getattr(record, name)
+        if name in _CHOICE_LABELS:
+            return _CHOICE_LABELS[name].get(value, value) or "—"
+        if name == "lane_assessment":
+            return _assessment_text(value)
+        if name == "marketing_share_pct":
+            return f"{value} %"
+        if value in (None, ""):
+            return "—"
+        return str(value)
+
+    def show_platforms(record) -> str:
+        found = sorted(codes.get(pk, f"#{pk}") for pk in platforms_by_record[record.history_id])
+        return ", ".join(found) or "—"
+
+    entries = []
+    for newer, older in zip(records, [*records[1:], None], strict=True):
+        if older is None:
+            if len(records) <= limit:  # the very first record: the initiative was filed
+                entries.append(HistoryEntry(at=newer.history_date, by=newer.history_user, kind="created"))
+            break
+        changes = [
+            (_label(name), show(older, name), show(newer, name))
+            for name in HISTORY_FIELDS
+            if show(older, name) != show(newer, name)
+        ]
+        if show_platforms(older) != show_platforms(newer):
+            changes.append((_label("platforms"), show_platforms(older), show_platforms(newer)))
+        if changes:
+            entries.append(HistoryEntry(at=newer.history_date, by=newer.history_user, kind="changed", changes=changes))
+    return entries
+
+
+# --- budget and actuals (read-only aggregates over the budgets app's tables) --------------
+
+
+@dataclass(frozen=True)
+class FinanceSummary:
+    planned_total: Decimal
+    actual_total: Decimal
+    paid_marketing: Decimal
+    paid_it: Decimal
+    marketing_share_pct: Decimal
+    budget_line_count: int
+    expense_count: int
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.budget_line_count or self.expense_count)
+
+    @property
+    def planned_marketing(self) -> Decimal:
+        return round_half_up(self.planned_total * self.marketing_share_pct / 100)
+
+    @property
+    def planned_it(self) -> Decimal:
+        return self.planned_total - self.planned_marketing
+
+    @property
+    def actual_marketing(self) -> Decimal:
+        return round_half_up(self.actual_total * self.marketing_share_pct / 100)
+
+    @property
+    def actual_it(self) -> Decimal:
+        return self.actual_total - self.actual_marketing
+
+    @property
+    def variance(self) -> Decimal:
+        return self.planned_total - self.actual_total
+
+    @property
+    def true_up(self) -> Decimal:
+        """Positive: marketing owes IT that much over the initiative's life so far (at today's share)."""
+        return self.actual_marketing - self.paid_marketing
+
+    @property
+    def spent_pct(self) -> int | None:
+        if not self.planned_total:
+            return None
+        return int(self.actual_total * 100 / self.planned_total)
+
+
+def initiative_finance_summary(*, initiative: Initiative) -> FinanceSummary:
+    """Budget and actuals to date of one initiative: two aggregate queries."""
+    from budgets.models import BudgetLine, Expense
+
+    planned = BudgetLine.objects.filter(initiative=initiative).aggregate(
+        total=Coalesce(Sum("amount"), ZERO), lines=Count("pk")
+    )
+    actual = Expense.objects.filter(initiative=initiative).aggregate(
+        total=Coalesce(Sum("amount_reporting"), ZERO),
+        marketing=Coalesce(Sum("amount_reporting", filter=Q(paid_by="marketing")), ZERO),
+        it=Coalesce(Sum("amount_reporting", filter=Q(paid_by="it")), ZERO),
+        expenses=Count("pk"),
+    )
+    return FinanceSummary(
+        planned_total=Decimal(planned["total"]),
+        actual_total=Decimal(actual["total"]),
+        paid_marketing=Decimal(actual["marketing"]),
+        paid_it=Decimal(actual["it"]),
+        marketing_share_pct=initiative.marketing_share_pct,
+        budget_line_count=planned["lines"],
+        expense_count=actual["expenses"],
+    )

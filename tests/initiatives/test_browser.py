@@ -1,0 +1,134 @@
+"""In a real browser: a PM files and submits an initiative, then both sponsors approve it.
+
+Playwright for Python drives Debian's Chromium (/usr/bin/chromium, never a
+downloaded browser). Screenshots of every step are kept in test-artifacts/.
+Without Chromium or Playwright the test is skipped locally and fails under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from initiatives.choices import Status
+from initiatives.models import Initiative
+from tests.conftest import IN_CI
+from tests.factories import UserFactory
+
+# Playwright's sync API runs an event loop in this thread; Django must still allow the ORM here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PASSWORD = "demo-pass-123"
+
+
+def _unavailable(message: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright for Python is not installed (pip install playwright)")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        _unavailable(f"Chromium is missing at {CHROMIUM} (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def _sign_in(browser, live_server, username: str, path: str):
+    """A fresh browser session that signs in through the login page and lands on `path` (via ?next=)."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(f"{live_server.url}{path}")
+    assert "/accounts/login/" in page.url
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url == f"{live_server.url}{path}"
+    return page
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky navigation stays on top of a full-page shot
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_pm_files_and_submits_then_both_sponsors_approve(browser, live_server, transactional_db):
+    from playwright.sync_api import expect
+
+    pm = UserFactory(username="pm.marketing", role="pm", side="marketing", first_name="Olivia", last_name="Bennett")
+    cmo = UserFactory(username="cmo", role="executive", side="marketing", first_name="Victoria", last_name="Hale")
+    cio = UserFactory(username="cio", role="executive", side="it", first_name="Robert", last_name="Nakamura")
+    assert pm and cmo and cio
+
+    # The PM files an initiative.
+    page = _sign_in(browser, live_server, "pm.marketing", "/initiatives/new/")
+    _shot(page, "01-filing-form-empty")
+    page.fill("#id_title", "Loyalty app relaunch")
+    page.fill("#id_summary", "Grow repeat purchases by 10 % with a rewards app.")
+    page.select_option("#id_marketing_sponsor", label="Victoria Hale")
+    page.select_option("#id_it_sponsor", label="Robert Nakamura")
+    page.fill("#id_start_date", "2026-02-01")
+    page.fill("#id_end_date", "2026-09-30")
+    page.fill("#id_marketing_share_pct", "60")
+    for question, answer in [
+        ("customer_facing", 0),  # yes
+        ("maturity", 0),  # an experiment
+        ("quick_time_to_market", 0),  # yes
+        ("systems_of_record", 1),  # no
+        ("regulated_data", 1),  # no
+        ("lifespan", 0),  # under a year
+    ]:
+        page.click(f"label[for=id_assessment_{question}_{answer}]")
+    # The recommendation appears as the PM answers (htmx), before anything is saved.
+    recommendation = page.locator("#lane-recommendation")
+    expect(recommendation).to_contain_text("Fast lane")
+    expect(recommendation).to_contain_text("An experiment should be cheap to start and easy to stop.")
+    page.click("label[for=id_lane_1]")  # core stack: against the recommendation
+    expect(recommendation).to_contain_text("explain why")
+    page.click("label[for=id_lane_0]")  # back to the fast lane
+    expect(recommendation).to_contain_text("matches the recommendation")
+    _shot(page, "02-filing-form-filled")
+    page.click("button:has-text('Save draft')")
+    expect(page.locator(".alert-success")).to_contain_text("saved as a draft")
+    initiative = Initiative.objects.get()
+    assert page.url.endswith(f"/initiatives/{initiative.code}/")
+
+    page.click("button:has-text('Submit for approval')")
+    expect(page.locator("#initiative-status")).to_have_text("Submitted")
+    _shot(page, "03-detail-submitted")
+
+    # The marketing sponsor approves: one sign-off is not enough.
+    page = _sign_in(browser, live_server, "cmo", f"/initiatives/{initiative.code}/")
+    page.click("button:has-text('Approve')")
+    expect(page.locator(".alert-success")).to_contain_text(f"You approved {initiative.code}")
+    expect(page.locator("#initiative-status")).to_have_text("Submitted")
+    _shot(page, "04-detail-marketing-approved")
+    initiative.refresh_from_db()
+    assert initiative.status == Status.SUBMITTED
+
+    # The IT sponsor approves: now it is approved.
+    page = _sign_in(browser, live_server, "cio", f"/initiatives/{initiative.code}/")
+    page.click("button:has-text('Approve')")
+    expect(page.locator("#initiative-status")).to_have_text("Approved")
+    _shot(page, "05-detail-approved")
+    initiative.refresh_from_db()
+    assert initiative.status == Status.APPROVED
+
+    page.goto(f"{live_server.url}/initiatives/")
+    expect(page.locator("table")).to_contain_text("Loyalty app relaunch")
+    _shot(page, "06-list")
