@@ -18,8 +18,6 @@ from initiatives.models import Initiative
 from tests.conftest import IN_CI
 from tests.factories import UserFactory
 
-# Playwright's sync API runs an event loop in this thread; Django must still allow the ORM here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +33,9 @@ def _unavailable(message: str) -> None:
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; Django must still allow the ORM here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
