@@ -18,7 +18,6 @@ from initiatives.models import Initiative
 from tests.conftest import IN_CI
 from tests.factories import UserFactory
 
-
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
