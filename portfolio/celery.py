@@ -1,4 +1,12 @@
-"""The Celery app: configured from Django settings (CELERY_*), tasks autodiscovered."""
+"""The Celery app: configured from Django settings (CELERY_*), tasks autodiscovered.
+
+The broker is the embedded filesystem transport by default and Redis when
+CELERY_BROKER_URL says so; the nightly schedule (CELERY_BEAT_SCHEDULE) runs in
+TIME_ZONE. Tasks live in each app's `tasks.py` (e.g. budgets.tasks) and call services.
+
+    celery -A portfolio worker --loglevel=info
+    celery -A portfolio beat --loglevel=info
+"""
 
 import os
 

@@ -11,4 +11,5 @@ urlpatterns = [
     # Each app owns its URLs: initiatives/urls.py and budgets/urls.py (app_name set there).
     path("initiatives/", include("initiatives.urls")),
     path("finance/", include("budgets.urls")),
+    path("split/", include("budgets.split_urls")),
 ]

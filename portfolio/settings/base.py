@@ -194,10 +194,21 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "celerybeat-schedule")
+# Nightly jobs, as crontabs in TIME_ZONE (CELERY_TIMEZONE, enable_utc off). Across
+# daylight-saving changes each runs exactly once a night (tests/budgets/test_tasks_schedule.py):
+# an hour skipped by spring-forward runs at the first minute after the gap (02:00 →
+# 03:00 local); an hour repeated by fall-back runs at its first occurrence only.
+# Every entry expires, so a beat that was down does not fire a backlog when it returns.
 CELERY_BEAT_SCHEDULE = {
     "split-recompute-nightly": {
         "task": "budgets.tasks.split_recompute_task",
         "schedule": crontab(hour=SPLIT_RECOMPUTE_HOUR, minute=0),
+        "options": {"expires": 6 * 3600},
+    },
+    # An hour after the recompute, so the alerts read tonight's split.
+    "overspend-alerts-nightly": {
+        "task": "budgets.tasks.overspend_alerts_task",
+        "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 1) % 24, minute=0),
         "options": {"expires": 6 * 3600},
     },
 }

@@ -1,0 +1,110 @@
+"""The arithmetic of the spend split (PRODUCT.md §3), in one screen.
+
+Per initiative and month, with `s = marketing_share_pct / 100`:
+
+    planned_marketing = round_half_up(planned_total × s, 2)    planned_it = planned_total − planned_marketing
+    actual_marketing  = round_half_up(actual_total × s, 2)     actual_it  = actual_total − actual_marketing
+    true_up  = actual_marketing − paid_marketing   (positive: marketing owes IT; negative: IT owes marketing)
+    variance = planned_total − actual_total
+
+Only the marketing part is rounded; IT gets the remainder, so marketing + IT equals
+the total exactly in every row and therefore in every roll-up. The SQL of the
+engine (budgets/spend_split.py) implements the same formulas with PostgreSQL's
+`round(numeric, 2)`, which also rounds halves away from zero; the tests hold the two
+to each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from portfolio.money import CENT, round_half_up
+
+ZERO = Decimal("0.00")
+
+# The columns of a split row, in the order of the finance export (PRODUCT.md §4).
+# CSV, XLSX and the API all take their column names and order from here.
+SPLIT_COLUMNS: tuple[str, ...] = (
+    "fiscal_year",
+    "month",
+    "initiative_code",
+    "initiative_title",
+    "lane",
+    "status",
+    "marketing_share_pct",
+    "planned_total",
+    "planned_marketing",
+    "planned_it",
+    "actual_total",
+    "actual_marketing",
+    "actual_it",
+    "paid_marketing",
+    "paid_it",
+    "true_up",
+    "variance",
+)
+
+# The money columns of a row; every roll-up is the plain sum of these.
+SPLIT_AMOUNT_COLUMNS: tuple[str, ...] = SPLIT_COLUMNS[SPLIT_COLUMNS.index("planned_total") :]
+
+
+def marketing_part(total: Decimal, marketing_share_pct: Decimal) -> Decimal:
+    """Marketing's part of `total`: `round_half_up(total × share / 100, 2)`."""
+    return round_half_up(total * marketing_share_pct / 100, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class SplitAmounts:
+    """The ten money columns of one split row."""
+
+    planned_total: Decimal
+    planned_marketing: Decimal
+    planned_it: Decimal
+    actual_total: Decimal
+    actual_marketing: Decimal
+    actual_it: Decimal
+    paid_marketing: Decimal
+    paid_it: Decimal
+    true_up: Decimal
+    variance: Decimal
+
+    def as_dict(self) -> dict[str, Decimal]:
+        return {name: getattr(self, name) for name in SPLIT_AMOUNT_COLUMNS}
+
+
+def split_amounts(
+    *,
+    marketing_share_pct: Decimal,
+    planned_total: Decimal = ZERO,
+    actual_total: Decimal = ZERO,
+    paid_marketing: Decimal = ZERO,
+    paid_it: Decimal = ZERO,
+) -> SplitAmounts:
+    """One row of §3 from the month's sums: budget lines, all expenses, and expenses by payer."""
+    planned_marketing = marketing_part(planned_total, marketing_share_pct)
+    actual_marketing = marketing_part(actual_total, marketing_share_pct)
+    return SplitAmounts(
+        planned_total=planned_total,
+        planned_marketing=planned_marketing,
+        planned_it=planned_total - planned_marketing,
+        actual_total=actual_total,
+        actual_marketing=actual_marketing,
+        actual_it=actual_total - actual_marketing,
+        paid_marketing=paid_marketing,
+        paid_it=paid_it,
+        true_up=actual_marketing - paid_marketing,
+        variance=planned_total - actual_total,
+    )
+
+
+def cents_to_amount(cents: int) -> Decimal:
+    """An integer number of cents as a two-place Decimal (SQLite sums money as integer cents)."""
+    return Decimal(cents) * CENT
+
+
+def marketing_share_of_actual(actual_marketing: Decimal, actual_total: Decimal) -> Decimal | None:
+    """Marketing's share of joint spend, in percent with two places (None when nothing was spent)."""
+    if not actual_total:
+        return None
+    return round_half_up(actual_marketing * 100 / actual_total, 2)
