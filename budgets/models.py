@@ -182,6 +182,29 @@ class PeriodLock(models.Model):
         return f"{self.month:%Y-%m} locked"
 
 
+class ImportRun(models.Model):
+    """One import that went through (files with errors save nothing, so they leave no run)."""
+
+    kind = models.CharField(max_length=16, help_text="actuals, budget or fx_rates")
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64)
+    via = models.CharField(max_length=16, default="web", help_text="web or command")
+    run_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    run_at = models.DateTimeField(auto_now_add=True)
+    rows = models.PositiveIntegerField()
+    created = models.PositiveIntegerField()
+    changed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-run_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.file_name} {self.run_at:%Y-%m-%d %H:%M}"
+
+
 class SplitRow(models.Model):
     """One (initiative, month) row of the spend split, as of the latest recompute (§3).
 

@@ -1,0 +1,207 @@
+"""Benchmark: import 100,000 ERP actuals from CSV on PostgreSQL (target: under 30 s).
+
+    .venv/bin/python -m bench.import_actuals [--rows 100000]     (or `make bench`)
+
+Runs in a throw-away test database of the bench server (created, migrated and
+dropped here), so the shared bench data is never touched. It generates a
+realistic file — 2,000 initiatives, three currencies over twelve months, unique
+ERP references — and times, through the same `import_run` the web and
+`manage.py import_actuals` use:
+
+1. the preview (read and validate, nothing saved),
+2. the import (read, validate again, COPY the expenses and one history row each),
+3. importing the same file again (must add nothing).
+
+`run()` returns the figures in `python -m bench`'s result shape.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import os
+import random
+import sys
+import time
+from decimal import Decimal
+
+TARGET_SECONDS = 30.0
+
+
+def _setup_django() -> None:
+    """Django on the bench server (`DATABASE_URL` if PostgreSQL, else the bench default)."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from bench.database import bench_database_url
+
+    os.environ["DATABASE_URL"] = bench_database_url()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portfolio.settings.test")
+    import django
+
+    django.setup()
+
+
+def generate_file(codes: list[str], rows: int, seed: int = 7) -> bytes:
+    """A CSV of `rows` actuals with the exact header of PRODUCT.md §4."""
+    from budgets.services.imports import ACTUALS_COLUMNS
+
+    rng = random.Random(seed)
+    vendors = ["Acme Cloud", "Studio Nord", "Adnet Media", "Bluebird Consulting", "DataWorks", "Printhaus"]
+    categories = ["labor", "software", "infrastructure", "agency", "media", "other"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(ACTUALS_COLUMNS)
+    for number in range(1, rows + 1):
+        day = dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(365))
+        cents = rng.randrange(1, 5_000_000) * (-1 if rng.random() < 0.03 else 1)
+        writer.writerow(
+            [
+                rng.choice(codes),
+                day.isoformat(),
+                f"{Decimal(cents) / 100:.2f}",
+                rng.choice(("USD", "USD", "EUR", "GBP")),
+                rng.choice(("marketing", "it")),
+                rng.choice(categories),
+                rng.choice(vendors),
+                f"Invoice {number} for services rendered",
+                f"ERP-2026-{number:07d}",
+            ]
+        )
+    return out.getvalue().encode("utf-8")
+
+
+def _seed(initiatives: int) -> tuple[list[str], object]:
+    from django.contrib.auth.models import Group, User
+
+    from budgets.models import FxRate
+    from initiatives.models import Initiative, Profile
+    from initiatives.services import initiative_codes_allocate
+
+    finance = User.objects.create(username="bench.finance")
+    finance.groups.add(Group.objects.get(name="finance"))
+    owner = User.objects.create(username="bench.pm")
+    Profile.objects.create(user=owner, side="marketing")
+    codes = initiative_codes_allocate(count=initiatives)
+    Initiative.objects.bulk_create(
+        [
+            Initiative(
+                code=code,
+                title=f"Initiative {code}",
+                summary="Benchmark",
+                owner=owner,
+                marketing_sponsor=owner,
+                it_sponsor=owner,
+                lane="fast_lane",
+                start_date=dt.date(2026, 1, 1),
+                end_date=dt.date(2026, 12, 31),
+            )
+            for code in codes
+        ],
+        batch_size=2000,
+    )
+    FxRate.objects.bulk_create(
+        [
+            FxRate(currency=currency, month=dt.date(2026, month, 1), rate=rate)
+            for currency, rate in (("EUR", Decimal("1.08")), ("GBP", Decimal("1.27")))
+            for month in range(1, 13)
+        ]
+    )
+    return codes, finance
+
+
+def measure(rows: int = 100_000, initiatives: int = 2_000) -> dict:
+    """Create a test database, import `rows` actuals, return the timings (seconds)."""
+    _setup_django()
+    from django.db import connection
+
+    from budgets.models import Expense
+    from budgets.services.imports import import_run
+
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        codes, finance = _seed(initiatives)
+        data = generate_file(codes, rows)
+
+        started = time.perf_counter()
+        preview = import_run(kind="actuals", data=data, file_name="bench.csv", by=finance, dry_run=True)
+        preview_seconds = time.perf_counter() - started
+        assert preview.ok and preview.new == rows, preview.errors[:5]
+
+        started = time.perf_counter()
+        report = import_run(kind="actuals", data=data, file_name="bench.csv", by=finance)
+        import_seconds = time.perf_counter() - started
+        assert report.saved and Expense.objects.count() == rows
+        assert Expense.history.count() == rows
+
+        started = time.perf_counter()
+        again = import_run(kind="actuals", data=data, file_name="bench.csv", by=finance)
+        again_seconds = time.perf_counter() - started
+        assert again.ok and again.new == 0 and Expense.objects.count() == rows
+        return {
+            "rows": rows,
+            "file_mb": round(len(data) / (1024 * 1024), 1),
+            "database": connection.vendor,
+            "preview_s": round(preview_seconds, 2),
+            "import_s": round(import_seconds, 2),
+            "reimport_s": round(again_seconds, 2),
+            "rows_per_s": int(rows / import_seconds),
+            "target_s": TARGET_SECONDS,
+            "ok": import_seconds < TARGET_SECONDS,
+        }
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def run(rows: int = 100_000) -> list[dict]:
+    """The figures in the shape `python -m bench` collects."""
+    result = measure(rows=rows)
+    label = f"import_actuals: {rows:,} rows ({result['file_mb']} MB CSV)"
+    none = {"baseline_name": None, "baseline_value": None, "ratio": None}
+    return [
+        {
+            "name": f"{label}, preview (read + validate)",
+            "value": result["preview_s"],
+            "unit": "s",
+            **none,
+            "target": "",
+            "met": None,
+        },
+        {
+            "name": f"{label}, import (validate + COPY + one history row each)",
+            "value": result["import_s"],
+            "unit": "s",
+            **none,
+            "target": f"< {TARGET_SECONDS:.0f} s",
+            "met": result["ok"],
+        },
+        {
+            "name": f"{label}, same file again (adds nothing)",
+            "value": result["reimport_s"],
+            "unit": "s",
+            **none,
+            "target": "",
+            "met": None,
+        },
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--initiatives", type=int, default=2_000)
+    args = parser.parse_args()
+    result = measure(rows=args.rows, initiatives=args.initiatives)
+    print(
+        f"import_actuals: {result['rows']:,} rows ({result['file_mb']} MB) on {result['database']}: "
+        f"preview {result['preview_s']} s, import {result['import_s']} s ({result['rows_per_s']:,} rows/s), "
+        f"re-import {result['reimport_s']} s — target < {result['target_s']:.0f} s: "
+        f"{'OK' if result['ok'] else 'TOO SLOW'}"
+    )
+    if not result["ok"]:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""FX rates and the conversion of expenses to the reporting currency (PRODUCT.md §2).
+
+`amount_in_reporting` is the one conversion rule: the rate of the expense's
+currency and calendar month, rounded half away from zero to cents. The
+reporting currency (`settings.REPORTING_CURRENCY`) has rate 1 implicitly and
+never gets a row. Changing a rate recomputes the stored `amount_reporting` of
+that currency-month's expenses in the same transaction, set-based.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import DecimalField, F, Max, Value
+from django.db.models.functions import Abs, Round
+
+from budgets.currencies import is_iso_4217
+from budgets.models import MONEY, Expense, FxRate
+from budgets.months import month_bounds, month_label
+from budgets.services.locks import period_lock_check
+from portfolio.fiscal import month_start
+from portfolio.money import round_half_up
+
+ONE = Decimal(1)
+RATE_MAX_DIGITS = FxRate._meta.get_field("rate").max_digits
+RATE_DECIMAL_PLACES = FxRate._meta.get_field("rate").decimal_places
+# The largest absolute amount a MONEY column holds (max_digits 14, 2 places).
+MONEY_LIMIT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
+
+RateKey = tuple[str, dt.date]
+
+
+class FxRateMissingError(ValidationError):
+    """No rate for a currency and month: "No FX rate for EUR in March 2026"."""
+
+    def __init__(self, currency: str, month: dt.date):
+        self.currency, self.month = currency, month_start(month)
+        super().__init__(fx_rate_missing_message(currency, month), code="fx_rate_missing")
+
+
+def fx_rate_missing_message(currency: str, month: dt.date) -> str:
+    return f"No FX rate for {currency} in {month_label(month_start(month))}: add it under FX rates first."
+
+
+def reporting_currency() -> str:
+    return settings.REPORTING_CURRENCY
+
+
+def fx_rates_for(*, currencies: Iterable[str], months: Iterable[dt.date]) -> dict[RateKey, Decimal]:
+    """Every known rate for those currencies and months, in one query, keyed by (currency, month).
+
+    The reporting currency is included with rate 1 for every month asked.
+    """
+    currencies, months = set(currencies), {month_start(month) for month in months}
+    rates: dict[RateKey, Decimal] = {}
+    foreign = currencies - {reporting_currency()}
+    if foreign and months:
+        rows = FxRate.objects.filter(currency__in=foreign, month__in=months).values_list("currency", "month", "rate")
+        rates = {(currency, month): rate for currency, month, rate in rows}
+    if reporting_currency() in currencies:
+        rates.update({(reporting_currency(), month): ONE for month in months})
+    return rates
+
+
+def fx_rate_for(*, currency: str, month: dt.date) -> Decimal:
+    """The rate of `currency` in `month` (1 for the reporting currency); FxRateMissingError if none."""
+    month = month_start(month)
+    if currency == reporting_currency():
+        return ONE
+    rate = FxRate.objects.filter(currency=currency, month=month).values_list("rate", flat=True).first()
+    if rate is None:
+        raise FxRateMissingError(currency, month)
+    return rate
+
+
+def amount_in_reporting(
+    *, amount: Decimal, currency: str, on: dt.date, rates: Mapping[RateKey, Decimal] | None = None
+) -> Decimal:
+    """`amount` of `currency` spent on day `on`, in reporting currency, half-up to cents.
+
+    The one conversion rule. Pass `rates` (from `fx_rates_for`) when converting
+    many amounts; without it the rate is read from the database.
+    Raises FxRateMissingError when the month has no rate.
+    """
+    month = month_start(on)
+    if rates is None:
+        rate = fx_rate_for(currency=currency, month=month)
+    else:
+        rate = rates.get((currency, month))
+        if rate is None:
+            raise FxRateMissingError(currency, month)
+    converted = round_half_up(amount * rate)
+    if abs(converted) >= MONEY_LIMIT:
+        raise ValidationError(
+            f"{amount} {currency} is {converted} in {reporting_currency()}, more than an amount can hold.",
+            code="amount_too_large",
+        )
+    return converted
+
+
+def fx_rate_validate(*, currency: str, month: dt.date, rate: Decimal) -> None:
+    """Field-level checks of one rate (currency code, not the reporting currency, positive, precision)."""
+    errors: dict[str, str] = {}
+    if not is_iso_4217(currency):
+        errors["currency"] = f"'{currency}' is not an ISO 4217 currency code."
+    elif currency == reporting_currency():
+        errors["currency"] = f"{currency} is the reporting currency: its rate is always 1."
+    if month.day != 1:
+        errors["month"] = "An FX month is the first day of a calendar month."
+    if not rate.is_finite() or rate <= 0:
+        errors["rate"] = "A rate must be a positive number."
+    else:
+        exponent = rate.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > RATE_DECIMAL_PLACES:
+            errors["rate"] = f"A rate has at most {RATE_DECIMAL_PLACES} decimal places."
+        elif rate >= Decimal(10) ** (RATE_MAX_DIGITS - RATE_DECIMAL_PLACES):
+            errors["rate"] = "That rate is too large."
+    if errors:
+        raise ValidationError(errors)
+
+
+def fx_recompute_expenses(*, currency: str, month: dt.date, rate: Decimal) -> int:
+    """Recompute `amount_reporting` of every expense of `currency` in `month`; return how many rows.
+
+    One set-based UPDATE on PostgreSQL, whose round(numeric, 2) rounds halves
+    away from zero exactly like `round_half_up`. SQLite would multiply binary
+    floats (1.005 becomes 1.00499…), so there the rows are converted in Python
+    with Decimal and written back in batches. Callers check the lock first.
+    """
+    first, after = month_bounds(month)
+    expenses = Expense.objects.filter(currency=currency, incurred_on__gte=first, incurred_on__lt=after)
+    largest = expenses.aggregate(largest=Max(Abs("amount")))["largest"]
+    if largest is None:
+        return 0
+    if abs(round_half_up(largest * rate)) >= MONEY_LIMIT:
+        raise ValidationError({"rate": "At that rate the largest expense of the month would not fit in an amount."})
+    if connection.vendor == "postgresql":
+        rate_value = Value(rate, output_field=DecimalField(max_digits=RATE_MAX_DIGITS, decimal_places=8))
+        return expenses.update(amount_reporting=Round(F("amount") * rate_value, 2, output_field=DecimalField(**MONEY)))
+    changed = []
+    count = 0
+    for expense in expenses.only("id", "amount", "amount_reporting").iterator(chunk_size=5000):
+        count += 1
+        converted = round_half_up(expense.amount * rate)
+        if converted != expense.amount_reporting:
+            expense.amount_reporting = converted
+            changed.append(expense)
+    Expense.objects.bulk_update(changed, ["amount_reporting"], batch_size=1000)
+    return count
+
+
+@transaction.atomic
+def fx_rate_set(*, currency: str, month: dt.date, rate: Decimal, by) -> tuple[FxRate, bool, int]:
+    """Create or change the rate of `currency` in `month`; return (rate, created, expenses recomputed).
+
+    Refused if the month is locked. The expenses of that currency and month get
+    their `amount_reporting` recomputed in the same transaction. The FX rate's
+    history records who changed it from what to what; the recomputation is
+    derived from it and is not written to each expense's history.
+    """
+    currency = (currency or "").strip().upper()
+    month = month_start(month)
+    fx_rate_validate(currency=currency, month=month, rate=rate)
+    period_lock_check(months=[month])
+    fx = FxRate.objects.select_for_update().filter(currency=currency, month=month).first()
+    created = fx is None
+    if created:
+        fx = FxRate(currency=currency, month=month, rate=rate)
+    elif fx.rate == rate:
+        return fx, False, 0
+    else:
+        fx.rate = rate
+    recomputed = fx_recompute_expenses(currency=currency, month=month, rate=rate)
+    fx._history_user = by
+    fx._change_reason = f"{'Set' if created else 'Changed'}; {recomputed} expenses recomputed"
+    fx.save()
+    return fx, created, recomputed
+
+
+def fx_rate_in_use(fx_rate: FxRate) -> bool:
+    """Do expenses of that currency and month rely on this rate?"""
+    first, after = month_bounds(fx_rate.month)
+    return Expense.objects.filter(currency=fx_rate.currency, incurred_on__gte=first, incurred_on__lt=after).exists()
+
+
+@transaction.atomic
+def fx_rate_delete(*, fx_rate: FxRate, by) -> None:
+    """Delete a rate. Refused if its month is locked or expenses of that currency-month rely on it."""
+    period_lock_check(months=[fx_rate.month])
+    if fx_rate_in_use(fx_rate):
+        raise ValidationError(
+            f"{fx_rate.currency} expenses of {month_label(fx_rate.month)} are converted with this rate; "
+            "change it instead of deleting it.",
+            code="fx_rate_in_use",
+        )
+    fx_rate._history_user = by
+    fx_rate.delete()

@@ -1,0 +1,195 @@
+"""The budget grid: spread helper to the cent, save, optimistic version check, locks, who may edit."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from budgets.forms import BudgetGridForm
+from budgets.models import BudgetLine
+from budgets.selectors import budget_grid
+from budgets.services.budgets import (
+    BudgetGridConflictError,
+    budget_grid_amounts,
+    budget_grid_save,
+    budget_grid_version,
+    budget_spread_annual,
+)
+from portfolio.fiscal import fiscal_year_months
+from tests.budgets.finance_helpers import initiative_with_code
+from tests.factories import BudgetLineFactory, PeriodLockFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MONTHS = fiscal_year_months(2026, start_month=1)
+GRID_URL = "budgets:budget_grid"
+
+
+def test_spread_adds_up_to_the_annual_amount_to_the_cent():
+    spread = budget_spread_annual(annual=Decimal("1000.00"), months=MONTHS, locked=set(), fixed={})
+    assert sum(spread.values()) == Decimal("1000.00")
+    assert list(spread.values()) == [Decimal("83.34")] * 4 + [Decimal("83.33")] * 8
+
+
+def test_spread_keeps_locked_months_and_spreads_the_rest():
+    locked = {MONTHS[0], MONTHS[1]}
+    fixed = {MONTHS[0]: Decimal("100.00"), MONTHS[1]: Decimal("0.01")}
+    spread = budget_spread_annual(annual=Decimal("1000.00"), months=MONTHS, locked=locked, fixed=fixed)
+    assert set(spread) == set(MONTHS[2:])
+    assert sum(spread.values()) + Decimal("100.01") == Decimal("1000.00")
+
+
+def test_spread_less_than_locked_months_hold_is_refused():
+    with pytest.raises(ValidationError, match=r"locked months already hold 500\.00"):
+        budget_spread_annual(
+            annual=Decimal("100.00"), months=MONTHS, locked={MONTHS[0]}, fixed={MONTHS[0]: Decimal("500")}
+        )
+
+
+def grid_post(initiative, fiscal_year=2026, **cells):
+    """Form data for the grid: every cell as stored, then `cells` (cell_YYYYMM_category=value) on top."""
+    grid = budget_grid(initiative=initiative, fiscal_year=fiscal_year)
+    form = BudgetGridForm(grid=grid)
+    data = {"version": grid.version, "action": "save"}
+    for name, field in form.fields.items():
+        if name.startswith("cell_") and field.initial is not None:
+            data[name] = f"{field.initial:.2f}"
+    data.update(cells)
+    return data
+
+
+def test_save_adds_changes_and_removes_lines(finance):
+    initiative = initiative_with_code("INI-0001")
+    BudgetLineFactory(initiative=initiative, month=MONTHS[0], category="labor", amount=Decimal("10.00"))
+    BudgetLineFactory(initiative=initiative, month=MONTHS[1], category="labor", amount=Decimal("20.00"))
+    version = budget_grid_version(budget_grid_amounts(initiative=initiative, fiscal_year=2026))
+    result = budget_grid_save(
+        initiative=initiative,
+        fiscal_year=2026,
+        amounts={
+            (MONTHS[0], "labor"): Decimal("15.00"),
+            (MONTHS[1], "labor"): None,
+            (MONTHS[2], "media"): Decimal("7.50"),
+        },
+        expected_version=version,
+        by=finance,
+    )
+    assert (len(result.added), len(result.updated), len(result.removed)) == (1, 1, 1)
+    assert budget_grid_amounts(initiative=initiative, fiscal_year=2026) == {
+        (MONTHS[0], "labor"): Decimal("15.00"),
+        (MONTHS[2], "media"): Decimal("7.50"),
+    }
+    by_finance = BudgetLine.history.filter(history_user=finance)
+    assert sorted(by_finance.values_list("history_type", flat=True)) == ["+", "-", "~"]
+
+
+def test_stale_version_is_refused_and_nothing_is_saved(finance):
+    initiative = initiative_with_code("INI-0001")
+    stale = budget_grid_version({})
+    BudgetLineFactory(initiative=initiative, month=MONTHS[0], category="labor", amount=Decimal("10.00"))
+    with pytest.raises(BudgetGridConflictError):
+        budget_grid_save(
+            initiative=initiative,
+            fiscal_year=2026,
+            amounts={(MONTHS[0], "labor"): Decimal("99.00"), (MONTHS[3], "media"): Decimal("1.00")},
+            expected_version=stale,
+            by=finance,
+        )
+    assert budget_grid_amounts(initiative=initiative, fiscal_year=2026) == {(MONTHS[0], "labor"): Decimal("10.00")}
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+def test_grid_page_shows_rows_columns_and_totals(client, finance):
+    initiative = initiative_with_code("INI-0001")
+    BudgetLineFactory(initiative=initiative, month=MONTHS[0], category="labor", amount=Decimal("1000.00"))
+    BudgetLineFactory(initiative=initiative, month=MONTHS[0], category="media", amount=Decimal("234.56"))
+    BudgetLineFactory(initiative=initiative, month=MONTHS[1], category="labor", amount=Decimal("500.00"))
+    client.force_login(finance)
+    response = client.get(reverse(GRID_URL, args=["INI-0001", "FY2026"]))
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert [month["total"] for month in rows["months"][:3]] == [Decimal("1234.56"), Decimal("500.00"), Decimal(0)]
+    assert rows["categories"][0]["total"] == Decimal("1500.00")  # labor over the year
+    assert rows["grand_total"] == Decimal("1734.56")
+    assert "1,734.56" in response.content.decode()
+
+
+def test_two_finance_users_saving_the_same_grid_second_gets_a_conflict(client, finance):
+    initiative = initiative_with_code("INI-0001")
+    colleague = UserFactory(username="finance2", role="finance", side="")
+    url = reverse(GRID_URL, args=["INI-0001", "FY2026"])
+    first_form = grid_post(initiative, cell_202601_labor="100.00")
+    second_form = grid_post(initiative, cell_202601_labor="200.00")  # opened at the same time
+
+    client.force_login(finance)
+    assert client.post(url, first_form).status_code == 302
+    client.force_login(colleague)
+    response = client.post(url, second_form)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Someone else saved this budget while you were editing it" in page
+    assert "Your changes were not saved" in page
+    assert BudgetLine.objects.get().amount == Decimal("100.00")  # the first save stands
+
+
+def test_spread_button_fills_the_row_without_saving(client, finance):
+    initiative = initiative_with_code("INI-0001")
+    client.force_login(finance)
+    data = grid_post(initiative, annual_software="1000.00", action="spread:software")
+    response = client.post(reverse(GRID_URL, args=["INI-0001", "FY2026"]), data)
+    assert response.status_code == 200
+    form = response.context["form"]
+    values = [Decimal(form[form.cell_name(month, "software")].value()) for month in MONTHS]
+    assert sum(values) == Decimal("1000.00")
+    assert BudgetLine.objects.count() == 0
+
+
+def test_a_forged_change_to_a_locked_month_is_refused_by_the_page(client, finance):
+    initiative = initiative_with_code("INI-0001")
+    PeriodLockFactory(month=MONTHS[2])
+    client.force_login(finance)
+    data = grid_post(initiative, cell_202603_labor="50.00")
+    response = client.post(reverse(GRID_URL, args=["INI-0001", "FY2026"]), data)
+    # The cell is disabled, so the forged value is ignored and nothing is saved.
+    assert response.status_code == 302
+    assert BudgetLine.objects.count() == 0
+
+
+def test_invalid_cell_is_shown_under_the_cell(client, finance):
+    initiative = initiative_with_code("INI-0001")
+    client.force_login(finance)
+    response = client.post(
+        reverse(GRID_URL, args=["INI-0001", "FY2026"]), grid_post(initiative, cell_202601_labor="-5")
+    )
+    assert response.status_code == 200
+    assert "A budget cannot be negative." in response.content.decode()
+    assert BudgetLine.objects.count() == 0
+
+
+def test_owner_pm_sees_the_grid_read_only_and_cannot_save(client, pm):
+    initiative = initiative_with_code("INI-0001", owner=pm)
+    client.force_login(pm)
+    response = client.get(reverse(GRID_URL, args=["INI-0001", "FY2026"]))
+    assert response.status_code == 200
+    assert not response.context["can_edit"]
+    assert all(field.field.disabled for field in response.context["form"] if field.name.startswith("cell_"))
+    assert client.post(reverse(GRID_URL, args=["INI-0001", "FY2026"]), grid_post(initiative)).status_code == 403
+
+
+def test_other_pm_may_not_see_the_grid(client, other_pm):
+    initiative_with_code("INI-0001", status="submitted")
+    client.force_login(other_pm)
+    assert client.get(reverse(GRID_URL, args=["INI-0001", "FY2026"])).status_code == 403
+
+
+def test_grid_page_query_count_is_bounded(client, finance, django_assert_max_num_queries):
+    initiative = initiative_with_code("INI-0001")
+    for month in MONTHS:
+        BudgetLineFactory(initiative=initiative, month=month, category="labor", amount=Decimal("1.00"))
+    client.force_login(finance)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse(GRID_URL, args=["INI-0001", "FY2026"])).status_code == 200

@@ -1,0 +1,272 @@
+"""Importing ERP actuals: all or nothing, idempotent, every bad file refused with line, column and reason."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from budgets.models import Expense, ImportRun
+from budgets.services.imports import ACTUALS_COLUMNS, import_run, parse_amount
+from tests.budgets.finance_helpers import GOOD_ACTUAL, actuals_csv, csv_bytes, eur_rate, initiative_with_code
+from tests.factories import PeriodLockFactory
+
+pytestmark = pytest.mark.django_db
+
+MARCH = dt.date(2026, 3, 1)
+
+
+@pytest.fixture
+def ready(db):
+    """INI-0001 exists and EUR has a rate for March 2026."""
+    initiative = initiative_with_code("INI-0001")
+    eur_rate(MARCH, "1.10000000")
+    return initiative
+
+
+def run(data: bytes, by=None, **kwargs):
+    return import_run(kind="actuals", data=data, file_name="erp.csv", by=by, **kwargs)
+
+
+def good_file() -> bytes:
+    return actuals_csv(
+        {"external_ref": "ERP-1"},
+        {"external_ref": "ERP-2", "amount": "-50.00", "paid_by": "it", "currency": "USD", "incurred_on": "2026-04-02"},
+        {"external_ref": "ERP-3", "amount": "0.01", "currency": "EUR"},
+    )
+
+
+def test_good_file_imports_every_row_with_history(ready, finance):
+    report = run(good_file(), by=finance)
+    assert report.ok and report.saved
+    assert (report.rows, report.new, report.unchanged) == (3, 3, 0)
+    expense = Expense.objects.get(external_ref="ERP-1")
+    assert (expense.source, expense.amount, expense.amount_reporting) == ("erp", Decimal("1250.50"), Decimal("1375.55"))
+    assert Expense.objects.get(external_ref="ERP-3").amount_reporting == Decimal("0.01")  # 0.011 → 0.01
+    history = Expense.history.filter(external_ref="ERP-1").get()
+    assert (history.history_type, history.history_user) == ("+", finance)
+    assert history.history_change_reason == "Import of erp.csv"
+    assert ImportRun.objects.get().created == 3
+
+
+def test_summary_totals_by_payer_and_month(ready, finance):
+    report = run(good_file(), by=finance, dry_run=True)
+    assert report.summary["by_payer"] == {"marketing": Decimal("1375.56"), "it": Decimal("-50.00")}
+    assert [(m["label"], m["rows"], m["total"]) for m in report.summary["by_month"]] == [
+        ("March 2026", 2, Decimal("1375.56")),
+        ("April 2026", 1, Decimal("-50.00")),
+    ]
+    assert Expense.objects.count() == 0  # a preview saves nothing
+
+
+def test_importing_the_same_file_twice_adds_nothing_and_says_so(ready, finance):
+    run(good_file(), by=finance)
+    again = run(good_file(), by=finance)
+    assert again.ok and not again.saved
+    assert (again.new, again.unchanged) == (0, 3)
+    assert "Nothing to import" in again.message and "already imported" in again.message
+    assert Expense.objects.count() == 3
+
+
+def test_a_file_with_new_and_known_refs_imports_only_the_new(ready, finance):
+    run(actuals_csv({"external_ref": "ERP-1"}), by=finance)
+    report = run(actuals_csv({"external_ref": "ERP-1"}, {"external_ref": "ERP-9"}), by=finance)
+    assert (report.new, report.unchanged) == (1, 1)
+    assert Expense.objects.count() == 2
+
+
+def test_utf8_with_bom_is_fine(ready):
+    assert run(actuals_csv({}, bom=True)).saved
+
+
+def test_columns_may_come_in_any_order(ready):
+    assert run(actuals_csv({}, columns=tuple(reversed(ACTUALS_COLUMNS)))).saved
+
+
+BAD_ROWS = [
+    # (what, row overrides, column, words in the reason)
+    ("unknown initiative", {"initiative_code": "INI-9999"}, "initiative_code", "Unknown initiative code 'INI-9999'"),
+    ("impossible date", {"incurred_on": "2026-02-30"}, "incurred_on", "'2026-02-30' is not a real date"),
+    ("US date", {"incurred_on": "03/15/2026"}, "incurred_on", "not a date like 2026-03-15"),
+    ("thousands separator", {"amount": '"1,234.00"'}, "amount", "'1,234.00' has a thousands separator"),
+    ("currency symbol", {"amount": "$12"}, "amount", "'$12' contains '$'"),
+    ("NaN", {"amount": "NaN"}, "amount", "'NaN' is not a number"),
+    ("infinity", {"amount": "Infinity"}, "amount", "'Infinity' is not a number"),
+    ("scientific notation", {"amount": "1e400"}, "amount", "'1e400' is in scientific notation"),
+    ("zero", {"amount": "0.00"}, "amount", "cannot be zero"),
+    ("three decimals", {"amount": "12.345"}, "amount", "'12.345' has 3 decimal places"),
+    ("too large", {"amount": "1000000000000.00"}, "amount", "too large"),
+    ("blank amount", {"amount": ""}, "amount", "A value is required"),
+    ("unknown currency", {"currency": "XYZ"}, "currency", "'XYZ' is not an ISO 4217 currency code"),
+    ("no FX rate", {"currency": "GBP"}, "currency", "No FX rate for GBP in March 2026"),
+    ("bad payer", {"paid_by": "finance"}, "paid_by", "'finance' is not a payer: use marketing or it"),
+    ("unknown category", {"category": "travel"}, "category", "Unknown category 'travel'"),
+    ("no external_ref", {"external_ref": ""}, "external_ref", "A value is required"),
+    ("vendor too long", {"vendor": "x" * 201}, "vendor", "At most 200 characters"),
+]
+
+
+@pytest.mark.parametrize("what, row, column, reason", BAD_ROWS, ids=[case[0] for case in BAD_ROWS])
+def test_a_bad_row_refuses_the_whole_file_naming_line_and_column(ready, finance, what, row, column, reason):
+    data = actuals_csv({"external_ref": "GOOD-1"}, {"external_ref": "BAD-1", **row}, {"external_ref": "GOOD-2"})
+    report = run(data, by=finance)
+    assert not report.saved
+    assert [(error.line, error.column) for error in report.errors] == [(3, column)]
+    assert reason in report.errors[0].message
+    assert Expense.objects.count() == 0
+
+
+def test_duplicate_external_ref_names_both_lines(ready):
+    report = run(actuals_csv({"external_ref": "DOC-7"}, {}, {"external_ref": "DOC-7"}))
+    assert [(e.line, e.column, e.message) for e in report.errors] == [
+        (4, "external_ref", "'DOC-7' also appears on line 2")
+    ]
+    assert Expense.objects.count() == 0
+
+
+def test_locked_month_is_refused(ready):
+    PeriodLockFactory(month=MARCH)
+    report = run(actuals_csv({}))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "incurred_on")]
+    assert report.errors[0].message.startswith("March 2026 is locked")
+    assert Expense.objects.count() == 0
+
+
+def test_every_bad_row_is_reported_not_just_the_first(ready):
+    report = run(actuals_csv({"amount": "abc", "paid_by": "x"}, {"external_ref": "E2", "currency": "???"}))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "amount"), (2, "paid_by"), (3, "currency")]
+
+
+def test_missing_rate_and_lock_are_reported_even_when_another_field_is_wrong(ready):
+    PeriodLockFactory(month=dt.date(2026, 4, 1))
+    report = run(
+        actuals_csv(
+            {"amount": "0", "currency": "CHF"}, {"external_ref": "E2", "amount": "$1", "incurred_on": "2026-04-09"}
+        )
+    )
+    assert [(e.line, e.column) for e in report.errors] == [
+        (2, "amount"),
+        (2, "currency"),
+        (3, "amount"),
+        (3, "incurred_on"),
+        (3, "currency"),  # no EUR rate for April either
+    ]
+    assert report.errors[1].message.startswith("No FX rate for CHF in March 2026")
+
+
+FILE_ERRORS = [
+    ("empty file", b"", 1, "—", "The file is empty"),
+    ("only whitespace", b"\r\n  \r\n", 1, "—", "The file is empty"),
+    ("header only", csv_bytes(ACTUALS_COLUMNS, []), 1, "—", "header row but no data rows"),
+    (
+        "missing column",
+        csv_bytes([c for c in ACTUALS_COLUMNS if c != "currency"], [GOOD_ACTUAL]),
+        1,
+        "currency",
+        "Missing column 'currency'",
+    ),
+    (
+        "unknown column",
+        csv_bytes([*ACTUALS_COLUMNS[:-1], "document_id"], [GOOD_ACTUAL]),
+        1,
+        "document_id",
+        "Unknown column 'document_id'",
+    ),
+    (
+        "not UTF-8",
+        actuals_csv({}).replace(b"Studio Nord", "Café Zürich".encode("latin-1")),
+        2,
+        "vendor",
+        "not UTF-8",
+    ),
+]
+
+
+@pytest.mark.parametrize("what, data, line, column, reason", FILE_ERRORS, ids=[case[0] for case in FILE_ERRORS])
+def test_a_bad_file_is_refused_naming_line_and_column(ready, what, data, line, column, reason):
+    report = run(data)
+    assert not report.saved
+    assert (report.errors[0].line, report.errors[0].column) == (line, column)
+    assert reason in report.errors[0].message
+    assert Expense.objects.count() == 0
+
+
+def test_a_row_with_too_few_values_is_named(ready):
+    data = actuals_csv({}) + b"INI-0001,2026-03-01,5.00\r\n"
+    report = run(data)
+    assert [(e.line, e.column, e.message) for e in report.errors] == [(3, "—", "Expected 9 values, found 3.")]
+
+
+def test_a_file_over_the_size_limit_is_refused(ready, settings):
+    settings.IMPORT_MAX_BYTES = 200
+    data = actuals_csv({}, {"external_ref": "E2"}, {"external_ref": "E3"})
+    assert len(data) > 200
+    report = run(data)
+    assert (report.errors[0].line, report.errors[0].column) == (1, "—")
+    assert "the limit is" in report.errors[0].message
+    assert Expense.objects.count() == 0
+
+
+def test_a_user_the_policy_refuses_cannot_import(ready, pm):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        run(good_file(), by=pm)
+    assert Expense.objects.count() == 0
+
+
+def test_import_uses_a_bounded_number_of_queries(ready, finance, django_assert_max_num_queries):
+    rows = [{"external_ref": f"ERP-{n}", "incurred_on": f"2026-03-{n % 28 + 1:02d}"} for n in range(1500)]
+    with django_assert_max_num_queries(20):
+        report = run(actuals_csv(*rows), by=finance)
+    assert report.saved and Expense.objects.count() == 1500
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("12", Decimal("12")), ("-12.5", Decimal("-12.5")), ("0.01", Decimal("0.01")), (" 7.00 ", Decimal("7.00"))],
+)
+def test_plain_amounts_parse(text, expected):
+    assert parse_amount(text) == expected
+
+
+# --- the command runs the same code ---------------------------------------------------------
+
+
+def test_command_imports_and_reports(ready, tmp_path, capsys):
+    path = tmp_path / "erp.csv"
+    path.write_bytes(good_file())
+    call_command("import_actuals", str(path))
+    assert "Imported 3 new expenses from erp.csv" in capsys.readouterr().out
+    call_command("import_actuals", str(path))
+    assert "Nothing to import" in capsys.readouterr().out
+    assert Expense.objects.count() == 3
+    assert ImportRun.objects.filter(via="command").count() == 2
+
+
+def test_command_lists_every_error_and_saves_nothing(ready, tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(actuals_csv({}, {"external_ref": "E2", "incurred_on": "2026-02-30"}))
+    with pytest.raises(CommandError, match=r"bad\.csv was not imported: 1 error"):
+        call_command("import_actuals", str(path))
+    assert "line 3, incurred_on: '2026-02-30' is not a real date" in capsys.readouterr().err
+    assert Expense.objects.count() == 0
+
+
+def test_command_refuses_a_file_over_20_mb(ready, tmp_path):
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as handle:
+        handle.write(actuals_csv({}))
+        handle.truncate(20 * 1024 * 1024 + 1)
+    with pytest.raises(CommandError, match="the limit is 20 MB"):
+        call_command("import_actuals", str(path))
+    assert Expense.objects.count() == 0
+
+
+def test_command_dry_run_saves_nothing(ready, tmp_path, capsys):
+    path = tmp_path / "erp.csv"
+    path.write_bytes(good_file())
+    call_command("import_actuals", str(path), "--dry-run")
+    assert "Ready to import 3 new expenses" in capsys.readouterr().out
+    assert Expense.objects.count() == 0

@@ -1,0 +1,141 @@
+"""Importing budget lines and FX rates: same rules, same all-or-nothing, same command as the web."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from budgets.models import BudgetLine, Expense, FxRate
+from budgets.services.imports import FX_COLUMNS, import_run
+from tests.budgets.finance_helpers import budget_csv, csv_bytes, eur_rate, initiative_with_code
+from tests.factories import BudgetLineFactory, ExpenseFactory, PeriodLockFactory
+
+pytestmark = pytest.mark.django_db
+
+MARCH = dt.date(2026, 3, 1)
+
+
+@pytest.fixture
+def initiative(db):
+    return initiative_with_code("INI-0001")
+
+
+def budget(data: bytes, by=None, **kwargs):
+    return import_run(kind="budget", data=data, file_name="plan.csv", by=by, **kwargs)
+
+
+def test_budget_file_creates_and_updates_lines_with_history(initiative, finance):
+    BudgetLineFactory(initiative=initiative, month=MARCH, category="labor", amount=Decimal("10.00"))
+    report = budget(
+        budget_csv({"amount": "1000.00"}, {"month": "2026-04", "category": "media", "amount": "250.50"}), by=finance
+    )
+    assert report.saved and (report.new, report.changed, report.unchanged) == (1, 1, 0)
+    amounts = dict(BudgetLine.objects.values_list("category", "amount"))
+    assert amounts == {"labor": Decimal("1000.00"), "media": Decimal("250.50")}
+    changed = BudgetLine.history.filter(category="labor").order_by("-history_id").first()
+    assert (changed.history_type, changed.amount, changed.history_user) == ("~", Decimal("1000.00"), finance)
+
+
+def test_budget_file_imported_twice_changes_nothing(initiative):
+    data = budget_csv({}, {"month": "2026-04"})
+    budget(data)
+    again = budget(data)
+    assert again.ok and not again.saved and again.unchanged == 2
+    assert "Nothing to import" in again.message
+    assert BudgetLine.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "row, column, reason",
+    [
+        ({"initiative_code": "INI-4040"}, "initiative_code", "Unknown initiative code 'INI-4040'"),
+        ({"month": "2026-13"}, "month", "'2026-13' is not a real month"),
+        ({"month": "March 2026"}, "month", "not a month like 2026-03"),
+        ({"category": "travel"}, "category", "Unknown category 'travel'"),
+        ({"amount": "-5.00"}, "amount", "cannot be negative"),
+        ({"amount": "0"}, "amount", "zero"),
+        ({"amount": '"1,000.00"'}, "amount", "thousands separator"),
+        ({"amount": "5.001"}, "amount", "3 decimal places"),
+    ],
+)
+def test_bad_budget_rows_are_refused(initiative, row, column, reason):
+    report = budget(budget_csv({"month": "2026-05"}, row))
+    assert [(e.line, e.column) for e in report.errors] == [(3, column)]
+    assert reason in report.errors[0].message
+    assert BudgetLine.objects.count() == 0
+
+
+def test_duplicate_budget_cell_names_the_first_line(initiative):
+    report = budget(budget_csv({}, {"amount": "5.00"}))
+    assert [(e.line, e.column, e.message) for e in report.errors] == [
+        (3, "month", "INI-0001 2026-03 labor also appears on line 2")
+    ]
+
+
+def test_an_unchanged_line_in_a_locked_month_is_not_an_error(initiative):
+    BudgetLineFactory(initiative=initiative, month=MARCH, category="labor", amount=Decimal("1000.00"))
+    PeriodLockFactory(month=MARCH)
+    assert budget(budget_csv({})).ok
+
+
+def test_import_budget_command(initiative, tmp_path, capsys):
+    path = tmp_path / "plan.csv"
+    path.write_bytes(budget_csv({}))
+    call_command("import_budget", str(path))
+    assert "Imported 1 new budget line from plan.csv" in capsys.readouterr().out
+    path.write_bytes(budget_csv({"category": "food"}))
+    with pytest.raises(CommandError):
+        call_command("import_budget", str(path))
+    assert BudgetLine.objects.count() == 1
+
+
+# --- FX rates ------------------------------------------------------------------------------
+
+
+def fx(data: bytes, by=None):
+    return import_run(kind="fx_rates", data=data, file_name="rates.csv", by=by)
+
+
+def test_fx_file_sets_rates_and_recomputes_expenses(finance):
+    eur_rate(MARCH, "1.0")
+    expense = ExpenseFactory(incurred_on=dt.date(2026, 3, 9), currency="EUR", amount=Decimal("10.00"))
+    data = csv_bytes(
+        FX_COLUMNS,
+        [
+            {"currency": "EUR", "month": "2026-03", "rate": "1.25"},
+            {"currency": "GBP", "month": "2026-03", "rate": "1.3"},
+        ],
+    )
+    report = fx(data, by=finance)
+    assert report.saved and (report.new, report.changed) == (1, 1)
+    expense.refresh_from_db()
+    assert expense.amount_reporting == Decimal("12.50")
+    assert FxRate.objects.get(currency="GBP").rate == Decimal("1.3")
+
+
+@pytest.mark.parametrize(
+    "row, column, reason",
+    [
+        ({"currency": "USD", "month": "2026-03", "rate": "1"}, "currency", "reporting currency"),
+        ({"currency": "ABC", "month": "2026-03", "rate": "1"}, "currency", "not an ISO 4217"),
+        ({"currency": "EUR", "month": "2026-3", "rate": "1"}, "month", "not a month like 2026-03"),
+        ({"currency": "EUR", "month": "2026-03", "rate": "0"}, "rate", "greater than zero"),
+        ({"currency": "EUR", "month": "2026-03", "rate": "1.123456789"}, "rate", "9 decimal places"),
+    ],
+)
+def test_bad_fx_rows_are_refused(row, column, reason):
+    report = fx(csv_bytes(FX_COLUMNS, [row]))
+    assert [(e.line, e.column) for e in report.errors] == [(2, column)]
+    assert reason in report.errors[0].message
+    assert not FxRate.objects.exists()
+
+
+def test_fx_file_for_a_locked_month_is_refused_and_nothing_recomputed():
+    eur_rate(MARCH, "1.0")
+    ExpenseFactory(incurred_on=dt.date(2026, 3, 9), currency="EUR", amount=Decimal("10.00"))
+    PeriodLockFactory(month=MARCH)
+    report = fx(csv_bytes(FX_COLUMNS, [{"currency": "EUR", "month": "2026-03", "rate": "2"}]))
+    assert report.errors[0].message.startswith("March 2026 is locked")
+    assert Expense.objects.get().amount_reporting == Decimal("10.00")
