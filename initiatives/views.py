@@ -11,10 +11,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portfolio import policy
+from portfolio.fiscal import fiscal_year, fiscal_year_label
 
 from . import selectors, services
 from .choices import Status
@@ -225,6 +227,7 @@ def initiative_detail(request, code: str):
         "health_form": HealthForm(initial={"health": initiative.health}) if allowed["update_health"] else None,
         "sponsor_side": policy.sponsor_side(user, initiative),
         "reporting_currency": settings.REPORTING_CURRENCY,
+        "budget_grid_year": fiscal_year_label(fiscal_year(timezone.localdate())),
         "sign_offs": [
             ("Marketing sponsor", initiative.marketing_sponsor, initiative.marketing_approved_at, "marketing"),
             ("IT sponsor", initiative.it_sponsor, initiative.it_approved_at, "it"),

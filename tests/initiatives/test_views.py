@@ -386,9 +386,13 @@ def test_budget_and_actuals_show_only_to_who_may_see_finances(client, pm, other_
         assert (finance.planned_total, finance.actual_total) == (Decimal("1250.50"), Decimal("400.25"))
         assert (finance.paid_marketing, finance.paid_it) == (Decimal("100.25"), Decimal("300.00"))
         assert "1,250.50" in response.content.decode()
+        # the budget and spend history card, with a link to this fiscal year's grid
+        assert "Budget and spend history" in response.content.decode()
+        assert f"/finance/budgets/{approved.code}/FY" in response.content.decode()
     response = _login(client, other_pm).get(url)
     assert response.context["finance"] is None
     assert "Budget and actuals" not in response.content.decode()
+    assert "Budget and spend history" not in response.content.decode()
     assert BudgetLine.objects.count() == 2 and Expense.objects.count() == 2  # read-only
 
 
