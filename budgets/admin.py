@@ -22,7 +22,18 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import BudgetLine, Expense, FxRate, ImportRun, PeriodLock, SplitHistory, SplitRow, SplitRun
+from .models import (
+    BudgetLine,
+    Expense,
+    ExportJob,
+    FxRate,
+    ImportRun,
+    OverspendAlert,
+    PeriodLock,
+    SplitHistory,
+    SplitRow,
+    SplitRun,
+)
 from .services.actuals import EDITABLE_FIELDS, expense_create, expense_delete, expense_update
 from .services.budgets import budget_line_delete, budget_line_set, budget_line_update
 from .services.fx import amount_in_reporting, fx_rate_delete, fx_rate_in_use, fx_rate_set, fx_rate_validate
@@ -327,3 +338,26 @@ class SplitHistoryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(OverspendAlert)
+class OverspendAlertAdmin(admin.ModelAdmin):
+    list_display = ("initiative", "month", "fiscal_year", "planned_total", "actual_total", "sent_at")
+    list_filter = ("fiscal_year", "month")
+    search_fields = ("initiative__code", "initiative__title")
+    list_select_related = ("initiative",)
+    readonly_fields = [f.name for f in OverspendAlert._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # written only by the nightly alerts task
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "requested_by", "format", "status", "progress", "row_count", "finished_at")
+    list_filter = ("status", "format")
+    search_fields = ("requested_by__username", "file_name", "error")
+    readonly_fields = [f.name for f in ExportJob._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # created by the reports page
