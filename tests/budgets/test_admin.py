@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from budgets.models import BudgetLine, Expense, FxRate, PeriodLock
 from tests.budgets.finance_helpers import admin_user, eur_rate
-from tests.factories import ExpenseFactory, InitiativeFactory
+from tests.factories import ExpenseFactory, InitiativeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +88,16 @@ def test_admin_lock_and_unlock_go_through_the_services(client, root):
     client.post(reverse("admin:budgets_periodlock_delete", args=[lock.pk]), {"post": "yes"})
     assert not PeriodLock.objects.exists()
     assert PeriodLock.history.latest().history_change_reason == "Unlocked: Unlocked in the Django admin"
+
+
+def test_the_admin_lists_every_model_of_the_project(client):
+    from django.apps import apps
+
+    admin_user = UserFactory(username="root", role="admin", side="", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    page = client.get("/admin/").content.decode()
+    for app_label in ("initiatives", "budgets"):
+        for model in apps.get_app_config(app_label).get_models():
+            if model.__name__.startswith("Historical"):
+                continue  # history is read through each model's own "History" page
+            assert f"/admin/{app_label}/{model._meta.model_name}/" in page, model.__name__
