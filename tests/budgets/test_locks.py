@@ -87,10 +87,10 @@ def test_service_refuses_an_expense_in_a_locked_month(finance):
 
 def test_service_refuses_moving_an_expense_into_or_out_of_a_locked_month(finance):
     expense = ExpenseFactory(incurred_on=dt.date(2026, 2, 10))
+    locked_expense = ExpenseFactory(incurred_on=dt.date(2026, 3, 10))  # booked before March was locked
     PeriodLockFactory(month=MARCH)
     with pytest.raises(PeriodLockedError, match="March 2026"):
         expense_update(expense=expense, data={"incurred_on": dt.date(2026, 3, 2)}, by=finance)
-    locked_expense = ExpenseFactory(incurred_on=dt.date(2026, 3, 10))
     with pytest.raises(PeriodLockedError, match="March 2026"):
         expense_update(expense=locked_expense, data={"amount": Decimal("1.00")}, by=finance)
     with pytest.raises(PeriodLockedError, match="March 2026"):
