@@ -11,5 +11,6 @@ urlpatterns = [
     # Each app owns its URLs: initiatives/urls.py and budgets/urls.py (app_name set there).
     path("initiatives/", include("initiatives.urls")),
     path("finance/", include("budgets.urls")),
+    path("reports/", include("budgets.export_urls")),
     path("split/", include("budgets.split_urls")),
 ]

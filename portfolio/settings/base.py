@@ -211,6 +211,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 1) % 24, minute=0),
         "options": {"expires": 6 * 3600},
     },
+    # Background exports are kept seven days (budgets/export_tasks.py).
+    "export-files-purge-nightly": {
+        "task": "budgets.export_tasks.export_files_purge_task",
+        "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 2) % 24, minute=30),
+        "options": {"expires": 6 * 3600},
+    },
 }
 
 # --- REST framework -------------------------------------------------------
