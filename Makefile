@@ -28,6 +28,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r portfolio initiatives budgets -ll -x '*/migrations/*'
 
 test: lint
 	DJANGO_SETTINGS_MODULE=portfolio.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
@@ -35,6 +36,9 @@ test: lint
 
 bench: install
 	$(BIN)/python -m bench
+
+load: install
+	$(BIN)/python -m load
 
 clean:
 	rm -rf $(VENV) .celery staticfiles db.sqlite3*

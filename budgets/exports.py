@@ -144,7 +144,7 @@ def split_csv_select(filters: SplitFilters) -> tuple[str, list[Any]]:
         f"r.{name.removeprefix('-')}{' DESC' if name.startswith('-') else ''}" for name in rows.query.order_by
     )
     cells = ", ".join(_sql_cell(column) for column in SPLIT_COLUMNS)
-    return f"SELECT {cells} FROM ({inner_sql}) AS r ORDER BY {order}", list(params)  # noqa: S608 - constants
+    return f"SELECT {cells} FROM ({inner_sql}) AS r ORDER BY {order}", list(params)  # noqa: S608 - constants  # nosec B608
 
 
 # --- streaming the CSV -------------------------------------------------------------

@@ -114,6 +114,16 @@ def can_view_initiative_finances(user, initiative: Initiative) -> bool:
     return sees_everything(user) or (is_pm(user) and is_owner(user, initiative))
 
 
+def visible_finances(user, queryset: QuerySet, *, initiative_field: str = "initiative") -> QuerySet:
+    """Budget lines, expenses… whose initiative's finances `user` may see (the queryset form of
+    `can_view_initiative_finances`): everything for executives, finance and admins; a PM's own."""
+    if sees_everything(user):
+        return queryset
+    if is_pm(user):
+        return queryset.filter(**{f"{initiative_field}__owner": user})
+    return queryset.none()
+
+
 # --- what the user may do ---------------------------------------------------
 
 EDITABLE = (Status.DRAFT, Status.REJECTED)
@@ -166,7 +176,8 @@ def _global_rules() -> dict[str, Callable[[Any], bool]]:
     finance = is_finance
     return {
         "initiative.create": is_pm,
-        "dashboard.view": lambda u: bool(roles(u)),
+        # The joint dashboard is for those who see the whole portfolio (PRODUCT.md §1); PMs get 403.
+        "dashboard.view": sees_everything,
         "budgets.manage": finance,
         "expenses.manage": finance,
         "fx.manage": finance,

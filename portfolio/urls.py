@@ -3,14 +3,19 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from portfolio.health import healthz
+
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),  # for load balancers: anonymous, JSON, 200 or 503
+    path("api/", include("portfolio.api_urls")),
     # Each app owns its URLs: initiatives/urls.py and budgets/urls.py (app_name set there).
     path("initiatives/", include("initiatives.urls")),
     path("finance/", include("budgets.urls")),
+    path("dashboard/", include("budgets.dashboard_urls")),
     path("reports/", include("budgets.export_urls")),
     path("split/", include("budgets.split_urls")),
 ]

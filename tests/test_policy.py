@@ -87,7 +87,7 @@ PROPOSAL_TABLE: dict[str, set[str]] = {
 # Actions on no particular initiative: action → roles that may do it.
 GLOBAL_TABLE: dict[str, set[str]] = {
     "initiative.create": {"pm"},
-    "dashboard.view": {"pm", "executive", "finance", "admin"},
+    "dashboard.view": {"executive", "finance", "admin"},
     "budgets.manage": {"finance"},
     "expenses.manage": {"finance"},
     "fx.manage": {"finance"},

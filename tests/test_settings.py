@@ -87,7 +87,7 @@ def test_embedded_defaults_need_no_server(settings):
     "env, expected",
     [
         ({"DATABASE_URL": "postgres://u:p@db:5432/pf"}, "django.db.backends.postgresql"),
-        ({"REDIS_URL": "redis://cache:6379/1"}, "django.core.cache.backends.redis.RedisCache"),
+        ({"REDIS_URL": "redis://cache:6379/1"}, "portfolio.cache.FailOpenRedisCache"),
         ({"FISCAL_YEAR_START_MONTH": "7", "REPORTING_CURRENCY": "EUR"}, "7 EUR"),
     ],
 )
@@ -108,3 +108,48 @@ def test_environment_switches_services(env, expected):
     )
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
+
+
+def test_production_hardening_settings():
+    code = (
+        "import django, re; django.setup(); from django.conf import settings as s;"
+        "from django.utils.csp import build_policy;"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SECURE_SSL_REDIRECT,"
+        " s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.X_FRAME_OPTIONS,"
+        " any(re.search(p, 'healthz') for p in s.SECURE_REDIRECT_EXEMPT),"
+        " s.AUTHENTICATION_BACKENDS[0], s.AXES_ENABLED, s.AXES_FAILURE_LIMIT, int(s.AXES_COOLOFF_TIME.total_seconds()),"
+        " s.AUTH_PASSWORD_VALIDATORS[1]['OPTIONS']['min_length'], len(s.AUTH_PASSWORD_VALIDATORS));"
+        "print(build_policy(s.SECURE_CSP))"
+    )
+    environment = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "portfolio.settings.production",
+        "SECRET_KEY": GOOD_KEY,
+        "ALLOWED_HOSTS": "portfolio.example.com",
+        "LOG_LEVEL": "WARNING",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    flags, policy = result.stdout.splitlines()
+    assert flags.split() == [
+        "True",  # session cookie only over HTTPS
+        "True",  # CSRF cookie only over HTTPS
+        "True",  # session cookie out of reach of scripts
+        "True",  # HTTP is redirected to HTTPS…
+        "31536000",  # …and browsers remember it for a year (HSTS)
+        "True",
+        "DENY",
+        "True",  # …except /healthz, which load balancers probe over HTTP
+        "axes.backends.AxesStandaloneBackend",
+        "True",
+        "5",
+        "900",
+        "12",
+        "4",
+    ]
+    assert "script-src 'self';" in policy
+    assert "style-src 'self';" in policy
+    assert "unsafe-inline" not in policy
+    assert policy.endswith("upgrade-insecure-requests")

@@ -5,10 +5,13 @@ filesystem Celery broker, so `make run` needs no server. `DATABASE_URL`,
 `CELERY_BROKER_URL` and `REDIS_URL` switch to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -37,13 +40,16 @@ INSTALLED_APPS = [
     "simple_history",
     "django_htmx",
     "bootstrap",  # django-bootstrap-static: Bootstrap 5 CSS/JS served by the app
-    "django_static_echarts",  # ECharts served by the app
     "initiatives",
     "budgets",
+    "axes",  # django-axes: login lockout after repeated failures (see Security below)
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware, view and log line sees the request id (portfolio/middleware.py).
+    "portfolio.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -55,6 +61,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: turns a locked-out login into the lockout page (templates/registration/locked_out.html).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portfolio.urls"
@@ -97,20 +105,64 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache ----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Fail-open: while Redis is away the cache reads as empty, so no page or API read fails with it.
+    CACHES = {
+        "default": {
+            "BACKEND": "portfolio.cache.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Security -------------------------------------------------------------
+# Brute-force protection (django-axes): after 5 failed sign-ins for one username from one
+# IP address, that pair is locked out for 15 minutes and the login page says so
+# (registration/locked_out.html, HTTP 429). Axes' backend goes first and only refuses
+# locked-out attempts; ModelBackend authenticates. The API's token endpoint uses the
+# same backends, so the same lockout applies there (and it is throttled, REST_FRAMEWORK).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The lockout ends 15 minutes after it began, as the page says, not after the last retry.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Content Security Policy (Django's own, ContentSecurityPolicyMiddleware), in development
+# too so a violation shows up before production: everything from this site only, no inline
+# script or style. Templates pass data with `json_script` (type application/json, not run)
+# and set computed widths from static JS (static/js/ui.js); `data:` images are the favicon
+# and Bootstrap's SVG icons.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 # --- I18N -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -181,7 +233,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # The filesystem transport has no fanout exchange for remote control.
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Bounded socket timeouts: publishing to a hung Redis fails in seconds ("queue unavailable"), never hangs.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 2}
 CELERY_RESULT_BACKEND = None  # runs record their own state in the database
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -222,35 +275,93 @@ CELERY_BEAT_SCHEDULE = {
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: an anonymous client gets 401 with `WWW-Authenticate: Token`, not a bare 403.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "portfolio.api.PageNumberPagination",
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portfolio.api_schema.PortfolioAutoSchema",
+    "EXCEPTION_HANDLER": "portfolio.api.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["portfolio.api.AnonThrottle", "portfolio.api.UserThrottle"],
+    # Per anonymous IP, per user, and per IP on /api/auth/token/; e.g. API_THROTTLE_USER=5000/hour.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON", default="60/minute"),
+        "user": env("API_THROTTLE_USER", default="1200/minute"),
+        "login": env("API_THROTTLE_LOGIN", default="10/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Right-Speed Portfolio API",
-    "DESCRIPTION": "Initiatives, budgets, actuals and the marketing/IT spend split.",
+    "DESCRIPTION": (
+        "Initiatives, budgets, actuals and the marketing/IT spend split. Authenticate with a token from "
+        "`POST /api/auth/token/` (`Authorization: Token <key>`) or a browser session. Money is a decimal "
+        'string (`"1234.50"`); errors are JSON with field messages.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Like every page, the schema and docs need a login (PRODUCT.md §1).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LaneEnum": "initiatives.choices.Lane",
+        "StatusEnum": "initiatives.choices.Status",
+        "HealthEnum": "initiatives.choices.Health",
+        "SideEnum": "initiatives.choices.Side",  # = budgets.choices.Payer (paid_by)
+        "CategoryEnum": "budgets.choices.Category",
+        "YesNoEnum": "initiatives.lane_assessment.YES_NO",
+        "RunStatusEnum": "budgets.choices.RunStatus",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging --------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Every line carries the request id (portfolio/middleware.py, X-Request-ID). LOG_FORMAT
+# picks the formatter: `plain` for people (the default here), `json` for log shippers
+# (one object per line; production's default). REQUEST_LOG_LEVEL=INFO writes one access
+# line per request (production's default; runserver prints its own in development).
+LOG_FORMATS = ("plain", "json")
+
+
+def logging_config(*, log_format: str, request_log_level: str) -> dict:
+    """settings.LOGGING: one console handler with the request id filter and the chosen formatter."""
+    if log_format not in LOG_FORMATS:
+        raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)} (got {log_format!r}).")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "portfolio.logging.RequestIdFilter"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"},
+            "json": {"()": "portfolio.logging.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["request_id"]},
+        },
+        "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            "portfolio.request": {"level": request_log_level},
+        },
+    }
+
+
+LOGGING = logging_config(
+    log_format=env("LOG_FORMAT", default="plain"), request_log_level=env("REQUEST_LOG_LEVEL", default="WARNING")
+)
+# Celery's worker and beat log through LOGGING too (the same format), instead of replacing its handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Operations -----------------------------------------------------------
+# /healthz warns (never fails) when the last successful split recompute is older than this.
+HEALTHZ_RECOMPUTE_MAX_AGE_HOURS = env.int("HEALTHZ_RECOMPUTE_MAX_AGE_HOURS", default=26)

@@ -7,3 +7,6 @@ MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Axes' backend needs the request, which `client.login()` does not pass; tests of the
+# lockout itself turn it back on (tests/security/test_login_lockout.py).
+AXES_ENABLED = False

@@ -14,7 +14,7 @@ from budgets.models import SplitRow
 from budgets.spend_split import split_recompute
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def snapshot() -> list[tuple]:

@@ -71,9 +71,8 @@ def test_recompute_needs_a_post(client, finance):
     assert client.get(RECOMPUTE).status_code == 405
 
 
-@pytest.mark.django_db(
-    transaction=True, serialized_rollback=True
-)  # no test transaction around the view: on_commit runs at once, as live
+# No test transaction around the view: on_commit runs at once, as live.
+@pytest.mark.django_db(transaction=True)
 def test_a_broker_outage_is_a_flash_message_not_a_500(client, finance, monkeypatch):
     def broker_down(**options):
         raise BrokerError("Connection refused")

@@ -23,7 +23,7 @@ from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory
 pytestmark = [
     pytest.mark.broker,
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 WAIT_SECONDS = 60

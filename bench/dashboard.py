@@ -1,0 +1,259 @@
+"""Benchmark: the joint executive dashboard's latency beside a trivial Django view, and its query count.
+
+    .venv/bin/python -m bench.dashboard        (or `make bench` for every benchmark)
+
+On the bench database (PostgreSQL, 20,000 initiatives, 1,000,000 expenses, 24 months,
+seeded by bench/database.py) with its split recomputed (done here if it never was),
+/dashboard/ is requested as the demo executive `cmo` (the role with the most queries)
+beside a trivial view measured in the same run: it returns "ok" through the same
+middleware with the same signed-in client (session, user, login check), so the
+difference is the dashboard's own work.
+
+The dashboard caches what it reads from the split under the latest run's id, and what
+it reads from the initiatives under the latest change in their history as well
+(budgets/dashboard.py), so three cases are measured:
+
+* first view after a recompute: no cache at all (every figure read from the database);
+* first view after an initiative changed: split figures cached, live figures read;
+* repeat views: both cached (this fiscal year, and a narrow filter: this quarter, fast
+  lane, marketing-owned).
+
+Requests go through Django's test client in this process (no network, no server), with
+DEBUG off and the cache in this process's memory (CACHES is overridden, never a shared
+Redis). The cases alternate, `REQUESTS` times each after `WARMUP` unmeasured requests;
+p50 and p95 are reported, and the machine's load average, since other work shares the
+cores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import statistics
+import sys
+import time
+import types
+from contextlib import contextmanager, nullcontext
+
+from bench.database import ROOT, connect, ensure_bench_database, manage, table_counts
+
+WARMUP = 5
+REQUESTS = 60
+TARGET_P95_MS = 200
+MAX_QUERIES = 15
+EXECUTIVE = "cmo"
+TRIVIAL_PATH = "/bench/trivial/"
+URLCONF = "bench_dashboard_urls"
+CACHED, NO_CACHE, LIVE_CHANGED = "cached", "no cache", "live changed"
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    """The nearest-rank percentile of `samples` (pct in 0–100)."""
+    ordered = sorted(samples)
+    rank = max(1, round(pct / 100 * len(ordered) + 0.5 - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def ensure_split(url: str) -> None:
+    """The dashboard reads the latest successful recompute: run one if there is none."""
+    with connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM budgets_splitrun WHERE status = 'succeeded'")
+        if cursor.fetchone()[0]:
+            return
+    print("dashboard: no successful recompute yet: running recompute_split", flush=True)
+    manage("recompute_split", url=url, quiet=True)
+
+
+def _setup_django(url: str) -> None:
+    from django.conf import settings
+
+    if settings.configured:
+        raise RuntimeError("bench.dashboard configures Django itself: run it in a fresh interpreter")
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "portfolio.settings.base"
+    os.environ["DEBUG"] = "False"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def _install_urlconf() -> None:
+    """The project's URLs plus the trivial view, as a URLconf of its own (nothing added to the project)."""
+    from django.http import HttpResponse
+    from django.urls import path
+
+    from portfolio.urls import urlpatterns as project_urlpatterns
+
+    def trivial(request):
+        return HttpResponse("ok", content_type="text/plain")
+
+    module = types.ModuleType(URLCONF)
+    module.urlpatterns = [path(TRIVIAL_PATH.strip("/") + "/", trivial), *project_urlpatterns]
+    sys.modules[URLCONF] = module
+
+
+@contextmanager
+def _live_changed():
+    """As right after someone changed an initiative: the live figures miss the cache (split ones still hit)."""
+    from budgets import dashboard
+
+    original = dashboard.freshness_and_trend
+
+    def unseen_version(*args, **kwargs):
+        freshness, trend = original(*args, **kwargs)
+        return dataclasses.replace(freshness, portfolio_version=-time.monotonic_ns()), trend
+
+    dashboard.freshness_and_trend = unseen_version
+    try:
+        yield
+    finally:
+        dashboard.freshness_and_trend = original
+
+
+def _mode(mode: str):
+    from django.test.utils import override_settings
+
+    if mode == NO_CACHE:
+        return override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}})
+    if mode == LIVE_CHANGED:
+        return _live_changed()
+    return nullcontext()
+
+
+def measure(client, scenarios: dict[str, tuple[str, dict, str]]) -> dict[str, list[float]]:
+    """Milliseconds per request for each scenario (path, query parameters, cache mode), interleaved."""
+    for _ in range(WARMUP):
+        for path, params, mode in scenarios.values():
+            with _mode(mode):
+                assert client.get(path, params).status_code == 200
+    samples: dict[str, list[float]] = {name: [] for name in scenarios}
+    for _ in range(REQUESTS):
+        for name, (path, params, mode) in scenarios.items():
+            with _mode(mode):
+                started = time.perf_counter()
+                response = client.get(path, params)
+                samples[name].append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (name, response.status_code)
+    return samples
+
+
+def _result(name: str, value: float, baseline_name: str, baseline: float, *, target: bool = True) -> dict:
+    return {
+        "name": name,
+        "value": round(value, 1),
+        "unit": "ms",
+        "baseline_name": baseline_name,
+        "baseline_value": round(baseline, 1),
+        "ratio": round(value / baseline, 1),
+        "target": f"p95 < {TARGET_P95_MS} ms" if target else "",
+        "met": value < TARGET_P95_MS if target else None,
+    }
+
+
+def run() -> list[dict]:
+    url = ensure_bench_database()
+    ensure_split(url)
+    counts = table_counts(url)
+    _setup_django(url)
+
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, override_settings
+    from django.utils import timezone
+
+    from budgets.models import SplitHistory, SplitRow
+    from portfolio import fiscal
+
+    _install_urlconf()
+    today = timezone.localdate()
+    quarter = fiscal.fiscal_quarter(today)
+    narrow = {"fiscal_year": fiscal.fiscal_year(today), "quarter": quarter, "lane": "fast_lane", "side": "marketing"}
+    scenarios = {
+        "trivial": (TRIVIAL_PATH, {}, CACHED),
+        "after run": ("/dashboard/", {}, NO_CACHE),
+        "after edit": ("/dashboard/", {}, LIVE_CHANGED),
+        "repeat": ("/dashboard/", {}, CACHED),
+        "filtered": ("/dashboard/", narrow, CACHED),
+    }
+    split_rows = SplitRow.objects.count()
+    history_runs = SplitHistory.objects.values("run_id").distinct().count()
+    print(
+        f"dashboard: {counts['initiatives_initiative']:,} initiatives, {counts['budgets_expense']:,} expenses, "
+        f"{split_rows:,} split rows, {history_runs} run(s) in the history",
+        flush=True,
+    )
+    local_cache = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bench"}}
+    with override_settings(ROOT_URLCONF=URLCONF, CACHES=local_cache):
+        client = Client()
+        client.force_login(get_user_model().objects.get(username=EXECUTIVE))
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/dashboard/").status_code == 200
+        queries = len(captured.captured_queries)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/dashboard/").status_code == 200
+        cached_queries = len(captured.captured_queries)
+        samples = measure(client, scenarios)
+
+    load = os.getloadavg()[0]
+    p50 = {name: statistics.median(values) for name, values in samples.items()}
+    p95 = {name: percentile(values, 95) for name, values in samples.items()}
+    for name in scenarios:
+        print(f"dashboard: {name:<10} p50 {p50[name]:7.1f} ms   p95 {p95[name]:7.1f} ms", flush=True)
+    print(f"dashboard: {queries} queries on a first view, {cached_queries} on a repeat view", flush=True)
+    print(f"dashboard: load average {load:.1f} on {os.cpu_count()} cores at the end of the run", flush=True)
+
+    scale = f"{counts['initiatives_initiative']:,} initiatives, {counts['budgets_expense']:,} expenses"
+    trivial = "trivial view, same client and middleware"
+    narrow_text = f"Q{quarter}, fast lane, marketing-owned"
+    return [
+        _result(f"dashboard: p95, repeat views ({scale})", p95["repeat"], f"{trivial} (p95)", p95["trivial"]),
+        _result("dashboard: p50, repeat views", p50["repeat"], f"{trivial} (p50)", p50["trivial"], target=False),
+        _result(
+            f"dashboard: p95, repeat views filtered ({narrow_text})",
+            p95["filtered"],
+            f"{trivial} (p95)",
+            p95["trivial"],
+        ),
+        _result(
+            "dashboard: p95, first view after an initiative changed (live figures read, split ones cached)",
+            p95["after edit"],
+            f"{trivial} (p95)",
+            p95["trivial"],
+        ),
+        _result(
+            "dashboard: p95, first view after a recompute, no cache (dashboard_cache_warm() avoids it)",
+            p95["after run"],
+            f"{trivial} (p95)",
+            p95["trivial"],
+        ),
+        {
+            "name": "dashboard: SQL queries per page (executive, whole page incl. session and navigation)",
+            "value": queries,
+            "unit": "queries",
+            "baseline_name": "repeat view",
+            "baseline_value": cached_queries,
+            "ratio": None,
+            "target": f"≤ {MAX_QUERIES}, whatever the data size",
+            "met": queries <= MAX_QUERIES,
+        },
+        {
+            "name": "dashboard: machine load average (1 min) at the end of the run — other work shares the cores",
+            "value": round(load, 1),
+            "unit": "",
+            "baseline_name": "cores",
+            "baseline_value": os.cpu_count(),
+            "ratio": None,
+            "target": "",
+            "met": None,
+        },
+    ]
+
+
+if __name__ == "__main__":
+    for result in run():
+        print(result)

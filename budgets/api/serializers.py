@@ -1,0 +1,271 @@
+"""Serializers of the finance endpoints: budget lines, expenses, FX rates, locks, the split and its runs.
+
+Shape only: types, enumerations and the sizes of the columns. Every rule (period
+locks, FX conversion, amounts ≥ 0 or never zero, ISO currency codes, duplicates)
+is applied by `budgets.services`, whose field messages come back as the 400 body.
+Money is a decimal string with two places (`"1234.50"`), never a float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from budgets.choices import Category, Payer
+from budgets.models import MONEY, BudgetLine, Expense, FxRate, PeriodLock, SplitRow, SplitRun
+from budgets.months import parse_year_month
+from budgets.split_arithmetic import SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
+from initiatives.api.serializers import PersonField, VisibleInitiativeField
+from initiatives.choices import Lane, Side, Status
+from portfolio.fiscal import fiscal_year_label
+
+MONTH_PATTERN = r"^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+
+
+@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-03"})
+class MonthField(serializers.Field):
+    """A calendar month as `YYYY-MM` (held as the date of its first day)."""
+
+    default_error_messages = {"invalid": "Give a month like 2026-03 (YYYY-MM)."}
+
+    def to_internal_value(self, data) -> dt.date:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return parse_year_month(data)
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value: dt.date) -> str:
+        return f"{value:%Y-%m}"
+
+
+@extend_schema_field({"type": "string", "pattern": r"^FY[0-9]{4}$", "example": "FY2027"})
+class FiscalYearField(serializers.Field):
+    """A fiscal year as its label, `FY2027` (named after the calendar year it ends in)."""
+
+    def to_representation(self, value: int) -> str:
+        return fiscal_year_label(value)
+
+
+def money(**kwargs) -> serializers.DecimalField:
+    """A money amount as a decimal string with two places."""
+    return serializers.DecimalField(max_digits=MONEY["max_digits"], decimal_places=MONEY["decimal_places"], **kwargs)
+
+
+# --- budget lines ------------------------------------------------------------------------
+
+
+class BudgetLineSerializer(serializers.ModelSerializer):
+    initiative = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    month = MonthField(read_only=True)
+    amount = money(read_only=True)
+
+    class Meta:
+        model = BudgetLine
+        fields = ["id", "initiative", "month", "category", "amount"]
+        read_only_fields = fields
+
+
+class BudgetLineInputSerializer(serializers.Serializer):
+    """Sets the planned amount of one (initiative, month, category): creates the line or changes it."""
+
+    initiative = VisibleInitiativeField(help_text="The initiative's code, e.g. INI-0042.")
+    month = MonthField()
+    category = serializers.ChoiceField(choices=Category.choices)
+    amount = money(help_text="Planned spend in reporting currency, ≥ 0.")
+
+
+class BudgetLineUpdateSerializer(serializers.Serializer):
+    """Moves a line to another month or category, or changes its amount (the initiative stays)."""
+
+    month = MonthField()
+    category = serializers.ChoiceField(choices=Category.choices)
+    amount = money()
+
+
+# --- expenses ----------------------------------------------------------------------------
+
+
+class ExpenseSerializer(serializers.ModelSerializer):
+    initiative = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    amount = money(read_only=True, help_text="In `currency`; negative for a credit or reversal.")
+    amount_reporting = money(read_only=True, help_text="`amount` converted at the month's FX rate, half-up.")
+
+    class Meta:
+        model = Expense
+        fields = [
+            "id",
+            "initiative",
+            "incurred_on",
+            "amount",
+            "currency",
+            "amount_reporting",
+            "paid_by",
+            "category",
+            "vendor",
+            "description",
+            "source",
+            "external_ref",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ExpenseUpdateSerializer(serializers.Serializer):
+    """The editable fields of an expense (PUT: all of them; PATCH: some)."""
+
+    initiative = VisibleInitiativeField(help_text="The initiative's code, e.g. INI-0042.")
+    incurred_on = serializers.DateField()
+    amount = money(help_text="In `currency`; not zero; negative for a credit or reversal.")
+    currency = serializers.CharField(help_text="ISO 4217 code, e.g. EUR; converted at the month's FX rate.")
+    paid_by = serializers.ChoiceField(choices=Payer.choices, help_text="Whose cost centre was charged.")
+    category = serializers.ChoiceField(choices=Category.choices)
+    vendor = serializers.CharField(allow_blank=True, required=False, default="")
+    description = serializers.CharField(allow_blank=True, required=False, default="")
+
+
+class ExpenseInputSerializer(ExpenseUpdateSerializer):
+    """A new expense. `source` + `external_ref` identify a document of another system: sending the
+    same pair twice is refused, so a retried upload never records the expense twice."""
+
+    source = serializers.CharField(
+        max_length=Expense._meta.get_field("source").max_length, required=False, default="api"
+    )
+    external_ref = serializers.CharField(allow_null=True, allow_blank=True, required=False, default=None)
+
+
+# A list of expenses is created all or nothing; this bounds one request.
+BULK_MAX = 1000
+
+
+# --- FX rates ---------------------------------------------------------------------------------
+
+
+class FxRateSerializer(serializers.ModelSerializer):
+    month = MonthField(read_only=True)
+    rate = serializers.DecimalField(max_digits=18, decimal_places=8, read_only=True)
+
+    class Meta:
+        model = FxRate
+        fields = ["id", "currency", "month", "rate"]
+        read_only_fields = fields
+
+
+class FxRateInputSerializer(serializers.Serializer):
+    """Sets the rate of a currency for a month (creates or changes it); that month's expenses are reconverted."""
+
+    currency = serializers.CharField(help_text="ISO 4217 code; not the reporting currency (its rate is 1).")
+    month = MonthField()
+    rate = serializers.DecimalField(
+        max_digits=18, decimal_places=8, help_text="Units of reporting currency per one unit of `currency`."
+    )
+
+
+class FxRateUpdateSerializer(serializers.Serializer):
+    rate = serializers.DecimalField(
+        max_digits=18, decimal_places=8, help_text="Units of reporting currency per one unit of the currency."
+    )
+
+
+# --- period locks ---------------------------------------------------------------------------
+
+
+class PeriodLockSerializer(serializers.ModelSerializer):
+    month = MonthField(read_only=True)
+    locked_by = PersonField(read_only=True)
+
+    class Meta:
+        model = PeriodLock
+        fields = ["id", "month", "reason", "locked_by", "locked_at"]
+        read_only_fields = fields
+
+
+class PeriodLockInputSerializer(serializers.Serializer):
+    month = MonthField()
+    reason = serializers.CharField(allow_blank=True, help_text="Why the month is closed, e.g. 'March close done'.")
+
+
+class UnlockSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True, help_text="Why the month is reopened (kept in its history).")
+
+
+# --- the split ----------------------------------------------------------------------------------
+
+
+class SplitRowSerializer(serializers.ModelSerializer):
+    """One (initiative, month) row of the split: the finance export's columns, in its order."""
+
+    fiscal_year = FiscalYearField(read_only=True)
+    month = MonthField(read_only=True)
+
+    class Meta:
+        model = SplitRow
+        fields = list(SPLIT_COLUMNS)
+        read_only_fields = fields
+
+
+class SplitSummaryRowSerializer(serializers.Serializer):
+    """One roll-up: the sums of the rows it covers. Only the `group_by` fields are present."""
+
+    lane = serializers.ChoiceField(choices=Lane.choices, required=False)
+    side = serializers.ChoiceField(
+        choices=Side.choices, required=False, allow_null=True, help_text="The owner's side (null: none)."
+    )
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    fiscal_year = FiscalYearField(required=False)
+    quarter = serializers.IntegerField(min_value=1, max_value=4, required=False, help_text="Fiscal quarter.")
+    month = MonthField(required=False)
+    initiative_code = serializers.CharField(required=False)
+    initiative_title = serializers.CharField(required=False)
+    rows = serializers.IntegerField(help_text="How many split rows the roll-up covers.")
+    # Unbounded: credits can make a roll-up's total tiny and its share large.
+    marketing_share_of_actual = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=2,
+        allow_null=True,
+        help_text="actual_marketing / actual_total in percent (null when nothing was spent).",
+    )
+
+    def to_representation(self, instance: dict) -> dict:
+        data = super().to_representation(instance)
+        return {name: value for name, value in data.items() if name in instance}  # only the groups asked for
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for column in SPLIT_AMOUNT_COLUMNS:
+            # A roll-up can hold more digits than one row's column.
+            fields[column] = serializers.DecimalField(max_digits=None, decimal_places=2)
+        return fields
+
+
+class SplitSummarySerializer(serializers.Serializer):
+    group_by = serializers.CharField(allow_null=True, help_text="The grouping asked for (null: whole portfolio).")
+    as_of = serializers.DateTimeField(
+        allow_null=True, help_text="When the latest successful recompute finished (null: never run)."
+    )
+    results = SplitSummaryRowSerializer(many=True)
+
+
+class SplitRunSerializer(serializers.ModelSerializer):
+    requested_by = PersonField(read_only=True, allow_null=True, help_text="Who asked for it (null: the schedule).")
+    url = serializers.HyperlinkedIdentityField(view_name="api:recompute-detail")
+
+    class Meta:
+        model = SplitRun
+        fields = [
+            "id",
+            "url",
+            "status",
+            "trigger",
+            "requested_by",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "row_count",
+            "error",
+        ]
+        read_only_fields = fields

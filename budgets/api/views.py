@@ -1,0 +1,563 @@
+"""The finance endpoints: budget lines, expenses, FX rates, period locks, the split, recomputes.
+
+Thin, like the finance pages: querysets scoped by `portfolio.policy` (budgets and
+actuals of initiatives whose finances you may see; others are 404), permissions
+from the policy, filters from the one FilterSet per model, and every write from
+`budgets.services` — the same lock checks, FX conversion and duplicate checks as
+the web forms and the importers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Count, F
+from django.db.models.functions import Coalesce
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.filters import OrderingFilter
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from budgets.filtersets import ExpenseFilterSet, FxRateFilterSet
+from budgets.models import BudgetLine, Expense, FxRate, PeriodLock, SplitRun
+from budgets.services.actuals import expense_create, expense_delete, expense_update
+from budgets.services.budgets import budget_line_delete, budget_line_set, budget_line_update
+from budgets.services.fx import fx_rate_delete, fx_rate_set
+from budgets.services.locks import period_lock_create, period_unlock
+from budgets.spend_split import SplitRecomputeError, split_recompute_request
+from budgets.split_arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
+from budgets.split_selectors import (
+    MONEY,
+    SUMMARY_GROUPS,
+    MoneySum,
+    SplitFilterError,
+    SplitFilters,
+    latest_successful_run,
+    split_rows,
+    split_summary,
+)
+from initiatives.choices import Lane, Status
+from portfolio import policy
+from portfolio.api import KeysetPagination, PolicyPermission, query_parameter, service_error_detail
+from portfolio.money import CENT
+
+from .filtersets import BudgetLineFilterSet, PeriodLockFilterSet
+from .serializers import (
+    BULK_MAX,
+    BudgetLineInputSerializer,
+    BudgetLineSerializer,
+    BudgetLineUpdateSerializer,
+    ExpenseInputSerializer,
+    ExpenseSerializer,
+    ExpenseUpdateSerializer,
+    FxRateInputSerializer,
+    FxRateSerializer,
+    FxRateUpdateSerializer,
+    PeriodLockInputSerializer,
+    PeriodLockSerializer,
+    SplitRowSerializer,
+    SplitRunSerializer,
+    SplitSummarySerializer,
+    UnlockSerializer,
+)
+
+ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH)
+
+
+def _call(service: Callable[..., Any], **kwargs) -> Any:
+    """Run a service; its ValidationError becomes a 400 with field messages."""
+    try:
+        return service(**kwargs)
+    except DjangoValidationError as error:
+        raise ValidationError(service_error_detail(error)) from error
+
+
+def _valid(serializer_class, request, **kwargs) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class _FinanceViewSet(viewsets.GenericViewSet):
+    """What the finance endpoints share: the policy permission and page-number lists."""
+
+    permission_classes = [PolicyPermission]
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+
+
+# --- budget lines ------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List budget lines",
+        description="Planned spend of the initiatives whose finances you may see (a PM: their own).",
+    ),
+    retrieve=extend_schema(summary="Read a budget line", parameters=[ID_PARAMETER]),
+    create=extend_schema(
+        summary="Set a budget line (finance)",
+        description="Sets the planned amount of (initiative, month, category): creates the line (201) or changes "
+        "the existing one (200). Refused in a locked month.",
+        request=BudgetLineInputSerializer,
+        responses={200: BudgetLineSerializer, 201: BudgetLineSerializer},
+    ),
+    update=extend_schema(
+        summary="Change a budget line (finance)",
+        description="Both the line's current month and its new month must be unlocked.",
+        request=BudgetLineUpdateSerializer,
+        responses={200: BudgetLineSerializer},
+        parameters=[ID_PARAMETER],
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of a budget line (finance)",
+        request=BudgetLineUpdateSerializer(partial=True),
+        responses={200: BudgetLineSerializer},
+        parameters=[ID_PARAMETER],
+    ),
+    destroy=extend_schema(summary="Delete a budget line (finance)", parameters=[ID_PARAMETER]),
+)
+@extend_schema(tags=["budgets"])
+class BudgetLineViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    _FinanceViewSet,
+):
+    serializer_class = BudgetLineSerializer
+    filterset_class = BudgetLineFilterSet
+    ordering_fields = ["month", "amount", "id"]
+    ordering = ["initiative_id", "month", "category"]
+    policy_actions = {
+        "list": None,
+        "retrieve": None,
+        "create": "budgets.manage",
+        "update": "budgets.manage",
+        "partial_update": "budgets.manage",
+        "destroy": "budgets.manage",
+    }
+
+    def get_queryset(self):
+        lines = BudgetLine.objects.select_related("initiative").only(
+            "id", "month", "category", "amount", "initiative__code"
+        )
+        return policy.visible_finances(self.request.user, lines)
+
+    def create(self, request, *args, **kwargs) -> Response:
+        values = _valid(BudgetLineInputSerializer, request, context=self.get_serializer_context())
+        existed = BudgetLine.objects.filter(
+            initiative=values["initiative"], month=values["month"], category=values["category"]
+        ).exists()
+        line = _call(budget_line_set, by=request.user, **values)
+        return Response(
+            BudgetLineSerializer(line).data, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+        )
+
+    def update(self, request, *args, partial: bool = False, **kwargs) -> Response:
+        line = self.get_object()
+        values = _valid(BudgetLineUpdateSerializer, request, partial=partial)
+        line = _call(budget_line_update, line=line, data=values, by=request.user)
+        return Response(BudgetLineSerializer(line).data)
+
+    def perform_destroy(self, instance: BudgetLine) -> None:
+        _call(budget_line_delete, line=instance, by=self.request.user)
+
+
+# --- expenses ----------------------------------------------------------------------------------
+
+
+class ExpensePagination(KeysetPagination):
+    page_size = 100
+
+
+EXPENSE_CREATE_REQUEST = PolymorphicProxySerializer(
+    component_name="ExpenseCreate",
+    serializers=[ExpenseInputSerializer, ExpenseInputSerializer(many=True)],
+    resource_type_field_name=None,
+    many=False,
+)
+EXPENSE_CREATE_RESPONSE = PolymorphicProxySerializer(
+    component_name="ExpenseCreated",
+    serializers=[ExpenseSerializer, ExpenseSerializer(many=True)],
+    resource_type_field_name=None,
+    many=False,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List expenses",
+        description="Actuals of the initiatives whose finances you may see (a PM: their own), newest first. "
+        "Cursor-paginated: follow `next`.",
+    ),
+    retrieve=extend_schema(summary="Read an expense", parameters=[ID_PARAMETER]),
+    create=extend_schema(
+        summary="Record expenses (finance)",
+        description="One expense (an object) or many (a list, at most "
+        f"{BULK_MAX}). A list is all or nothing: if any expense is refused, none is saved and the 400 body is a "
+        "list with each expense's field messages ({} for the good ones). Each expense is converted at the FX rate "
+        "of its currency and month; a month without a rate, a locked month, or a `source` + `external_ref` pair "
+        "already recorded is refused.",
+        request=EXPENSE_CREATE_REQUEST,
+        responses={201: EXPENSE_CREATE_RESPONSE},
+    ),
+    update=extend_schema(
+        summary="Change an expense (finance)",
+        description="Both its current month and its new month must be unlocked; it is converted again.",
+        request=ExpenseUpdateSerializer,
+        responses={200: ExpenseSerializer},
+        parameters=[ID_PARAMETER],
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of an expense (finance)",
+        request=ExpenseUpdateSerializer(partial=True),
+        responses={200: ExpenseSerializer},
+        parameters=[ID_PARAMETER],
+    ),
+    destroy=extend_schema(summary="Delete an expense (finance)", parameters=[ID_PARAMETER]),
+)
+@extend_schema(tags=["expenses"])
+class ExpenseViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    _FinanceViewSet,
+):
+    serializer_class = ExpenseSerializer
+    filter_backends = [DjangoFilterBackend]  # the cursor fixes the order
+    filterset_class = ExpenseFilterSet
+    pagination_class = ExpensePagination
+    keyset_ordering = ("-incurred_on", "-id")
+    schema_list_errors = ("create",)  # a refused list answers a list of field messages
+    policy_actions = {
+        "list": None,
+        "retrieve": None,
+        "create": "expenses.manage",
+        "update": "expenses.manage",
+        "partial_update": "expenses.manage",
+        "destroy": "expenses.manage",
+    }
+
+    def get_queryset(self):
+        return policy.visible_finances(self.request.user, Expense.objects.select_related("initiative"))
+
+    def create(self, request, *args, **kwargs) -> Response:
+        context = self.get_serializer_context()
+        if not isinstance(request.data, list):
+            values = _valid(ExpenseInputSerializer, request, context=context)
+            expense = _call(expense_create, by=request.user, **values)
+            return Response(ExpenseSerializer(expense).data, status=status.HTTP_201_CREATED)
+        items = ExpenseInputSerializer(data=request.data, many=True, max_length=BULK_MAX, context=context)
+        items.is_valid(raise_exception=True)
+        expenses = self._create_all_or_nothing(items.validated_data)
+        return Response(ExpenseSerializer(expenses, many=True).data, status=status.HTTP_201_CREATED)
+
+    def _create_all_or_nothing(self, items: list[dict]) -> list[Expense]:
+        """Every expense through `expense_create`, in one transaction; every refusal is reported."""
+        expenses: list[Expense] = []
+        errors: list[dict] = []
+        with transaction.atomic():
+            for values in items:
+                try:
+                    with transaction.atomic():  # a savepoint: the next expenses are still checked
+                        expenses.append(expense_create(by=self.request.user, **values))
+                    errors.append({})
+                except DjangoValidationError as error:
+                    errors.append(service_error_detail(error))
+            if any(errors):
+                transaction.set_rollback(True)
+        if any(errors):
+            raise ValidationError(errors)
+        return expenses
+
+    def update(self, request, *args, partial: bool = False, **kwargs) -> Response:
+        expense = self.get_object()
+        values = _valid(ExpenseUpdateSerializer, request, partial=partial, context=self.get_serializer_context())
+        expense = _call(expense_update, expense=expense, data=values, by=request.user)
+        return Response(ExpenseSerializer(expense).data)
+
+    def perform_destroy(self, instance: Expense) -> None:
+        _call(expense_delete, expense=instance, by=self.request.user)
+
+
+# --- FX rates ---------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List FX rates (finance)"),
+    retrieve=extend_schema(summary="Read an FX rate (finance)", parameters=[ID_PARAMETER]),
+    create=extend_schema(
+        summary="Set an FX rate (finance)",
+        description="Creates the rate of a currency for a month (201) or changes it (200); the expenses of that "
+        "currency and month are converted again in the same transaction. Refused in a locked month.",
+        request=FxRateInputSerializer,
+        responses={200: FxRateSerializer, 201: FxRateSerializer},
+    ),
+    update=extend_schema(
+        summary="Change an FX rate (finance)",
+        request=FxRateUpdateSerializer,
+        responses={200: FxRateSerializer},
+        parameters=[ID_PARAMETER],
+    ),
+    partial_update=extend_schema(
+        summary="Change an FX rate (finance)",
+        request=FxRateUpdateSerializer(partial=True),
+        responses={200: FxRateSerializer},
+        parameters=[ID_PARAMETER],
+    ),
+    destroy=extend_schema(
+        summary="Delete an FX rate (finance)",
+        description="Refused while expenses of that currency and month are converted with it, or the month is locked.",
+        parameters=[ID_PARAMETER],
+    ),
+)
+@extend_schema(tags=["fx-rates"])
+class FxRateViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    _FinanceViewSet,
+):
+    serializer_class = FxRateSerializer
+    filterset_class = FxRateFilterSet
+    ordering_fields = ["month", "currency"]
+    ordering = ["-month", "currency"]
+    queryset = FxRate.objects.all()
+    policy_actions = dict.fromkeys(("list", "retrieve", "create", "update", "partial_update", "destroy"), "fx.manage")
+
+    def create(self, request, *args, **kwargs) -> Response:
+        values = _valid(FxRateInputSerializer, request)
+        rate, created, _ = _call(fx_rate_set, by=request.user, **values)
+        return Response(FxRateSerializer(rate).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def update(self, request, *args, partial: bool = False, **kwargs) -> Response:
+        rate = self.get_object()
+        values = _valid(FxRateUpdateSerializer, request, partial=partial)
+        if "rate" in values:
+            rate, _, _ = _call(
+                fx_rate_set, currency=rate.currency, month=rate.month, rate=values["rate"], by=request.user
+            )
+        return Response(FxRateSerializer(rate).data)
+
+    def perform_destroy(self, instance: FxRate) -> None:
+        _call(fx_rate_delete, fx_rate=instance, by=self.request.user)
+
+
+# --- period locks -------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List locked months (finance)"),
+    retrieve=extend_schema(summary="Read a locked month (finance)", parameters=[ID_PARAMETER]),
+    create=extend_schema(
+        summary="Lock a month (finance)",
+        description="Nothing dated in a locked month can be created, changed or deleted until it is unlocked.",
+        request=PeriodLockInputSerializer,
+        responses={201: PeriodLockSerializer},
+    ),
+)
+@extend_schema(tags=["locks"])
+class PeriodLockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, _FinanceViewSet):
+    serializer_class = PeriodLockSerializer
+    filterset_class = PeriodLockFilterSet
+    ordering_fields = ["month"]
+    ordering = ["-month"]
+    queryset = PeriodLock.objects.select_related("locked_by")
+    policy_actions = dict.fromkeys(("list", "retrieve", "create", "unlock"), "locks.manage")
+
+    def create(self, request, *args, **kwargs) -> Response:
+        values = _valid(PeriodLockInputSerializer, request)
+        lock = _call(period_lock_create, by=request.user, **values)
+        return Response(PeriodLockSerializer(lock).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Unlock a month (finance)",
+        description="Reopens the month; the reason is kept in the lock's history with who and when.",
+        request=UnlockSerializer,
+        responses={204: None},
+        parameters=[ID_PARAMETER],
+    )
+    @action(detail=True, methods=["post"])
+    def unlock(self, request, pk: str) -> Response:
+        lock = self.get_object()
+        values = _valid(UnlockSerializer, request)
+        _call(period_unlock, lock=lock, reason=values["reason"], by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- the split ---------------------------------------------------------------------------------
+
+SPLIT_FILTER_PARAMETERS = [
+    query_parameter("fiscal_year", "Fiscal year, `FY2027` or `2027` (named after the calendar year it ends in)."),
+    query_parameter("quarter", "Fiscal quarter: 1–4 or Q1–Q4.", enum=["1", "2", "3", "4", "Q1", "Q2", "Q3", "Q4"]),
+    query_parameter("lane", "Lane.", enum=Lane.values),
+    query_parameter("status", "The initiative's status at the recompute.", enum=Status.values),
+    query_parameter("initiative", "An initiative code, e.g. INI-0042."),
+]
+
+
+def _split_filters(params) -> SplitFilters:
+    try:
+        return SplitFilters.parse(params)
+    except SplitFilterError as error:
+        raise ValidationError({name: [message] for name, message in error.errors.items()}) from error
+
+
+class SplitPagination(KeysetPagination):
+    page_size = 500
+    max_page_size = 5000
+
+
+@extend_schema(
+    tags=["split"],
+    summary="The spend split",
+    description="One row per initiative and month, as of the latest recompute, in the finance export's order and "
+    "with its column names (PRODUCT.md §3–§4). Cursor-paginated: follow `next`.",
+    parameters=SPLIT_FILTER_PARAMETERS,
+)
+class SplitRowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = SplitRowSerializer
+    pagination_class = SplitPagination
+    filter_backends: list = []  # the export's filters, parsed by SplitFilters
+    keyset_ordering = ("month", "initiative_code")  # = fiscal_year, month, code: the export's order
+    permission_classes = [PolicyPermission]
+    policy_actions = {"list": "split.view"}
+    schema_bad_request = True
+
+    def get_queryset(self):
+        return split_rows(_split_filters(self.request.query_params))
+
+
+# split_summary's groups, plus the owner's side (see split_summary_by_side).
+GROUPS = ("lane", "side", "status", "fiscal_year", "quarter", "month", "initiative")
+if set(GROUPS) - {"side"} != set(SUMMARY_GROUPS):  # pragma: no cover - guards the list against the selector's
+    raise ImportError("budgets.api.views.GROUPS is out of step with split_selectors.SUMMARY_GROUPS")
+
+
+def split_summary_by_side(filters: SplitFilters) -> list[dict[str, Any]]:
+    """Roll-ups by the owner's side (marketing or IT), as the dashboard's `side` filter picks initiatives.
+
+    The same sums as `split_summary` (MoneySum, exact cents), grouped on the
+    owner's profile, which the split table does not copy.
+    """
+    zero = Decimal("0.00")
+    sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SPLIT_AMOUNT_COLUMNS}
+    results = list(
+        split_rows(filters)
+        .order_by()
+        .values(side=F("initiative__owner__profile__side"))
+        .annotate(rows=Count("id"), **sums)
+        .order_by("side")
+    )
+    for result in results:
+        for column in SPLIT_AMOUNT_COLUMNS:
+            result[column] = Decimal(result[column]).quantize(CENT)
+        result["marketing_share_of_actual"] = marketing_share_of_actual(
+            result["actual_marketing"], result["actual_total"]
+        )
+    return results
+
+
+def _summary_row(result: dict[str, Any]) -> dict[str, Any]:
+    row = dict(result)
+    if "fiscal_quarter" in row:
+        row["quarter"] = row.pop("fiscal_quarter")
+    row.pop("initiative_id", None)
+    if "side" in row:
+        row["side"] = row["side"] or None
+    return row
+
+
+class SplitSummaryView(GenericAPIView):
+    serializer_class = SplitSummarySerializer
+    permission_classes = [PolicyPermission]
+    policy_actions = {"get": "split.view"}
+    pagination_class = None
+    filter_backends: list = []
+    schema_bad_request = True
+
+    @extend_schema(
+        tags=["split"],
+        summary="Roll-ups of the spend split",
+        description="The split's amounts summed per group, with `marketing_share_of_actual`; every roll-up is "
+        "the sum of the rows it covers, so marketing + IT equals the total in each. `group_by`: lane, side (the "
+        "owner's side), status, fiscal_year, quarter (fiscal), month or initiative; without it, one row for the "
+        "whole (filtered) portfolio.",
+        parameters=[query_parameter("group_by", "How to group the rows.", enum=list(GROUPS)), *SPLIT_FILTER_PARAMETERS],
+    )
+    def get(self, request) -> Response:
+        filters = _split_filters(request.query_params)
+        group_by = (request.query_params.get("group_by") or "").strip() or None
+        if group_by is not None and group_by not in GROUPS:
+            raise ValidationError({"group_by": [f"“{group_by}” is not a grouping: use one of {', '.join(GROUPS)}."]})
+        results = split_summary_by_side(filters) if group_by == "side" else split_summary(group_by, filters)
+        run = latest_successful_run()
+        data = {
+            "group_by": group_by,
+            "as_of": run.finished_at if run else None,
+            "results": [_summary_row(result) for result in results],
+        }
+        return Response(SplitSummarySerializer(data).data)
+
+
+# --- recomputes ------------------------------------------------------------------------------------
+
+
+class QueueUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The task queue is unavailable: try again in a minute."
+    default_code = "queue_unavailable"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Recent recomputes", description="The latest runs of the split, newest first."),
+    retrieve=extend_schema(
+        summary="A recompute's state",
+        parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The run's id.")],
+        description="`queued`, `running`, `succeeded` (its `finished_at` is the as-of time of the split), "
+        "`failed` (with `error`) or `skipped` (another run was doing the work).",
+    ),
+    create=extend_schema(
+        summary="Queue a recompute (finance)",
+        description="Queues a recompute of the whole split and answers at once with the run; poll its `url`.",
+        request=None,
+        responses={202: SplitRunSerializer},
+    ),
+)
+@extend_schema(tags=["split"])
+class RecomputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = SplitRunSerializer
+    queryset = SplitRun.objects.select_related("requested_by").order_by("-queued_at")
+    lookup_value_regex = r"[0-9a-fA-F-]{32,36}"
+    filter_backends: list = []
+    permission_classes = [PolicyPermission]
+    policy_actions = {"list": "split.view", "retrieve": "split.view", "create": "split.recompute"}
+    schema_errors_extra = {"create": ("503",)}
+
+    def create(self, request, *args, **kwargs) -> Response:
+        try:
+            run = split_recompute_request(by=request.user, trigger="api")
+        except SplitRecomputeError as error:
+            raise QueueUnavailable(str(error)) from error
+        data = self.get_serializer(run).data
+        # str(): the field gives a Hyperlink (a str subclass), which WSGI servers refuse in a header.
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": str(data["url"])})

@@ -1,0 +1,316 @@
+"""What every endpoint of the REST API shares (PRODUCT.md §4 "REST API").
+
+- `PolicyPermission`: each view maps its actions to `portfolio.policy` action
+  names; the API decides nothing on its own. Records a user may not see are
+  filtered out of the querysets (so they answer 404, never 403).
+- `api_exception_handler`: a service's Django `ValidationError` becomes a 400 with
+  field messages, exactly like a serializer's; every error is JSON.
+- Pagination: page numbers for the small lists, `KeysetPagination` (a cursor on a
+  unique sort key) for the big ones, expenses and the split.
+- Throttles whose rates are read from settings at request time, so they can be
+  tuned per environment (`API_THROTTLE_*`) and raised in tests.
+- `portfolio.api_schema.PortfolioAutoSchema` documents the error responses of every
+  operation (a module of its own: this one is imported while DRF's APIView class is
+  being created, for the throttles, so it must not import views or drf-spectacular's
+  schema generator).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, pagination, permissions, serializers, throttling
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.utils.urls import replace_query_param
+
+from portfolio import policy
+
+# --- errors -----------------------------------------------------------------------------
+
+
+def service_error_detail(error: DjangoValidationError) -> dict[str, Any]:
+    """A service's ValidationError as DRF error detail: {field: [messages]}, `non_field_errors` for the rest."""
+    detail = serializers.as_serializer_error(error)
+    if "__all__" in detail:
+        detail.setdefault(api_settings.NON_FIELD_ERRORS_KEY, []).extend(detail.pop("__all__"))
+    return detail
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, plus: a Django ValidationError raised by a service is a 400 with field messages."""
+    from rest_framework.views import exception_handler  # not at import: rest_framework.views imports this module
+
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=service_error_detail(exc))
+    return exception_handler(exc, context)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error that is not about the request's fields (401, 403, 404, 405, 429, 503)."""
+
+    detail = serializers.CharField(help_text="What went wrong, in plain words.")
+
+
+VALIDATION_ERROR_SCHEMA = {
+    "type": "object",
+    "description": (
+        "The request was refused: each key names a field (or a query parameter) and holds the "
+        "messages about it; `non_field_errors` holds messages about the request as a whole "
+        "(for example a locked month). A body that is not valid JSON gets a `detail` message."
+    ),
+    "properties": {
+        "non_field_errors": {"type": "array", "items": {"type": "string"}},
+        "detail": {"type": "string"},
+    },
+    "additionalProperties": {
+        "anyOf": [
+            {"type": "array", "items": {"type": "string"}},
+            {"type": "object", "additionalProperties": True},
+        ]
+    },
+    "example": {"end_date": ["The end date cannot be before the start date."]},
+}
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid request: field messages.",
+    "401": "Not authenticated: send `Authorization: Token <key>` (from /api/auth/token/) or log in.",
+    "403": "Authenticated, but the permission policy does not allow this.",
+    "404": "Not found, or not visible to you.",
+    "429": "Too many requests: wait and retry (see the `Retry-After` header).",
+    "503": "A service this operation needs (the task queue) is unavailable: try again later.",
+}
+
+
+# --- permissions ----------------------------------------------------------------------------
+
+
+class PolicyPermission(permissions.BasePermission):
+    """Ask `portfolio.policy` whether the user may perform the view's action.
+
+    A view declares `policy_actions`: {DRF action name: policy action name or None}.
+    None means "any authenticated user; the scoped queryset decides what they see".
+    Actions on an initiative (`initiative.*`) are checked against the object, the
+    initiative the view looked up; the others are global.
+    An action the view does not map is refused (fail closed).
+    """
+
+    message = _("You do not have permission to perform this action.")
+
+    @staticmethod
+    def _policy_action(view) -> str | None:
+        actions: dict[str, str | None] = getattr(view, "policy_actions", {})
+        if view.request.method == "OPTIONS":
+            return None  # metadata: DRF asks again for each method it describes
+        action = getattr(view, "action", None) or view.request.method.lower()
+        if action not in actions:
+            raise exceptions.MethodNotAllowed(view.request.method)
+        return actions[action]
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        action = self._policy_action(view)
+        if action is None or action in policy.INITIATIVE_RULES:
+            return True  # visibility by queryset; initiative rules need the object
+        return policy.can(request.user, action)
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        action = self._policy_action(view)
+        if action in policy.INITIATIVE_RULES:
+            if policy.can(request.user, action, obj):
+                return True
+            verb = action.split(".", 1)[1].replace("_", " ")
+            self.message = (
+                f"The permission policy does not let you {verb} {obj.code} "
+                f"(status: {obj.get_status_display().lower()})."
+            )
+            return False
+        return True
+
+
+# --- throttling ----------------------------------------------------------------------------
+
+
+class _RatesFromSettings:
+    """Read the rate when the request comes, not when the class is imported (DRF's default),
+    so `DEFAULT_THROTTLE_RATES` can be changed per environment and in tests. None: no limit."""
+
+    scope: str
+
+    def get_rate(self) -> str | None:
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class AnonThrottle(_RatesFromSettings, throttling.AnonRateThrottle):
+    """Anonymous clients, per IP address (`anon` rate)."""
+
+
+class UserThrottle(_RatesFromSettings, throttling.UserRateThrottle):
+    """Authenticated users, per user (`user` rate)."""
+
+
+class LoginThrottle(_RatesFromSettings, throttling.SimpleRateThrottle):
+    """Token requests, per IP address whoever asks (`login` rate): slows down password guessing."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+# --- pagination ----------------------------------------------------------------------------
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """`?page=2&page_size=100` (at most 500 a page)."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class KeysetPagination(pagination.BasePagination):
+    """Cursor pagination on the view's `keyset_ordering`, a sort key that is unique per row.
+
+    `next` and `previous` are opaque links; each page is one indexed range query
+    (`WHERE (month, code) > (…)`), however deep. DRF's CursorPagination orders on
+    one column and skips ties with an offset, which breaks past 1,000 equal values
+    (thousands of expenses share a date); a composite key has no ties.
+    """
+
+    page_size = 100
+    max_page_size = 1000
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+    invalid_cursor_message = "This cursor is not valid: start again from the first page."
+
+    def paginate_queryset(self, queryset: QuerySet, request, view=None) -> list:
+        self.request = request
+        self.ordering: Sequence[str] = view.keyset_ordering
+        self.fields = [queryset.model._meta.get_field(name.lstrip("-")) for name in self.ordering]
+        self.size = self._page_size(request)
+        direction, key = self._decode(request.query_params.get(self.cursor_query_param))
+        forward = direction != "before"
+        ordering = self.ordering if forward else [self._flip(name) for name in self.ordering]
+        if key is not None:
+            queryset = queryset.filter(self._beyond(key, forward=forward))
+        rows = list(queryset.order_by(*ordering)[: self.size + 1])
+        more = len(rows) > self.size
+        rows = rows[: self.size]
+        if not forward:
+            rows.reverse()
+        self.next_key = self.previous_key = None
+        if rows:
+            # Forward: a next page if there was one row more; a previous one if we came from a cursor.
+            # Backward: the other way round.
+            has_next, has_previous = (more, key is not None) if forward else (key is not None, more)
+            if has_next:
+                self.next_key = self._key_of(rows[-1])
+            if has_previous:
+                self.previous_key = self._key_of(rows[0])
+        return rows
+
+    def get_paginated_response(self, data) -> Response:
+        return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
+
+    def get_next_link(self) -> str | None:
+        return self._link("after", self.next_key)
+
+    def get_previous_link(self) -> str | None:
+        return self._link("before", self.previous_key)
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        link = {"type": "string", "format": "uri", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {"next": link, "previous": link, "results": schema},
+        }
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The `next` or `previous` link's cursor; leave out for the first page.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page (default {self.page_size}, at most {self.max_page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]
+
+    # -- internals
+
+    def _page_size(self, request) -> int:
+        try:
+            size = int(request.query_params[self.page_size_query_param])
+        except (KeyError, ValueError):
+            return self.page_size
+        return min(size, self.max_page_size) if size > 0 else self.page_size
+
+    @staticmethod
+    def _flip(name: str) -> str:
+        return name[1:] if name.startswith("-") else f"-{name}"
+
+    def _key_of(self, row) -> list[str]:
+        return [field.value_to_string(row) for field in self.fields]
+
+    def _decode(self, cursor: str | None) -> tuple[str, list | None]:
+        if not cursor:
+            return "after", None
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            direction, raw = data["d"], data["k"]
+            if direction not in ("after", "before") or not isinstance(raw, list) or len(raw) != len(self.fields):
+                raise ValueError("wrong shape")
+            key = [field.to_python(value) for field, value in zip(self.fields, raw, strict=True)]
+        except (ValueError, TypeError, KeyError, UnicodeError, binascii.Error, DjangoValidationError) as error:
+            raise exceptions.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]}) from error
+        if any(value is None for value in key):
+            raise exceptions.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
+        return direction, key
+
+    def _beyond(self, key: list, *, forward: bool) -> Q:
+        """Rows strictly after (forward) or before `key` in the ordering: a lexicographic comparison.
+
+        The first column also gets a plain bound (`month >= m`), redundant for the
+        result but what lets the database start its index scan at the cursor.
+        """
+        beyond, equal = Q(), Q()
+        for name, value in zip(self.ordering, key, strict=True):
+            column = name.lstrip("-")
+            ascending = not name.startswith("-")
+            lookup = "gt" if ascending == forward else "lt"
+            beyond |= equal & Q(**{f"{column}__{lookup}": value})
+            equal &= Q(**{column: value})
+        first = self.ordering[0]
+        lookup = "gte" if (not first.startswith("-")) == forward else "lte"
+        return Q(**{f"{first.lstrip('-')}__{lookup}": key[0]}) & beyond
+
+    def _link(self, direction: str, key: list[str] | None) -> str | None:
+        if key is None:
+            return None
+        payload = json.dumps({"d": direction, "k": key}, separators=(",", ":")).encode()
+        cursor = base64.urlsafe_b64encode(payload).decode("ascii").rstrip("=")
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+
+def query_parameter(name: str, description: str, *, enum: Sequence[str] | None = None, **kwargs) -> OpenApiParameter:
+    """A string query parameter for `@extend_schema(parameters=…)`."""
+    return OpenApiParameter(name, str, OpenApiParameter.QUERY, description=description, enum=enum, **kwargs)

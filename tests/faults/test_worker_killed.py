@@ -1,0 +1,195 @@
+"""A worker killed in the middle of a recompute: the previous split stays served, the next run completes.
+
+A real `celery worker` process consumes the recompute from a Redis of the test's
+own. To catch it mid-run deterministically, the test holds a lock on the expense
+table from a connection of its own: the worker's rebuild has already deleted the
+old rows inside its transaction when it blocks on that lock. Then the worker is
+SIGKILLed — no cleanup code of it runs, as when a machine dies or the OOM killer
+strikes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg2
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.authtoken.models import Token
+
+from budgets.models import SplitRow, SplitRun
+from budgets.spend_split import INTERRUPTED_REASON, split_recompute, split_recompute_request
+from tests.budgets.test_tasks_worker import WORKER_COMMAND, test_database_url
+from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory
+
+from .conftest import stop_process, wait_for
+
+pytestmark = [
+    pytest.mark.broker,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+]
+
+BROKER_DB = 1
+WAIT_SECONDS = 60
+
+
+@pytest.fixture
+def start_worker(own_redis, tmp_path):
+    """`start_worker()`: a `celery -A portfolio worker --pool=solo` on the test database and the own Redis."""
+    workers: list[subprocess.Popen] = []
+
+    def start() -> tuple[subprocess.Popen, Path]:
+        log = tmp_path / f"worker-{len(workers)}.log"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portfolio.settings.base",  # not the test settings: no eager mode
+            "DATABASE_URL": test_database_url(),
+            "CELERY_BROKER_URL": own_redis.url(BROKER_DB),
+            "REDIS_URL": own_redis.url(BROKER_DB + 1),
+        }
+        with open(log, "w") as output:
+            process = subprocess.Popen(
+                [*WORKER_COMMAND, f"--hostname=faults-{os.getpid()}-{len(workers)}@%h"],
+                cwd=Path(settings.BASE_DIR),
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        workers.append(process)
+        return process, log
+
+    try:
+        yield start
+    finally:
+        for process in workers:
+            stop_process(process)
+
+
+@pytest.fixture
+def expense_table_locked():
+    """`lock()` takes an ACCESS EXCLUSIVE lock on budgets_expense from a connection of its own; `release()`."""
+    db = connection.settings_dict
+    holder = psycopg2.connect(
+        dbname=db["NAME"],
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+    )
+
+    class Lock:
+        def lock(self) -> None:
+            with holder.cursor() as cursor:
+                cursor.execute("LOCK TABLE budgets_expense IN ACCESS EXCLUSIVE MODE")
+
+        def release(self) -> None:
+            holder.rollback()
+
+    try:
+        yield Lock()
+    finally:
+        with contextlib.suppress(Exception):
+            holder.rollback()
+        holder.close()
+
+
+def backend_blocked_on_the_split_rebuild() -> int | None:
+    """The pid of a database session of the test database waiting for a lock while rebuilding the split."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT pid FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+              AND wait_event_type = 'Lock' AND query LIKE %s
+            """,
+            ["%INSERT INTO budgets_splitrow%"],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def backend_alive(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cursor.fetchone() is not None
+
+
+def split_snapshot() -> list[tuple]:
+    return list(
+        SplitRow.objects.order_by("initiative_id", "month").values_list("initiative_id", "month", "actual_total")
+    )
+
+
+def run_status(run: SplitRun) -> str:
+    run.refresh_from_db()
+    return run.status
+
+
+def test_a_worker_killed_mid_recompute_keeps_the_previous_split_and_the_next_run_completes(
+    start_worker, own_redis, broker_at, expense_table_locked, finance, client
+):
+    initiatives = [InitiativeFactory(status="approved", marketing_share_pct=Decimal("40.00")) for _ in range(3)]
+    for initiative in initiatives:
+        BudgetLineFactory(initiative=initiative, month=dt.date(2026, 2, 1), amount=Decimal("900.00"))
+        ExpenseFactory(initiative=initiative, incurred_on=dt.date(2026, 2, 3), amount=Decimal("300.00"))
+    assert split_recompute(trigger="command").status == "succeeded"
+    previous = split_snapshot()
+    assert len(previous) == 3
+    # New actuals since that split: the next successful run must show them.
+    ExpenseFactory(initiative=initiatives[0], incurred_on=dt.date(2026, 2, 20), amount=Decimal("50.00"))
+
+    broker_at(own_redis.url(BROKER_DB))
+    worker, log = start_worker()
+    expense_table_locked.lock()
+    killed_run = split_recompute_request(by=finance, trigger="ui")
+
+    blocked_pid = wait_for(
+        backend_blocked_on_the_split_rebuild, timeout=WAIT_SECONDS, what="the worker to be mid-rebuild"
+    )
+    assert run_status(killed_run) == "running", log.read_text()[-3000:]
+
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+
+    # Mid-run and after the kill, readers get the previous split: its deletion was never committed.
+    assert split_snapshot() == previous
+    token = Token.objects.create(user=finance)
+    served = client.get("/api/split/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert served.status_code == 200
+    assert {row["actual_total"] for row in served.json()["results"]} == {"300.00"}
+    assert run_status(killed_run) == "running"  # not succeeded; nobody is left to say otherwise
+    # acks_late: the message is unacknowledged, kept by the broker for redelivery, not lost.
+    assert int(own_redis.command("HLEN", "unacked", db=BROKER_DB) or 0) == 1
+
+    # The killed worker's database session ends with its connection: its transaction rolls back.
+    expense_table_locked.release()
+    try:
+        wait_for(lambda: not backend_alive(blocked_pid), timeout=30, what="the dead worker's session to end")
+    finally:
+        with connection.cursor() as cursor:  # whatever happened, no session of it may outlive the test
+            cursor.execute("SELECT pg_terminate_backend(%s)", [blocked_pid])
+    assert split_snapshot() == previous
+
+    start_worker()
+    next_run = split_recompute_request(by=finance, trigger="ui")
+    wait_for(
+        lambda: run_status(next_run) in ("succeeded", "failed", "skipped"),
+        timeout=WAIT_SECONDS,
+        what="the next run to finish",
+    )
+
+    assert next_run.status == "succeeded", next_run.error
+    killed_run.refresh_from_db()
+    assert (killed_run.status, killed_run.error) == ("failed", INTERRUPTED_REASON)
+    after = {(initiative_id, month): actual for initiative_id, month, actual in split_snapshot()}
+    assert after[(initiatives[0].pk, dt.date(2026, 2, 1))] == Decimal("350.00")
+    assert next_run.row_count == 3
