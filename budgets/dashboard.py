@@ -627,7 +627,7 @@ def spend_ranking(filters: DashboardFilters, *, today: dt.date, limit: int = 10)
             FROM ({inner_sql}) grouped
         ) ranked
         WHERE variance_rank <= %s OR overspent = 1
-    """  # noqa: S608 - Django's compiled query and constants only; values are parameters
+    """  # noqa: S608 - Django's compiled query and constants only; values are parameters  # nosec B608
     factor = Decimal(1) + Decimal(settings.OVERSPEND_ALERT_PCT) / 100
     with connection.cursor() as cursor:
         cursor.execute(ranked_sql, [factor, *inner_params, limit])
