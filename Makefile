@@ -22,6 +22,7 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py recompute_split  # so the dashboard has figures before the first night
 	@echo "Serving on http://127.0.0.1:8000 with a Celery worker and beat — Ctrl-C stops all of it."
 	exec $(BIN)/honcho start -f Procfile
 
