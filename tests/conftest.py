@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -10,23 +12,42 @@ from django.db import connection
 from tests.factories import UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def service_missing(message: str) -> None:
+    """A service, program or browser a test needs is not there: skipped locally, a failure under CI=true."""
+    if IN_CI:
+        pytest.fail(f"CI=true: {message}", pytrace=False)
+    pytest.skip(message)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Tests marked `postgres` need PostgreSQL: skipped on SQLite locally, failed in CI."""
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
-        message = "needs PostgreSQL (set DATABASE_URL=postgres://…)"
-        if IN_CI:
-            pytest.fail(f"CI=true: {message}", pytrace=False)
-        pytest.skip(message)
+        service_missing("needs PostgreSQL (set DATABASE_URL=postgres://…)")
     if item.get_closest_marker("broker"):
         from django.conf import settings
 
         if not settings.CELERY_BROKER_URL.startswith("redis://"):
-            message = "needs a Redis broker (set CELERY_BROKER_URL=redis://…)"
-            if IN_CI:
-                pytest.fail(f"CI=true: {message}", pytrace=False)
-            pytest.skip(message)
+            service_missing("needs a Redis broker (set CELERY_BROKER_URL=redis://…)")
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Debian's Chromium driven by Playwright for Python (never a downloaded browser), headless."""
+    # Playwright's sync API runs an event loop in this thread; Django must still allow the ORM here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        service_missing("Playwright for Python is not installed (pip install playwright)")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        service_missing(f"Chromium is missing at {CHROMIUM} (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(autouse=True)

@@ -8,45 +8,19 @@ locally and fails under CI=true.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from budgets.spend_split import split_recompute
-from tests.conftest import IN_CI
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "demo-pass-123"
 CHARTS = ("chart-monthly", "chart-lanes", "chart-trend", "chart-variances")
-
-
-def _unavailable(message: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true: {message}", pytrace=False)
-    pytest.skip(message)
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; Django must still allow the ORM here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright for Python is not installed (pip install playwright)")
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        _unavailable(f"Chromium is missing at {CHROMIUM} (apt-get install -y chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 def test_the_dashboard_draws_its_charts_and_a_chart_drills_into_the_initiatives(browser, live_server, transactional_db):

@@ -31,7 +31,7 @@ from budgets.exports import (
 from budgets.split_arithmetic import SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
 from budgets.split_selectors import SplitFilters, split_rows, split_summary
 from tests.budgets.test_exports import HYPERLINK, build_export_portfolio, parse_csv, unescape
-from tests.conftest import IN_CI
+from tests.conftest import service_missing
 
 pytestmark = pytest.mark.django_db
 
@@ -177,10 +177,7 @@ def test_true_up_sheet_says_who_owes_whom_per_quarter(export_portfolio):
 def libreoffice() -> str:
     found = shutil.which("soffice") or shutil.which("libreoffice")
     if not found:
-        message = "needs LibreOffice (apt-get install -y libreoffice-calc)"
-        if IN_CI:
-            pytest.fail(f"CI=true: {message}", pytrace=False)
-        pytest.skip(message)
+        service_missing("needs LibreOffice (apt-get install -y libreoffice-calc)")
     return found
 
 

@@ -34,7 +34,7 @@ import pytest
 from django.conf import settings
 
 from portfolio.celery import app as celery_app
-from tests.conftest import IN_CI
+from tests.conftest import service_missing
 
 ROOT = Path(settings.BASE_DIR)
 FAULTS_CLUSTER = "faults"
@@ -87,13 +87,6 @@ def tool(name: str) -> str:
     if path is None:
         service_missing(f"needs `{name}` on PATH")
     return path
-
-
-def service_missing(message: str) -> None:
-    """A service the test needs is not there: skipped locally, a failure in CI (like tests/conftest.py)."""
-    if IN_CI:
-        pytest.fail(f"CI=true: {message}", pytrace=False)
-    pytest.skip(message)
 
 
 # --- HTTP -------------------------------------------------------------------------------------

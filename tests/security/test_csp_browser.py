@@ -13,15 +13,11 @@ test is skipped locally and fails under CI=true (the pattern of tests/initiative
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from budgets.spend_split import split_recompute
-from tests.conftest import IN_CI
 from tests.factories import (
     BudgetLineFactory,
     ExpenseFactory,
@@ -33,7 +29,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PASSWORD = "demo-pass-123"
 
 # Collects what the page itself sees, in case a message never reaches the console.
@@ -44,27 +39,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${where}`);
 });
 """
-
-
-def _unavailable(message: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true: {message}", pytrace=False)
-    pytest.skip(message)
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright for Python is not installed (pip install playwright)")
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        _unavailable(f"Chromium is missing at {CHROMIUM} (apt-get install -y chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 class Visitor:
