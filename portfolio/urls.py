@@ -5,6 +5,9 @@ from django.views.generic import TemplateView
 
 from portfolio.health import healthz
 
+# 503 while the database is out of reach, 500 otherwise; JSON under /api/ (portfolio/errors.py).
+handler500 = "portfolio.errors.server_error"
+
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -9,6 +9,7 @@ is never restarted.
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -19,7 +20,8 @@ pytestmark = pytest.mark.postgres
 
 # A request during the outage must answer within this: an error page, not a hang.
 OUTAGE_ANSWER_SECONDS = 5
-FRIENDLY_ERROR = "Something went wrong on our side"  # templates/500.html
+OUTAGE_PAGE = "We cannot reach our database right now"  # templates/503.html
+OUTAGE_JSON = {"detail": "The database is unavailable for a moment. Try again shortly."}  # portfolio/errors.py
 
 # Run in the app's own process (`manage.py shell -c`): a finance user with a browser
 # session and an API token, printed as "<session key> <token>".
@@ -91,10 +93,12 @@ def test_requests_fail_cleanly_while_postgresql_is_down_and_succeed_after_it(fau
         faults_cluster.start()
 
     for reply in (page, api):
-        assert reply.status in (500, 503), reply.status
+        assert reply.status == 503, f"{reply.status}\n{visitor.server.log_tail()}"
+        assert reply.headers["retry-after"] == "30"
         assert reply.seconds < OUTAGE_ANSWER_SECONDS
         assert "Traceback" not in reply.body and "OperationalError" not in reply.body
-    assert FRIENDLY_ERROR in page.body
+    assert OUTAGE_PAGE in page.body
+    assert api.is_json and json.loads(api.body) == OUTAGE_JSON
     assert visitor.server.process.poll() is None  # the app server did not die
 
     visitor.assert_served("after the outage, same app server")
