@@ -25,7 +25,6 @@ bench/dashboard.py measures the page with and without the cache;
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,7 +32,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -63,9 +61,7 @@ from portfolio.money import CENT
 from .choices import RunStatus
 from .models import SplitHistory, SplitRow, SplitRun
 from .split_arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
-from .split_selectors import MoneySum, SplitFilters, split_rows
-
-logger = logging.getLogger(__name__)
+from .split_selectors import MoneySum, SplitFilters, run_cached, split_rows
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -75,8 +71,6 @@ STALE_AFTER = dt.timedelta(hours=36)
 TREND_RUNS = 30
 # Initiatives that never got built are no digital islands.
 NEVER_BUILT = (Status.CANCELLED, Status.REJECTED)
-# Split-derived figures are cached per run for this long (a new run changes the keys anyway).
-CACHE_SECONDS = 26 * 3600
 CACHE_PREFIX = "dashboard:v1"
 # Above this many overspent initiatives the counts ask the database again instead of
 # passing the ids as parameters (SQLite allows 32,766 per statement).
@@ -247,26 +241,8 @@ def dashboard_freshness(*, now: dt.datetime | None = None) -> Freshness:
 
 
 def split_cached[T](freshness: Freshness, name: str, compute: Callable[[], T]) -> T:
-    """`compute()`'s result, cached under the latest successful run's id (never reused across runs).
-
-    The cache only saves work: if it cannot be reached (Redis down), the figures are
-    read from the database and the page still answers.
-    """
-    if freshness.latest is None:
-        return compute()
-    key = f"{CACHE_PREFIX}:{freshness.latest.pk}:{name}"
-    try:
-        value = cache.get(key)
-    except Exception:
-        logger.warning("dashboard: cache unavailable, reading %s from the database", name, exc_info=True)
-        return compute()
-    if value is None:
-        value = compute()
-        try:
-            cache.set(key, value, CACHE_SECONDS)
-        except Exception:
-            logger.warning("dashboard: cache unavailable, %s not kept", name, exc_info=True)
-    return value
+    """`compute()`'s result, cached under the latest successful run's id (`split_selectors.run_cached`)."""
+    return run_cached(freshness.latest, f"{CACHE_PREFIX}:{name}", compute)
 
 
 # --- money: the roll-up by fiscal month and lane --------------------------------------

@@ -7,11 +7,13 @@ the rows they cover, done in the database (exact cents on every engine).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, DecimalField, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
@@ -22,6 +24,8 @@ from portfolio.money import CENT
 from .choices import RunStatus
 from .models import SplitRow, SplitRun
 from .split_arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
+
+logger = logging.getLogger(__name__)
 
 FILTER_NAMES = ("fiscal_year", "quarter", "lane", "status", "initiative")
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -167,6 +171,36 @@ def split_summary(
             result["actual_marketing"], result["actual_total"]
         )
     return results
+
+
+# Figures of one run are cached this long (a new run changes the keys anyway).
+RUN_CACHE_SECONDS = 26 * 3600
+RUN_CACHE_PREFIX = "split:v1"
+
+
+def run_cached[T](run: SplitRun | None, name: str, compute: Callable[[], T]) -> T:
+    """`compute()`'s result, cached under `run`'s id: what is read from one run's table never changes.
+
+    Every reader of the split (dashboard, API roll-ups) goes through here. A new run
+    changes every key, so nothing older than the latest run is ever served. The
+    cache only saves work: if it cannot be reached (Redis down), the figures are read
+    from the database and the request still answers. Without a run, nothing is cached.
+    """
+    if run is None:
+        return compute()
+    key = f"{RUN_CACHE_PREFIX}:{run.pk}:{name}"
+    try:
+        value = cache.get(key)
+    except Exception:
+        logger.warning("split: cache unavailable, reading %s from the database", name, exc_info=True)
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, RUN_CACHE_SECONDS)
+        except Exception:
+            logger.warning("split: cache unavailable, %s not kept", name, exc_info=True)
+    return value
 
 
 def latest_successful_run() -> SplitRun | None:

@@ -41,12 +41,14 @@ from budgets.services.locks import period_lock_create, period_unlock
 from budgets.spend_split import SplitRecomputeError, split_recompute_request
 from budgets.split_arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
 from budgets.split_selectors import (
+    FILTER_NAMES,
     MONEY,
     SUMMARY_GROUPS,
     MoneySum,
     SplitFilterError,
     SplitFilters,
     latest_successful_run,
+    run_cached,
     split_rows,
     split_summary,
 )
@@ -509,7 +511,12 @@ class SplitSummaryView(GenericAPIView):
         group_by = (request.query_params.get("group_by") or "").strip() or None
         if group_by is not None and group_by not in GROUPS:
             raise ValidationError({"group_by": [f"“{group_by}” is not a grouping: use one of {', '.join(GROUPS)}."]})
-        results = split_summary_by_side(filters) if group_by == "side" else split_summary(group_by, filters)
+        filters_key = ":".join(str(getattr(filters, name) or "") for name in FILTER_NAMES)
+        results = run_cached(  # the roll-ups of one run never change: computed once per run and query
+            latest_successful_run(),
+            f"api-summary:{group_by or ''}:{filters_key}",
+            lambda: split_summary_by_side(filters) if group_by == "side" else split_summary(group_by, filters),
+        )
         run = latest_successful_run()
         data = {
             "group_by": group_by,

@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from kombu.exceptions import OperationalError as BrokerError
 
 from budgets.models import SplitRun
@@ -152,6 +154,28 @@ def test_summary_by_quarter_year_and_for_the_whole_portfolio(api, finance, portf
     bad = client.get("/api/split/summary/", {"group_by": "colour"})
     assert bad.status_code == 400
     assert list(bad.json()) == ["group_by"]
+
+
+def test_summaries_are_computed_once_per_run_and_filters_and_a_new_run_shows_at_once(api, finance, portfolio):
+    client = api(finance)
+
+    def split_reads(params: dict) -> tuple[dict, int]:
+        """The response, and how many of its queries read the split table (read before the next request)."""
+        with CaptureQueriesContext(connection) as queries:
+            body = client.get("/api/split/summary/", params).json()
+        return body, sum("budgets_splitrow" in q["sql"] for q in queries.captured_queries)
+
+    first, first_reads = split_reads({"group_by": "lane", "lane": "fast_lane"})
+    again, repeat_reads = split_reads({"group_by": "lane", "lane": "fast_lane"})
+    core, other_filter_reads = split_reads({"group_by": "lane", "lane": "core_stack"})
+    ExpenseFactory(initiative=portfolio["chatbot"], incurred_on=dt.date(2026, 2, 9), amount=Decimal("0.01"))
+    split_recompute(trigger="command")
+    after, after_reads = split_reads({"group_by": "lane", "lane": "fast_lane"})
+
+    assert (first_reads, repeat_reads, other_filter_reads, after_reads) == (1, 0, 1, 1)
+    assert again["results"] == first["results"]
+    assert [row["lane"] for row in core["results"]] == ["core_stack"]
+    assert after["results"][0]["actual_total"] == "433.33"  # 433.32 + 0.01: the new run, not the cached one
 
 
 def test_finance_queues_a_recompute_and_reads_its_state(api, finance, portfolio, django_capture_on_commit_callbacks):
