@@ -12,9 +12,13 @@
 4. gunicorn (`-w 4 --threads 4` unless told otherwise) on 127.0.0.1; every action
    once as a preflight; then the users run the mix of load/scenario.py for the
    duration; the drafts they filed are deleted at the end.
+5. The baseline, measured in the same run against the same server just before the
+   load: one user of each role at a time requests each of its endpoints
+   `--baseline-rounds` times with no think time (the idle-server latency).
 
-Prints requests per second, p50/p95/p99 per endpoint and the error count; exits 1
-if there was any error.
+Prints requests per second, p50/p95/p99 per endpoint beside the idle-server p50 and
+the error count, and writes the same table into docs/BENCHMARKS.md (between the
+load markers; `--no-docs` to skip); exits 1 if there was any error.
 
     .venv/bin/python -m load [--users 50] [--duration 60] [--think 0.5 2] [--workers 4] [--threads 4]
 """
@@ -40,6 +44,7 @@ from . import scenario
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 LOAD_USER_PREFIX = "load."
 SERVER_START_SECONDS = 60
+DOC_START, DOC_END = "<!-- load:results:start -->", "<!-- load:results:end -->"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,6 +57,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--port", type=int, default=0, help="port of the server (default: a free one)")
+    parser.add_argument(
+        "--baseline-rounds", type=int, default=5, help="idle-server requests per endpoint and role (default 5)"
+    )
+    parser.add_argument("--no-docs", action="store_true", help="print the report only")
     return parser.parse_args(argv)
 
 
@@ -211,39 +220,75 @@ def percentile(samples: list[float], pct: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def report(stats: scenario.Stats, seconds: float, args: argparse.Namespace) -> int:
+def report(stats: scenario.Stats, baseline: scenario.Stats, seconds: float, args: argparse.Namespace) -> str:
+    """The table: per endpoint, the load's figures beside the idle-server p50 (baseline) and their ratio."""
     names = sorted(set(stats.latencies_ms) | set(stats.errors))
     every = [ms for values in stats.latencies_ms.values() for ms in values]
+    every_idle = [ms for values in baseline.latencies_ms.values() for ms in values]
     errors = sum(stats.errors.values())
     total = len(every) + errors
     header = (
-        f"{'endpoint':<24}{'requests':>9}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
+        f"{'endpoint':<24}{'requests':>9}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'errors':>8}{'idle p50':>10}{'p50/idle':>10}"
     )
-    print()
-    print(
-        f"load: {args.users} users, {seconds:.0f} s, think {args.think[0]:g}–{args.think[1]:g} s, "
-        f"gunicorn {args.workers} workers × {args.threads} threads"
-    )
-    print(header)
-    print("-" * len(header))
 
-    def row(name: str, values: list[float], failed: int) -> str:
+    def row(name: str, values: list[float], failed: int, idle: list[float]) -> str:
         count = len(values) + failed
+        idle_p50 = percentile(idle, 50) if idle else None
+        idle_cells = f"{idle_p50:>10.0f}" if idle_p50 else f"{'—':>10}"
         if not values:
-            return f"{name:<24}{count:>9}{count / seconds:>8.1f}{'—':>9}{'—':>9}{'—':>9}{'—':>9}{failed:>8}"
+            dashes = f"{'—':>9}" * 4
+            return f"{name:<24}{count:>9}{count / seconds:>8.1f}{dashes}{failed:>8}{idle_cells}{'—':>10}"
+        p50 = percentile(values, 50)
+        ratio = f"{p50 / idle_p50:>9.1f}×" if idle_p50 else f"{'—':>10}"
         return (
-            f"{name:<24}{count:>9}{count / seconds:>8.1f}{percentile(values, 50):>9.0f}"
+            f"{name:<24}{count:>9}{count / seconds:>8.1f}{p50:>9.0f}"
             f"{percentile(values, 95):>9.0f}{percentile(values, 99):>9.0f}{max(values):>9.0f}{failed:>8}"
+            f"{idle_cells}{ratio}"
         )
 
+    lines = [
+        f"load: {args.users} users, {seconds:.0f} s, think {args.think[0]:g}–{args.think[1]:g} s, "
+        f"gunicorn {args.workers} workers × {args.threads} threads",
+        header,
+        "-" * len(header),
+    ]
     for name in names:
-        print(row(name, stats.latencies_ms.get(name, []), stats.errors.get(name, 0)))
-    print("-" * len(header))
-    print(row("all", every, errors))
-    print(f"\nrequests per second: {total / seconds:.1f}   errors: {errors}")
-    for sample in stats.samples:
-        print(f"  error: {sample}")
-    return 1 if errors or not total else 0
+        lines.append(
+            row(name, stats.latencies_ms.get(name, []), stats.errors.get(name, 0), baseline.latencies_ms.get(name, []))
+        )
+    lines += ["-" * len(header), row("all", every, errors, every_idle), ""]
+    lines.append(f"requests per second: {total / seconds:.1f}   errors: {errors}")
+    lines += [f"  error: {sample}" for sample in stats.samples]
+    return "\n".join(lines)
+
+
+def write_doc(table: str, args: argparse.Namespace) -> None:
+    """The latest `make load` table in docs/BENCHMARKS.md, between the load markers (text around them kept)."""
+    import datetime as dt
+
+    from bench.__main__ import DOC, machine
+
+    about = machine()
+    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load_average = os.getloadavg()[0]
+    body = (
+        f"{DOC_START}\n"
+        f"Latest run: {date} — {about['cores']} cores, {about['memory_gb']} GB RAM, {about['cpu']}; "
+        f"PostgreSQL {about['postgresql']}; load average (1 min) when it ended: {load_average:.2f}. "
+        f"The baseline (`idle p50`) is measured in the same run against the same server just before the "
+        f"load: one user at a time, {args.baseline_rounds} requests per endpoint and role, no think time.\n\n"
+        f"```\n{table}\n```\n{DOC_END}"
+    )
+    text = DOC.read_text()
+    if DOC_START in text and DOC_END in text:
+        before, rest = text.split(DOC_START, 1)
+        _, after = rest.split(DOC_END, 1)
+        text = f"{before}{body}{after}"
+    else:
+        text = text.rstrip() + f"\n\n## Load (`make load`)\n\n{body}\n"
+    DOC.write_text(text)
+    print(f"load: updated {DOC.relative_to(ROOT)}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,6 +324,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {sample}")
             return 1
 
+        print(f"load: baseline: each endpoint {args.baseline_rounds} times, one request at a time …", flush=True)
+        baseline = scenario.Stats()
+        for role in scenario.MIX:
+            user = next(u for u in users if u.role == role)
+            scenario.solo_baseline(user, rounds=args.baseline_rounds)
+            baseline.merge(user.stats)
+            user.stats = scenario.Stats()
+            user.close()
+
         print(f"load: {args.users} users for {args.duration:g} s …", flush=True)
         started = time.monotonic()
         until = started + args.duration
@@ -308,7 +362,13 @@ def main(argv: list[str] | None = None) -> int:
     stats = scenario.Stats()
     for result in results:
         stats.merge(result)
-    status = report(stats, seconds, args)
-    if status and stats.errors:
+    table = report(stats, baseline, seconds, args)
+    print(f"\n{table}", flush=True)
+    errors = sum(stats.errors.values()) + sum(baseline.errors.values())
+    if baseline.errors:
+        print("load: the baseline had errors:\n  " + "\n  ".join(baseline.samples))
+    if errors:
         print(f"\nserver log (last lines): {log}\n{log.read_text(errors='replace')[-3000:]}")
-    return status
+    if not args.no_docs:
+        write_doc(table, args)
+    return 1 if errors or not stats.latencies_ms else 0

@@ -289,6 +289,18 @@ def preflight(user: VirtualUser) -> None:
             action(user)
 
 
+def solo_baseline(user: VirtualUser, *, rounds: int) -> None:
+    """Every action of the user's role `rounds` times, one request at a time with no think time.
+
+    What each endpoint costs on an idle server — the baseline the loaded latencies
+    are compared with, measured in the same run against the same server.
+    """
+    for _ in range(rounds):
+        for action, _ in MIX[user.role]:
+            with contextlib.suppress(Failed):
+                action(user)
+
+
 def run_user(user: VirtualUser, *, until: float, think: tuple[float, float]) -> Stats:
     """Loop until `until` (time.monotonic()): pick an action by weight, do it, think."""
     actions = [action for action, _ in MIX[user.role]]
