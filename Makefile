@@ -17,7 +17,13 @@ $(VENV)/.installed: requirements.lock $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	touch $@
 
-install: $(VENV)/.installed
+# Front-end packages (package.json, pinned by package-lock.json) from the npm registry; the app serves
+# the files it needs itself (portfolio/staticfiles.py), so pages work with no internet.
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is required to install the front-end packages (Debian: apt-get install npm)."; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
+install: $(VENV)/.installed node_modules/.package-lock.json
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -42,4 +48,4 @@ load: install
 	$(BIN)/python -m load
 
 clean:
-	rm -rf $(VENV) .celery staticfiles db.sqlite3*
+	rm -rf $(VENV) node_modules .celery staticfiles db.sqlite3*

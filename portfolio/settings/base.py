@@ -180,6 +180,19 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # Front-end packages installed by `npm ci` (package.json): portfolio/staticfiles.py.
+    "portfolio.staticfiles.NpmPackageFinder",
+]
+NPM_MODULES_DIR = BASE_DIR / "node_modules"
+# Served path → file inside node_modules: only what the pages load (and the licences that go with it).
+NPM_STATIC_FILES = {
+    "vendor/echarts/echarts.min.js": "echarts/dist/echarts.min.js",
+    "vendor/echarts/LICENSE": "echarts/LICENSE",
+    "vendor/echarts/NOTICE": "echarts/NOTICE",
+}
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "/media/"
 STORAGES = {

@@ -459,7 +459,7 @@ def test_the_default_fiscal_year_is_the_current_one(client, finance):
 def test_charts_are_drawn_by_static_echarts_with_no_inline_script(client, finance, portfolio):
     text = page(client, finance, fiscal_year=FY).text
 
-    assert "/static/dashboard/vendor/echarts/echarts.min.js" in text
+    assert "/static/vendor/echarts/echarts.min.js" in text  # from the npm package (portfolio/staticfiles.py)
     assert "/static/dashboard/dashboard.js" in text
     inline = [s for s in re.findall(r"<script([^>]*)>", text) if "src=" not in s and "application/json" not in s]
     assert inline == []
