@@ -6,15 +6,25 @@ A benchmark is a module `bench/<name>.py` with a `run()` that returns a list of 
      "baseline_name": "floor: one INSERT … SELECT", "baseline_value": 3.6, "ratio": 1.14,
      "target": "≤ 1.5× floor", "met": True}
 
-(`baseline_*`, `ratio`, `target` and `met` may be None/empty.) Helpers without `run`
-(bench/database.py: the shared, seeded bench database) are not benchmarks.
+Every figure sits beside a baseline measured in the same run (`baseline_name`,
+`baseline_value`, `ratio`); rows without one are listed at the end of the run.
+`target` and `met` may be None/empty. Helpers without `run` (bench/database.py:
+the shared, seeded bench database) are not benchmarks.
 
 Each module runs in a subprocess of its own — a fresh interpreter, Django and
 database connection — with its progress streamed here. Results are kept per
 module in docs/benchmarks.json, so running one module updates only its rows; the
 generated part of docs/BENCHMARKS.md (between the markers) is re-rendered from
-it as one table with the machine (cores, memory) and the date of each run. Text
-outside the markers is left alone.
+it as one table with the machine (cores, memory), the date and the duration of
+each module's run. Text outside the markers is left alone.
+
+Progress is printed as it goes: each module's start with the running total, its
+duration when done. A run of every module (`make bench`, no names) also records
+its whole wall time in the store (`whole_run`: date, run id, seconds, each
+module's seconds; each module's entry has the run id and its own seconds too),
+rendered as one line under the table against the target of `WHOLE_RUN_TARGET_MIN`
+minutes; a run of some modules keeps the last whole-run figure and says which run
+it came from and which modules were re-run since.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import pkgutil
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import bench
@@ -38,6 +49,7 @@ STORE = ROOT / "docs" / "benchmarks.json"
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 MARKER = "@@bench-results "
 FIELDS = ("name", "value", "unit", "baseline_name", "baseline_value", "ratio", "target", "met")
+WHOLE_RUN_TARGET_MIN = 15
 
 DOC_TEMPLATE = f"""# Benchmarks
 
@@ -72,7 +84,6 @@ def run_module(name: str) -> list[dict]:
         "results = module.run()\n"
         f"print({MARKER!r} + json.dumps(results, default=str), flush=True)\n"
     )
-    print(f"\n== bench {name}", flush=True)
     child = subprocess.Popen(
         [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ}
     )
@@ -98,6 +109,15 @@ def normalise(module: str, result: dict) -> dict:
         return {**dict.fromkeys(FIELDS), **{key: result.get(key) for key in FIELDS}}
     note = ", ".join(f"{key}={value}" for key, value in result.items())
     return {**dict.fromkeys(FIELDS), "name": f"{module}: {note}"}
+
+
+def has_baseline(result: dict) -> bool:
+    """Whether a figure sits beside a baseline: its name, its value and the ratio to it."""
+    return (
+        bool(result.get("baseline_name"))
+        and result.get("baseline_value") is not None
+        and isinstance(result.get("ratio"), int | float)
+    )
 
 
 def machine() -> dict:
@@ -149,7 +169,30 @@ def fmt(value, unit: str | None = "") -> str:
     return f"{text} {unit}".strip() if unit else text
 
 
-def render(store: dict) -> str:
+def duration(seconds: float) -> str:
+    """E.g. "45 s", "4 min 10 s"."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def whole_run_line(store: dict) -> str:
+    """The wall time of the last run of every module, and which modules were re-run alone since."""
+    target = f"target < {WHOLE_RUN_TARGET_MIN} min"
+    whole = store.get("whole_run")
+    if not whole:
+        return f"Whole `make bench` run: not measured yet ({target}): run `make bench` with no module names."
+    met = {True: " ✅", False: " ❌"}[whole["seconds"] < WHOLE_RUN_TARGET_MIN * 60]
+    parts = ", ".join(f"`{name}` {duration(seconds)}" for name, seconds in whole["modules"].items())
+    line = f"Whole `make bench` run: {duration(whole['seconds'])} ({target}){met}, on {whole['date']} ({parts})"
+    if whole.get("failed"):
+        line += f"; did not complete: {', '.join(whole['failed'])}"
+    since = sorted(name for name, entry in store["modules"].items() if entry.get("run") != whole["run"])
+    if since:
+        line += f". Re-run alone since then: {', '.join(f'`{name}`' for name in since)} (dates above)"
+    return line + "."
+
+
+def render(store: dict, footer: str = "") -> str:
     lines = [
         "| Benchmark | Result | Baseline | Ratio | Target | Met |",
         "|---|---:|---|---:|---|:---:|",
@@ -166,11 +209,14 @@ def render(store: dict) -> str:
     lines.append("")
     for name, entry in sorted(store["modules"].items()):
         m = entry["machine"]
+        took = f" (took {duration(entry['seconds'])})" if "seconds" in entry else ""
         lines.append(
-            f"- `{name}`: {entry['date']} — {m['cores']} cores, {m['memory_gb']} GB RAM"
+            f"- `{name}`: {entry['date']}{took} — {m['cores']} cores, {m['memory_gb']} GB RAM"
             f"{', ' + m['cpu'] if m.get('cpu') else ''}; {m['system']}; Python {m['python']}; "
             f"PostgreSQL {m['postgresql']}"
         )
+    if footer:
+        lines += ["", footer]
     return "\n".join(lines)
 
 
@@ -181,10 +227,11 @@ def write_doc(store: dict) -> None:
     before, rest = text.split(START, 1)
     _, after = rest.split(END, 1)
     DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(f"{before}{START}\n{render(store)}\n{END}{after}")
+    DOC.write_text(f"{before}{START}\n{render(store, whole_run_line(store))}\n{END}{after}")
 
 
 def main() -> int:
+    started = time.perf_counter()
     parser = argparse.ArgumentParser(description="Run the benchmarks and update docs/BENCHMARKS.md.")
     parser.add_argument("modules", nargs="*", help="bench modules to run (default: all)")
     parser.add_argument("--no-docs", action="store_true", help="print the table only")
@@ -194,17 +241,42 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown bench module(s) {', '.join(unknown)}; available: {', '.join(available)}")
     selected = args.modules or available
+    whole = set(selected) == set(available)  # every module in one go, as `make bench` does
     print(f"bench: running {', '.join(selected)}", flush=True)
 
     about = machine()
-    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    now = dt.datetime.now(dt.UTC)
+    date, run_id = now.strftime("%Y-%m-%d %H:%M UTC"), now.isoformat(timespec="seconds")
     store = load_store()
     this_run = {"modules": {}}
-    for name in selected:
-        entry = {"date": date, "machine": about, "results": run_module(name)}
+    for number, name in enumerate(selected, 1):
+        so_far = duration(time.perf_counter() - started)
+        print(f"\n== bench {name} ({number} of {len(selected)}, {so_far} so far)", flush=True)
+        module_started = time.perf_counter()
+        results = run_module(name)
+        seconds = time.perf_counter() - module_started
+        print(f"-- {name} done in {duration(seconds)}", flush=True)
+        entry = {"date": date, "run": run_id, "seconds": round(seconds, 1), "machine": about, "results": results}
         store["modules"][name] = this_run["modules"][name] = entry
 
-    print("\n" + render(this_run), flush=True)
+    total = time.perf_counter() - started
+    failed = [
+        name
+        for name, entry in this_run["modules"].items()
+        if any("did not complete" in r["name"] for r in entry["results"])
+    ]
+    if whole:
+        store["whole_run"] = {
+            "date": date,
+            "run": run_id,
+            "seconds": round(total, 1),
+            "modules": {name: entry["seconds"] for name, entry in this_run["modules"].items()},
+            "failed": failed,
+        }
+        footer = whole_run_line(store)
+    else:
+        footer = f"This run ({', '.join(selected)} only): {duration(total)}. {whole_run_line(store)}"
+    print("\n" + render(this_run, footer), flush=True)
     if not args.no_docs:
         STORE.parent.mkdir(parents=True, exist_ok=True)
         STORE.write_text(json.dumps(store, indent=2, ensure_ascii=False) + "\n")
@@ -212,8 +284,14 @@ def main() -> int:
         print(f"\nbench: updated {DOC.relative_to(ROOT)}", flush=True)
     results = [r for entry in this_run["modules"].values() for r in entry["results"]]
     missed = [r["name"] for r in results if r.get("met") is False]
+    if whole and total >= WHOLE_RUN_TARGET_MIN * 60:
+        missed.append(f"whole `make bench` run: {duration(total)} (target < {WHOLE_RUN_TARGET_MIN} min)")
+    print(f"bench: {'whole run' if whole else 'this run'} took {duration(total)}", flush=True)
     if missed:
         print("bench: targets missed or runs failed:\n  " + "\n  ".join(missed), flush=True)
+    unpaired = [r["name"] for r in results if not has_baseline(r) and "did not complete" not in r["name"]]
+    if unpaired:
+        print("bench: figures without a baseline and ratio:\n  " + "\n  ".join(unpaired), flush=True)
     return 1 if any("did not complete" in name for name in missed) else 0
 
 
