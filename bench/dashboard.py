@@ -37,6 +37,7 @@ import statistics
 import sys
 import time
 import types
+import uuid
 from contextlib import contextmanager, nullcontext
 
 from bench.database import ROOT, connect, ensure_bench_database, manage, table_counts
@@ -118,14 +119,18 @@ def _live_changed():
 
 @contextmanager
 def _after_recompute():
-    """As right after a recompute: nothing of this run cached but what the recompute itself warmed."""
-    from django.core.cache import cache
+    """As right after a recompute: nothing of this run cached but what the recompute itself warmed.
+
+    An empty cache of its own stands for the new run's keys, so the other cases keep theirs.
+    """
+    from django.test.utils import override_settings
 
     from budgets.dashboard import dashboard_cache_warm
 
-    cache.clear()  # a new run: no key of the previous run applies
-    dashboard_cache_warm()  # what split_recompute does when it succeeds (not timed: the worker pays it)
-    yield
+    fresh = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"after-run-{uuid.uuid4()}"}
+    with override_settings(CACHES={"default": fresh}):
+        dashboard_cache_warm()  # what split_recompute does when it succeeds (not timed: the worker pays it)
+        yield
 
 
 def _mode(mode: str):
