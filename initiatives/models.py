@@ -125,7 +125,7 @@ class Initiative(models.Model):
             models.Index(fields=["status", "lane"], name="initiative_status_lane"),
             # The dashboard's platform map and island queries join thousands of initiatives of one lane
             # by id: this lets PostgreSQL read them from the index alone, not the wide rows.
-            models.Index(fields=["lane", "status"], include=["id"], name="initiative_lane_status_id"),
+            models.Index(fields=["lane", "status", "id"], name="initiative_lane_status_id"),
             models.Index(fields=["owner", "status"], name="initiative_owner_status"),
             models.Index(fields=["marketing_sponsor", "status"], name="initiative_mkt_sponsor_status"),
             models.Index(fields=["it_sponsor", "status"], name="initiative_it_sponsor_status"),
