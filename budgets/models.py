@@ -116,6 +116,21 @@ class Expense(models.Model):
             models.Index(fields=["currency", "incurred_on"], name="expense_currency_date"),
         ]
 
+    # What an expense records besides its initiative, id and creation time: the columns that
+    # the importer writes, the API and the lists show, and the audit log lists.
+    RECORD_FIELDS = (
+        "incurred_on",
+        "amount",
+        "currency",
+        "amount_reporting",
+        "paid_by",
+        "category",
+        "vendor",
+        "description",
+        "source",
+        "external_ref",
+    )
+
     def __str__(self) -> str:
         return f"{self.incurred_on} {self.amount} {self.currency} ({self.paid_by})"
 

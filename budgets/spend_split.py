@@ -47,7 +47,7 @@ from portfolio import fiscal
 
 from .choices import RunStatus
 from .models import OverspendAlert, SplitRow, SplitRun
-from .split_arithmetic import cents_to_amount, split_amounts
+from .split_arithmetic import SPLIT_AMOUNT_COLUMNS, cents_to_amount, split_amounts
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -284,6 +284,8 @@ def _file_lock() -> Iterator[object | None]:
 
 # --- the set-based rebuild --------------------------------------------------------
 
+# The split table's columns as the INSERT fills them: keys and denormalised facts, then
+# the money columns in the export's order (split_arithmetic.SPLIT_AMOUNT_COLUMNS).
 SPLIT_ROW_COLUMNS = (
     "initiative_id",
     "month",
@@ -294,16 +296,7 @@ SPLIT_ROW_COLUMNS = (
     "lane",
     "status",
     "marketing_share_pct",
-    "planned_total",
-    "planned_marketing",
-    "planned_it",
-    "actual_total",
-    "actual_marketing",
-    "actual_it",
-    "paid_marketing",
-    "paid_it",
-    "true_up",
-    "variance",
+    *SPLIT_AMOUNT_COLUMNS,
 )
 
 # One statement: budget sums and expense sums per (initiative, month), full-outer

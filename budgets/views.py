@@ -306,16 +306,7 @@ def expense_list(request):
     expenses = list(
         queryset.select_related("initiative").only(
             "id",
-            "incurred_on",
-            "amount",
-            "currency",
-            "amount_reporting",
-            "paid_by",
-            "category",
-            "vendor",
-            "description",
-            "source",
-            "external_ref",
+            *Expense.RECORD_FIELDS,
             "initiative__code",
             "initiative__title",
         )[offset : offset + EXPENSES_PER_PAGE]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
+from typing import Any, Required, TypedDict, Unpack
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,6 +35,23 @@ INITIATIVE_SEQUENCE = "initiative"
 TITLE_MAX = 200
 SUMMARY_MAX = 5000
 REASON_MAX = 2000
+
+
+class InitiativeFields(TypedDict, total=False):
+    """What the filing form asks: the keyword arguments of `initiative_create` and `initiative_update`."""
+
+    title: Required[str]
+    summary: Required[str]
+    marketing_sponsor: Required[Any]
+    it_sponsor: Required[Any]
+    lane: Required[str]
+    start_date: Required[dt.date | None]
+    end_date: Required[dt.date | None]
+    marketing_share_pct: Required[object]
+    health: str  # required by `initiative_update`; a new initiative starts green
+    platforms: Iterable[Initiative]
+    lane_assessment: Required[Mapping[str, object]]
+    lane_justification: str
 
 
 @transaction.atomic
@@ -113,9 +131,9 @@ def _validated_fields(
     end_date: dt.date | None,
     marketing_share_pct: object,
     health: str,
-    platforms: Iterable[Initiative],
+    platforms: Iterable[Initiative] = (),
     lane_assessment: Mapping[str, object],
-    lane_justification: str,
+    lane_justification: str = "",
 ) -> tuple[dict[str, object], list[Initiative]]:
     """Check every field rule of the filing form at once; raise ValidationError listing them all."""
     errors: dict[str, str] = {}
@@ -257,40 +275,10 @@ def _save(initiative: Initiative, by: AbstractBaseUser, **kwargs) -> None:
 
 
 @transaction.atomic
-def initiative_create(
-    *,
-    by: AbstractBaseUser,
-    title: str,
-    summary: str,
-    marketing_sponsor,
-    it_sponsor,
-    lane: str,
-    start_date: dt.date | None,
-    end_date: dt.date | None,
-    marketing_share_pct: object,
-    health: str = Health.GREEN,
-    platforms: Iterable[Initiative] = (),
-    lane_assessment: Mapping[str, object],
-    lane_justification: str = "",
-) -> Initiative:
-    """File a new initiative as a draft owned by `by` (a PM)."""
+def initiative_create(*, by: AbstractBaseUser, **fields: Unpack[InitiativeFields]) -> Initiative:
+    """File a new initiative as a draft owned by `by` (a PM); health starts green unless given."""
     _require(by, "initiative.create", None, "Only product managers file initiatives.")
-    values, platform_list = _validated_fields(
-        initiative=None,
-        by=by,
-        title=title,
-        summary=summary,
-        marketing_sponsor=marketing_sponsor,
-        it_sponsor=it_sponsor,
-        lane=lane,
-        start_date=start_date,
-        end_date=end_date,
-        marketing_share_pct=marketing_share_pct,
-        health=health,
-        platforms=platforms,
-        lane_assessment=lane_assessment,
-        lane_justification=lane_justification,
-    )
+    values, platform_list = _validated_fields(initiative=None, by=by, **{"health": Health.GREEN, **fields})
     initiative = Initiative(owner=by, status=Status.DRAFT, **values)
     _save(initiative, by)
     initiative.platforms.set(platform_list)
@@ -300,41 +288,12 @@ def initiative_create(
 
 @transaction.atomic
 def initiative_update(
-    *,
-    initiative: Initiative,
-    by: AbstractBaseUser,
-    title: str,
-    summary: str,
-    marketing_sponsor,
-    it_sponsor,
-    lane: str,
-    start_date: dt.date | None,
-    end_date: dt.date | None,
-    marketing_share_pct: object,
-    health: str,
-    platforms: Iterable[Initiative] = (),
-    lane_assessment: Mapping[str, object],
-    lane_justification: str = "",
+    *, initiative: Initiative, by: AbstractBaseUser, **fields: Unpack[InitiativeFields]
 ) -> Initiative:
-    """Edit a draft or rejected initiative (its owner only)."""
+    """Edit a draft or rejected initiative (its owner only); every field is given again, health included."""
     locked = _locked(initiative)
     _require(by, "initiative.edit", locked, "Only the owner may edit an initiative, and only while draft or rejected.")
-    values, platform_list = _validated_fields(
-        initiative=locked,
-        by=by,
-        title=title,
-        summary=summary,
-        marketing_sponsor=marketing_sponsor,
-        it_sponsor=it_sponsor,
-        lane=lane,
-        start_date=start_date,
-        end_date=end_date,
-        marketing_share_pct=marketing_share_pct,
-        health=health,
-        platforms=platforms,
-        lane_assessment=lane_assessment,
-        lane_justification=lane_justification,
-    )
+    values, platform_list = _validated_fields(initiative=locked, by=by, **fields)
     for name, value in values.items():
         setattr(locked, name, value)
     _save(locked, by)

@@ -99,16 +99,7 @@ class ExpenseSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "initiative",
-            "incurred_on",
-            "amount",
-            "currency",
-            "amount_reporting",
-            "paid_by",
-            "category",
-            "vendor",
-            "description",
-            "source",
-            "external_ref",
+            *Expense.RECORD_FIELDS,
             "created_at",
         ]
         read_only_fields = fields

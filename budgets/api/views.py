@@ -101,6 +101,63 @@ class _FinanceViewSet(viewsets.GenericViewSet):
     filter_backends = [DjangoFilterBackend, OrderingFilter]
 
 
+WRITE_ACTIONS = ("create", "update", "partial_update", "destroy")
+
+
+class _FinanceRecordViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    _FinanceViewSet,
+):
+    # A finance record anyone may read within their scope and only `manage_action` may write.
+    # (A comment, not a docstring: drf-spectacular would print a docstring on every operation.)
+
+    manage_action: str = ""
+    read_action: str | None = None  # None: reading is scoped by the queryset alone
+
+    @property
+    def policy_actions(self) -> dict[str, str | None]:
+        return {"list": self.read_action, "retrieve": self.read_action} | dict.fromkeys(
+            WRITE_ACTIONS, self.manage_action
+        )
+
+
+def _change_schemas(
+    *,
+    noun: str,
+    response,
+    update_request,
+    update_description: str = "",
+    destroy_description: str = "",
+    finance_reads: bool = False,
+) -> dict[str, Any]:
+    """The OpenAPI texts of reading, changing and deleting one finance record by id."""
+    return {
+        "retrieve": extend_schema(
+            summary=f"Read {noun}" + (" (finance)" if finance_reads else ""), parameters=[ID_PARAMETER]
+        ),
+        "update": extend_schema(
+            summary=f"Change {noun} (finance)",
+            description=update_description,
+            request=update_request,
+            responses={200: response},
+            parameters=[ID_PARAMETER],
+        ),
+        "partial_update": extend_schema(
+            summary=f"Change some fields of {noun} (finance)",
+            request=update_request(partial=True),
+            responses={200: response},
+            parameters=[ID_PARAMETER],
+        ),
+        "destroy": extend_schema(
+            summary=f"Delete {noun} (finance)", description=destroy_description, parameters=[ID_PARAMETER]
+        ),
+    }
+
+
 # --- budget lines ------------------------------------------------------------------------------
 
 
@@ -109,7 +166,6 @@ class _FinanceViewSet(viewsets.GenericViewSet):
         summary="List budget lines",
         description="Planned spend of the initiatives whose finances you may see (a PM: their own).",
     ),
-    retrieve=extend_schema(summary="Read a budget line", parameters=[ID_PARAMETER]),
     create=extend_schema(
         summary="Set a budget line (finance)",
         description="Sets the planned amount of (initiative, month, category): creates the line (201) or changes "
@@ -117,42 +173,20 @@ class _FinanceViewSet(viewsets.GenericViewSet):
         request=BudgetLineInputSerializer,
         responses={200: BudgetLineSerializer, 201: BudgetLineSerializer},
     ),
-    update=extend_schema(
-        summary="Change a budget line (finance)",
-        description="Both the line's current month and its new month must be unlocked.",
-        request=BudgetLineUpdateSerializer,
-        responses={200: BudgetLineSerializer},
-        parameters=[ID_PARAMETER],
+    **_change_schemas(
+        noun="a budget line",
+        response=BudgetLineSerializer,
+        update_request=BudgetLineUpdateSerializer,
+        update_description="Both the line's current month and its new month must be unlocked.",
     ),
-    partial_update=extend_schema(
-        summary="Change some fields of a budget line (finance)",
-        request=BudgetLineUpdateSerializer(partial=True),
-        responses={200: BudgetLineSerializer},
-        parameters=[ID_PARAMETER],
-    ),
-    destroy=extend_schema(summary="Delete a budget line (finance)", parameters=[ID_PARAMETER]),
 )
 @extend_schema(tags=["budgets"])
-class BudgetLineViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    _FinanceViewSet,
-):
+class BudgetLineViewSet(_FinanceRecordViewSet):
     serializer_class = BudgetLineSerializer
     filterset_class = BudgetLineFilterSet
     ordering_fields = ["month", "amount", "id"]
     ordering = ["initiative_id", "month", "category"]
-    policy_actions = {
-        "list": None,
-        "retrieve": None,
-        "create": "budgets.manage",
-        "update": "budgets.manage",
-        "partial_update": "budgets.manage",
-        "destroy": "budgets.manage",
-    }
+    manage_action = "budgets.manage"
 
     def get_queryset(self):
         lines = BudgetLine.objects.select_related("initiative").only(
@@ -207,7 +241,6 @@ EXPENSE_CREATE_RESPONSE = PolymorphicProxySerializer(
         description="Actuals of the initiatives whose finances you may see (a PM: their own), newest first. "
         "Cursor-paginated: follow `next`.",
     ),
-    retrieve=extend_schema(summary="Read an expense", parameters=[ID_PARAMETER]),
     create=extend_schema(
         summary="Record expenses (finance)",
         description="One expense (an object) or many (a list, at most "
@@ -218,44 +251,22 @@ EXPENSE_CREATE_RESPONSE = PolymorphicProxySerializer(
         request=EXPENSE_CREATE_REQUEST,
         responses={201: EXPENSE_CREATE_RESPONSE},
     ),
-    update=extend_schema(
-        summary="Change an expense (finance)",
-        description="Both its current month and its new month must be unlocked; it is converted again.",
-        request=ExpenseUpdateSerializer,
-        responses={200: ExpenseSerializer},
-        parameters=[ID_PARAMETER],
+    **_change_schemas(
+        noun="an expense",
+        response=ExpenseSerializer,
+        update_request=ExpenseUpdateSerializer,
+        update_description="Both its current month and its new month must be unlocked; it is converted again.",
     ),
-    partial_update=extend_schema(
-        summary="Change some fields of an expense (finance)",
-        request=ExpenseUpdateSerializer(partial=True),
-        responses={200: ExpenseSerializer},
-        parameters=[ID_PARAMETER],
-    ),
-    destroy=extend_schema(summary="Delete an expense (finance)", parameters=[ID_PARAMETER]),
 )
 @extend_schema(tags=["expenses"])
-class ExpenseViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    _FinanceViewSet,
-):
+class ExpenseViewSet(_FinanceRecordViewSet):
     serializer_class = ExpenseSerializer
     filter_backends = [DjangoFilterBackend]  # the cursor fixes the order
     filterset_class = ExpenseFilterSet
     pagination_class = ExpensePagination
     keyset_ordering = ("-incurred_on", "-id")
     schema_list_errors = ("create",)  # a refused list answers a list of field messages
-    policy_actions = {
-        "list": None,
-        "retrieve": None,
-        "create": "expenses.manage",
-        "update": "expenses.manage",
-        "partial_update": "expenses.manage",
-        "destroy": "expenses.manage",
-    }
+    manage_action = "expenses.manage"
 
     def get_queryset(self):
         return policy.visible_finances(self.request.user, Expense.objects.select_related("initiative"))
@@ -304,7 +315,6 @@ class ExpenseViewSet(
 
 @extend_schema_view(
     list=extend_schema(summary="List FX rates (finance)"),
-    retrieve=extend_schema(summary="Read an FX rate (finance)", parameters=[ID_PARAMETER]),
     create=extend_schema(
         summary="Set an FX rate (finance)",
         description="Creates the rate of a currency for a month (201) or changes it (200); the expenses of that "
@@ -312,39 +322,23 @@ class ExpenseViewSet(
         request=FxRateInputSerializer,
         responses={200: FxRateSerializer, 201: FxRateSerializer},
     ),
-    update=extend_schema(
-        summary="Change an FX rate (finance)",
-        request=FxRateUpdateSerializer,
-        responses={200: FxRateSerializer},
-        parameters=[ID_PARAMETER],
-    ),
-    partial_update=extend_schema(
-        summary="Change an FX rate (finance)",
-        request=FxRateUpdateSerializer(partial=True),
-        responses={200: FxRateSerializer},
-        parameters=[ID_PARAMETER],
-    ),
-    destroy=extend_schema(
-        summary="Delete an FX rate (finance)",
-        description="Refused while expenses of that currency and month are converted with it, or the month is locked.",
-        parameters=[ID_PARAMETER],
+    **_change_schemas(
+        noun="an FX rate",
+        response=FxRateSerializer,
+        update_request=FxRateUpdateSerializer,
+        destroy_description="Refused while expenses of that currency and month are converted with it, "
+        "or the month is locked.",
+        finance_reads=True,
     ),
 )
 @extend_schema(tags=["fx-rates"])
-class FxRateViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    _FinanceViewSet,
-):
+class FxRateViewSet(_FinanceRecordViewSet):
     serializer_class = FxRateSerializer
     filterset_class = FxRateFilterSet
     ordering_fields = ["month", "currency"]
     ordering = ["-month", "currency"]
     queryset = FxRate.objects.all()
-    policy_actions = dict.fromkeys(("list", "retrieve", "create", "update", "partial_update", "destroy"), "fx.manage")
+    manage_action = read_action = "fx.manage"
 
     def create(self, request, *args, **kwargs) -> Response:
         values = _valid(FxRateInputSerializer, request)

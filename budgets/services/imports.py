@@ -298,6 +298,15 @@ class _Rows:
     def error(self, line: int, column: str, message: str) -> None:
         self.errors.append(RowError(line, column, message))
 
+    def initiative(self, line: int, row: dict[str, str], ids: dict[str, int]) -> tuple[str, int | None]:
+        """The row's initiative code and id (None, with the error noted, when empty or unknown)."""
+        code = row["initiative_code"].strip()
+        if not code:
+            self.error(line, "initiative_code", "A value is required")
+        elif code not in ids:
+            self.error(line, "initiative_code", f"Unknown initiative code '{code}'")
+        return code, ids.get(code)
+
     def parse(self, line: int, column: str, parser: Callable[[str], Any], text: str) -> Any:
         try:
             return parser(text)
@@ -348,12 +357,7 @@ class ActualsImporter(Importer):
         first_line_of_ref: dict[str, int] = {}
         for line, row in rows:
             errors_before = len(rows.errors)
-            code = row["initiative_code"].strip()
-            initiative_id = initiative_ids.get(code)
-            if not code:
-                rows.error(line, "initiative_code", "A value is required")
-            elif initiative_id is None:
-                rows.error(line, "initiative_code", f"Unknown initiative code '{code}'")
+            _, initiative_id = rows.initiative(line, row, initiative_ids)
             incurred_on = rows.parse(line, "incurred_on", parse_date, row["incurred_on"])
             amount = rows.parse(line, "amount", parse_amount, row["amount"])
             if amount is not None and amount == 0:
@@ -471,19 +475,7 @@ class ActualsImporter(Importer):
         )
 
 
-_EXPENSE_COLUMNS = (
-    "initiative_id",
-    "incurred_on",
-    "amount",
-    "currency",
-    "amount_reporting",
-    "paid_by",
-    "category",
-    "vendor",
-    "description",
-    "source",
-    "external_ref",
-)
+_EXPENSE_COLUMNS = ("initiative_id", *Expense.RECORD_FIELDS)
 
 
 def _expense_values(row: dict) -> dict:
@@ -569,12 +561,7 @@ class BudgetImporter(Importer):
         first_line_of_cell: dict[tuple, int] = {}
         for line, row in rows:
             errors_before = len(rows.errors)
-            code = row["initiative_code"].strip()
-            initiative_id = initiative_ids.get(code)
-            if not code:
-                rows.error(line, "initiative_code", "A value is required")
-            elif initiative_id is None:
-                rows.error(line, "initiative_code", f"Unknown initiative code '{code}'")
+            code, initiative_id = rows.initiative(line, row, initiative_ids)
             month = rows.parse(line, "month", parse_month, row["month"])
             category = row["category"].strip()
             if category not in CATEGORIES:

@@ -543,16 +543,7 @@ def _expenses_write(rows: Iterator[ExpenseRow], *, total: int, progress: bool) -
         )
         columns = (
             "initiative_id",
-            "incurred_on",
-            "amount",
-            "currency",
-            "amount_reporting",
-            "paid_by",
-            "category",
-            "vendor",
-            "description",
-            "source",
-            "external_ref",
+            *Expense.RECORD_FIELDS,
             "created_at",
         )
         return _copy(Expense, columns, lines, "Expenses", total, progress)
