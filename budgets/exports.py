@@ -530,10 +530,11 @@ def write_split_xlsx(
     )
     formats = _Formats(workbook, currency)
     # Tab order is the order of creation; constant_memory lets each sheet be filled later, top to bottom.
-    cover = workbook.add_worksheet(COVER_SHEET)
+    # The split rows come first: a script that reads "the first sheet" gets the §4 columns.
     split_sheet = workbook.add_worksheet(SPLIT_SHEET)
     lane_month = workbook.add_worksheet(LANE_MONTH_SHEET)
     true_up = workbook.add_worksheet(TRUE_UP_SHEET)
+    cover = workbook.add_worksheet(COVER_SHEET)
     split_sheet.activate()
     for sheet in (cover, split_sheet, lane_month, true_up):
         _print_setup(sheet, landscape=sheet is not cover)

@@ -43,7 +43,8 @@ def export_portfolio(settings):
 
 D = Decimal
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
-SHEETS = [COVER_SHEET, SPLIT_SHEET, LANE_MONTH_SHEET, TRUE_UP_SHEET]
+# The split rows first (scripts read the first sheet), the cover last.
+SHEETS = [SPLIT_SHEET, LANE_MONTH_SHEET, TRUE_UP_SHEET, COVER_SHEET]
 # LibreOffice's CSV filter: comma, double quotes, UTF-8, from line 1, raw values
 # (not as shown), formulas as results, every sheet to its own file.
 LIBREOFFICE_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
@@ -63,12 +64,15 @@ def column_index(reference: str) -> int:
     return index - 1
 
 
-def sheet_xml(data: bytes, position: int) -> ElementTree.Element:
+def sheet_xml(data: bytes, position: int | str) -> ElementTree.Element:
+    """A sheet by its position (from 1) or its name."""
+    if isinstance(position, str):
+        position = SHEETS.index(position) + 1
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return ElementTree.fromstring(archive.read(f"xl/worksheets/sheet{position}.xml"))  # noqa: S314 - our own file
 
 
-def read_cells(data: bytes, position: int) -> list[list[tuple[str, str]]]:
+def read_cells(data: bytes, position: int | str) -> list[list[tuple[str, str]]]:
     """Rows of (kind, value): kind `s` for a string cell, `n` for a number, `f` for a formula."""
     rows = []
     for row in sheet_xml(data, position).iterfind("m:sheetData/m:row", NS):
@@ -91,7 +95,7 @@ def read_cells(data: bytes, position: int) -> list[list[tuple[str, str]]]:
 # --- structure ---------------------------------------------------------------------------
 
 
-def test_workbook_has_cover_split_roll_up_and_true_up_sheets(export_portfolio):
+def test_workbook_has_split_roll_up_true_up_and_cover_sheets_split_first(export_portfolio):
     data = workbook_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314 - our own file
@@ -102,10 +106,10 @@ def test_workbook_has_cover_split_roll_up_and_true_up_sheets(export_portfolio):
 
 def test_split_sheet_has_the_exact_header_frozen_and_filtered_with_numbers_as_numbers(export_portfolio):
     data = workbook_bytes()
-    header, *rows = read_cells(data, 2)
+    header, *rows = read_cells(data, SPLIT_SHEET)
     totals = rows.pop()
     count = split_rows().count()
-    sheet = sheet_xml(data, 2)
+    sheet = sheet_xml(data, SPLIT_SHEET)
 
     assert [value for kind, value in header] == list(SPLIT_COLUMNS)
     assert {kind for kind, _ in header} == {"s"}
@@ -122,7 +126,7 @@ def test_split_sheet_has_the_exact_header_frozen_and_filtered_with_numbers_as_nu
 
 def test_no_cell_anywhere_is_a_formula_and_the_hyperlink_title_is_a_string(export_portfolio):
     data = workbook_bytes()
-    _, *rows = read_cells(data, 2)
+    _, *rows = read_cells(data, SPLIT_SHEET)
     titles = {row[SPLIT_COLUMNS.index("initiative_title")] for row in rows[:-1]}
 
     assert ("s", HYPERLINK) in titles  # the exact text, as a string cell
@@ -131,7 +135,7 @@ def test_no_cell_anywhere_is_a_formula_and_the_hyperlink_title_is_a_string(expor
 
 
 def test_totals_row_equals_split_summary(export_portfolio):
-    _, *rows = read_cells(workbook_bytes({"lane": "fast_lane"}), 2)
+    _, *rows = read_cells(workbook_bytes({"lane": "fast_lane"}), SPLIT_SHEET)
     [summary] = split_summary(None, SplitFilters.parse({"lane": "fast_lane"}))
     totals = dict(zip(SPLIT_COLUMNS, rows[-1], strict=False))
 
@@ -148,7 +152,7 @@ def test_cover_names_the_filters_the_as_of_and_the_currency(export_portfolio):
     export = SplitExport.prepare({"fiscal_year": "FY2027", "lane": "core_stack"})
     target = io.BytesIO()
     write_split_xlsx(export, target, requested_by="Grace Whitfield")
-    cover = {row[0][1]: row[1][1] for row in read_cells(target.getvalue(), 1) if len(row) > 1 and row[0][1]}
+    cover = {row[0][1]: row[1][1] for row in read_cells(target.getvalue(), COVER_SHEET) if len(row) > 1 and row[0][1]}
 
     assert cover["Fiscal year"] == "FY2027"
     assert cover["Lane"] == "Core stack"
@@ -159,7 +163,7 @@ def test_cover_names_the_filters_the_as_of_and_the_currency(export_portfolio):
 
 
 def test_true_up_sheet_says_who_owes_whom_per_quarter(export_portfolio):
-    _, *rows = read_cells(workbook_bytes(), 4)
+    _, *rows = read_cells(workbook_bytes(), TRUE_UP_SHEET)
     quarters = split_summary("quarter")
 
     assert len(rows) == len(quarters) + 1
