@@ -567,9 +567,8 @@ class BudgetImporter(Importer):
             if category not in CATEGORIES:
                 rows.error(line, "category", f"Unknown category '{category}': use one of {CATEGORY_LIST}")
             amount = rows.parse(line, "amount", parse_amount, row["amount"])
-            if amount is not None and amount == 0:
-                rows.error(line, "amount", "A zero amount adds nothing; leave the row out (remove lines in the grid)")
-            elif amount is not None and (message := budget_amount_error(amount)):
+            # The budget rule of the grid and the API (≥ 0: zero is a plan of nothing, and sets a line to it).
+            if amount is not None and (message := budget_amount_error(amount)):
                 rows.error(line, "amount", message)
             cell = (code, month, category)
             if len(rows.errors) == errors_before:

@@ -38,6 +38,16 @@ def test_budget_file_creates_and_updates_lines_with_history(initiative, finance)
     assert (changed.history_type, changed.amount, changed.history_user) == ("~", Decimal("1000.00"), finance)
 
 
+def test_a_zero_amount_is_a_plan_of_nothing_as_in_the_grid_and_the_api(initiative, finance):
+    BudgetLineFactory(initiative=initiative, month=MARCH, category="labor", amount=Decimal("10.00"))
+    report = budget(budget_csv({"amount": "0"}, {"month": "2026-04", "amount": "0.00"}), by=finance)
+    assert report.saved and (report.new, report.changed) == (1, 1)
+    assert sorted(BudgetLine.objects.values_list("month", "amount")) == [
+        (MARCH, Decimal("0.00")),
+        (dt.date(2026, 4, 1), Decimal("0.00")),
+    ]
+
+
 def test_budget_file_imported_twice_changes_nothing(initiative):
     data = budget_csv({}, {"month": "2026-04"})
     budget(data)
@@ -55,7 +65,6 @@ def test_budget_file_imported_twice_changes_nothing(initiative):
         ({"month": "March 2026"}, "month", "not a month like 2026-03"),
         ({"category": "travel"}, "category", "Unknown category 'travel'"),
         ({"amount": "-5.00"}, "amount", "cannot be negative"),
-        ({"amount": "0"}, "amount", "zero"),
         ({"amount": '"1,000.00"'}, "amount", "thousands separator"),
         ({"amount": "5.001"}, "amount", "3 decimal places"),
     ],
