@@ -1,7 +1,37 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import CodeSequence, Initiative, InitiativeChangeProposal, InitiativeTransition, Profile
+
+User = get_user_model()
+
+
+class ProfileInline(admin.StackedInline):
+    """A user's side and title, edited with the user and their roles (groups)."""
+
+    model = Profile
+    can_delete = False
+    extra = 1
+    max_num = 1
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PortfolioUserAdmin(UserAdmin):
+    inlines = [ProfileInline]
+    list_display = ("username", "first_name", "last_name", "email", "roles", "is_active")
+    list_filter = ("groups", "is_active", "is_staff", "is_superuser")
+
+    @admin.display(description="Roles")
+    def roles(self, user) -> str:
+        return ", ".join(sorted(group.name for group in user.groups.all()))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
 
 
 @admin.register(Profile)
@@ -14,6 +44,13 @@ class ProfileAdmin(admin.ModelAdmin):
 
 @admin.register(Initiative)
 class InitiativeAdmin(SimpleHistoryAdmin):
+    """Read here, with its history; changed only in the app.
+
+    Filing, sign-off, change proposals and transitions are the workflow of PRODUCT.md §2
+    (`initiatives.services`): editing the status, share, lane or sponsors here would
+    skip the dual sign-off, the timeline and the notifications.
+    """
+
     list_display = (
         "code",
         "title",
@@ -32,6 +69,15 @@ class InitiativeAdmin(SimpleHistoryAdmin):
     filter_horizontal = ("platforms",)
     readonly_fields = ("code", "created_at", "updated_at")
     show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(CodeSequence)

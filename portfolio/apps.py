@@ -1,0 +1,9 @@
+"""App configurations of the project package (imported while the app registry loads: no models here)."""
+
+from django.contrib.admin.apps import AdminConfig
+
+
+class PortfolioAdminConfig(AdminConfig):
+    """`django.contrib.admin` with `portfolio.admin_site.PortfolioAdminSite` as `admin.site`."""
+
+    default_site = "portfolio.admin_site.PortfolioAdminSite"
