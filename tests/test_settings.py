@@ -153,3 +153,72 @@ def test_production_hardening_settings():
     assert "style-src 'self';" in policy
     assert "unsafe-inline" not in policy
     assert policy.endswith("upgrade-insecure-requests")
+
+
+# --- email: EMAIL_URL, or the usual EMAIL_* variables -----------------------------------
+
+EMAIL_NAMES = ("EMAIL_URL", "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD")
+EMAIL_NAMES += ("EMAIL_USE_TLS", "EMAIL_USE_SSL", "EMAIL_TIMEOUT")
+
+
+@pytest.fixture
+def email_env(monkeypatch):
+    for name in EMAIL_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_mail_goes_to_the_console_when_nothing_is_set(email_env):
+    from portfolio.settings.base import mailers_from_environment
+
+    assert mailers_from_environment("consolemail://")["default"]["BACKEND"] == (
+        "django.core.mail.backends.console.EmailBackend"
+    )
+
+
+def test_email_url_configures_smtp(email_env):
+    from portfolio.settings.base import mailers_from_environment
+
+    email_env.setenv("EMAIL_URL", "smtp+tls://mailer:s3cret@mail.example.com:587")
+    default = mailers_from_environment("consolemail://")["default"]
+    assert default["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert default["OPTIONS"] == {
+        "host": "mail.example.com",
+        "port": 587,
+        "username": "mailer",
+        "password": "s3cret",
+        "use_tls": True,
+    }
+
+
+def test_the_usual_email_variables_configure_smtp_when_email_url_is_unset(email_env):
+    from portfolio.settings.base import mailers_from_environment
+
+    email_env.setenv("EMAIL_HOST", "relay.example.com")
+    email_env.setenv("EMAIL_PORT", "2525")
+    email_env.setenv("EMAIL_HOST_USER", "portfolio")
+    email_env.setenv("EMAIL_HOST_PASSWORD", "pw")
+    email_env.setenv("EMAIL_USE_TLS", "true")
+    email_env.setenv("EMAIL_TIMEOUT", "7.5")
+    default = mailers_from_environment("consolemail://")["default"]
+    assert default == {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": "relay.example.com",
+            "port": 2525,
+            "username": "portfolio",
+            "password": "pw",
+            "use_tls": True,
+            "timeout": 7.5,
+        },
+    }
+
+
+def test_email_backend_alone_picks_another_backend(email_env):
+    from portfolio.settings.base import mailers_from_environment
+
+    email_env.setenv("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+    assert mailers_from_environment("smtp://localhost:25")["default"] == {
+        "BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "OPTIONS": {},
+    }

@@ -221,8 +221,38 @@ def mailers_from_url(url: str) -> dict:
     return {"default": {"BACKEND": email["EMAIL_BACKEND"], "OPTIONS": options}}
 
 
+# The usual email variables (Django's former EMAIL_* settings), read when EMAIL_URL is unset.
+EMAIL_VARIABLES = {
+    "EMAIL_HOST": ("host", str),
+    "EMAIL_PORT": ("port", int),
+    "EMAIL_HOST_USER": ("username", str),
+    "EMAIL_HOST_PASSWORD": ("password", str),
+    "EMAIL_USE_TLS": ("use_tls", bool),
+    "EMAIL_USE_SSL": ("use_ssl", bool),
+    "EMAIL_TIMEOUT": ("timeout", float),
+}
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
+def mailers_from_environment(default_url: str) -> dict:
+    """MAILERS from EMAIL_URL; else from EMAIL_BACKEND / EMAIL_HOST / EMAIL_PORT / …; else `default_url`."""
+    if env.str("EMAIL_URL", default=""):
+        return mailers_from_url(env.str("EMAIL_URL"))
+    given = [name for name in ("EMAIL_BACKEND", *EMAIL_VARIABLES) if env.str(name, default="")]
+    if not given:
+        return mailers_from_url(default_url)
+    backend = env.str("EMAIL_BACKEND", default=SMTP_BACKEND)
+    options = {}
+    if backend == SMTP_BACKEND:
+        for name in given:
+            if name in EMAIL_VARIABLES:
+                option, cast = EMAIL_VARIABLES[name]
+                options[option] = env.get_value(name, cast=cast)
+    return {"default": {"BACKEND": backend, "OPTIONS": options}}
+
+
 # Console by default: notifications appear in the terminal of `make run`.
-MAILERS = mailers_from_url(env("EMAIL_URL", default="consolemail://"))
+MAILERS = mailers_from_environment("consolemail://")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Right-Speed Portfolio <portfolio@localhost>")
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 

@@ -9,7 +9,7 @@ from .base import (
     SECURE_CSP,
     env,
     logging_config,
-    mailers_from_url,
+    mailers_from_environment,
 )
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -18,8 +18,8 @@ if DEBUG:
 if not SECRET_KEY or SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("Set SECRET_KEY to a random value of at least 50 characters in production.")
 
-# Real mail in production: SMTP on localhost unless EMAIL_URL says otherwise.
-MAILERS = mailers_from_url(env("EMAIL_URL", default="smtp://localhost:25"))
+# Real mail in production: SMTP on localhost unless EMAIL_URL or the EMAIL_* variables say otherwise.
+MAILERS = mailers_from_environment("smtp://localhost:25")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
