@@ -222,3 +222,18 @@ def test_email_backend_alone_picks_another_backend(email_env):
         "BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "OPTIONS": {},
     }
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("FISCAL_YEAR_START_MONTH", "13", "FISCAL_YEAR_START_MONTH must be 1–12"),
+        ("FISCAL_YEAR_START_MONTH", "0", "FISCAL_YEAR_START_MONTH must be 1–12"),
+        ("SPLIT_RECOMPUTE_HOUR", "24", "SPLIT_RECOMPUTE_HOUR must be 0–23"),
+        ("REPORTING_CURRENCY", "dollars", "REPORTING_CURRENCY must be an ISO 4217 code"),
+    ],
+)
+def test_a_setting_out_of_range_is_refused_at_start_up(name, value, message):
+    result = run_manage("check", DJANGO_SETTINGS_MODULE="portfolio.settings.base", **{name: value})
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -5,6 +5,7 @@ filesystem Celery broker, so `make run` needs no server. `DATABASE_URL`,
 `CELERY_BROKER_URL` and `REDIS_URL` switch to PostgreSQL and Redis.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -262,6 +263,17 @@ FISCAL_YEAR_START_MONTH = env.int("FISCAL_YEAR_START_MONTH", default=1)
 SPLIT_RECOMPUTE_HOUR = env.int("SPLIT_RECOMPUTE_HOUR", default=2)
 OVERSPEND_ALERT_PCT = env.int("OVERSPEND_ALERT_PCT", default=10)
 EXPORT_ASYNC_ROWS = env.int("EXPORT_ASYNC_ROWS", default=100_000)
+# Refused at start-up, not on the first page that needs them.
+if not re.fullmatch(r"[A-Z]{3}", REPORTING_CURRENCY):
+    raise ImproperlyConfigured(f"REPORTING_CURRENCY must be an ISO 4217 code like USD, not {REPORTING_CURRENCY!r}.")
+if not 1 <= FISCAL_YEAR_START_MONTH <= 12:
+    raise ImproperlyConfigured(
+        f"FISCAL_YEAR_START_MONTH must be 1–12 (the month a fiscal year starts), not {FISCAL_YEAR_START_MONTH}."
+    )
+if not 0 <= SPLIT_RECOMPUTE_HOUR <= 23:
+    raise ImproperlyConfigured(
+        f"SPLIT_RECOMPUTE_HOUR must be 0–23 (hour of the night in TIME_ZONE), not {SPLIT_RECOMPUTE_HOUR}."
+    )
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
