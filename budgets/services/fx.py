@@ -16,8 +16,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import DecimalField, F, Max, Value
-from django.db.models.functions import Abs, Round
+from django.db.models import Count, Max
+from django.db.models.functions import Abs
+from simple_history.utils import bulk_update_with_history
 
 from budgets.currencies import is_iso_4217
 from budgets.models import MONEY, Expense, FxRate
@@ -124,34 +125,68 @@ def fx_rate_validate(*, currency: str, month: dt.date, rate: Decimal) -> None:
         raise ValidationError(errors)
 
 
-def fx_recompute_expenses(*, currency: str, month: dt.date, rate: Decimal) -> int:
+def fx_recompute_expenses(*, currency: str, month: dt.date, rate: Decimal, by=None, reason: str = "") -> int:
     """Recompute `amount_reporting` of every expense of `currency` in `month`; return how many rows.
 
-    One set-based UPDATE on PostgreSQL, whose round(numeric, 2) rounds halves
-    away from zero exactly like `round_half_up`. SQLite would multiply binary
-    floats (1.005 becomes 1.00499…), so there the rows are converted in Python
-    with Decimal and written back in batches. Callers check the lock first.
+    Each expense whose amount in reporting currency changes gets a history entry (who:
+    `by`, why: `reason`), as for any other change to an expense (PRODUCT.md §2).
+
+    One set-based statement on PostgreSQL — an UPDATE whose RETURNING rows feed the
+    INSERT of their history — whose round(numeric, 2) rounds halves away from zero
+    exactly like `round_half_up`. SQLite would multiply binary floats (1.005 becomes
+    1.00499…), so there the rows are converted in Python with Decimal and written back,
+    with their history, in batches. Callers check the lock first.
     """
     first, after = month_bounds(month)
     expenses = Expense.objects.filter(currency=currency, incurred_on__gte=first, incurred_on__lt=after)
-    largest = expenses.aggregate(largest=Max(Abs("amount")))["largest"]
-    if largest is None:
+    found = expenses.aggregate(largest=Max(Abs("amount")), count=Count("id"))
+    if not found["count"]:
         return 0
-    if abs(round_half_up(largest * rate)) >= MONEY_LIMIT:
+    if abs(round_half_up(found["largest"] * rate)) >= MONEY_LIMIT:
         raise ValidationError({"rate": "At that rate the largest expense of the month would not fit in an amount."})
+    user_id = by.pk if by is not None else None
     if connection.vendor == "postgresql":
-        rate_value = Value(rate, output_field=DecimalField(max_digits=RATE_MAX_DIGITS, decimal_places=8))
-        return expenses.update(amount_reporting=Round(F("amount") * rate_value, 2, output_field=DecimalField(**MONEY)))
+        _recompute_with_history_sql(
+            currency=currency, first=first, after=after, rate=rate, user_id=user_id, reason=reason
+        )
+        return found["count"]
     changed = []
-    count = 0
-    for expense in expenses.only("id", "amount", "amount_reporting").iterator(chunk_size=5000):
-        count += 1
+    for expense in expenses.iterator(chunk_size=5000):
         converted = round_half_up(expense.amount * rate)
         if converted != expense.amount_reporting:
             expense.amount_reporting = converted
             changed.append(expense)
-    Expense.objects.bulk_update(changed, ["amount_reporting"], batch_size=1000)
-    return count
+    bulk_update_with_history(
+        changed, Expense, ["amount_reporting"], batch_size=1000, default_user=by, default_change_reason=reason
+    )
+    return found["count"]
+
+
+def _recompute_with_history_sql(
+    *, currency: str, first: dt.date, after: dt.date, rate: Decimal, user_id: int | None, reason: str
+) -> None:
+    """PostgreSQL: convert the month's expenses again and record the changed ones' history, in one statement."""
+    history = Expense.history.model
+    columns = [field.column for field in Expense._meta.concrete_fields]
+    listed = ", ".join(columns)
+    converted = "round(amount * %(rate)s::numeric, 2)"
+    sql = f"""
+        WITH changed AS (
+            UPDATE {Expense._meta.db_table}
+            SET amount_reporting = {converted}
+            WHERE currency = %(currency)s AND incurred_on >= %(first)s AND incurred_on < %(after)s
+              AND amount_reporting IS DISTINCT FROM {converted}
+            RETURNING {listed}
+        )
+        INSERT INTO {history._meta.db_table}
+            ({listed}, history_date, history_change_reason, history_type, history_user_id)
+        SELECT {listed}, statement_timestamp(), %(reason)s, '~', %(user)s FROM changed
+    """  # noqa: S608 - table and column names come from the models; values are parameters  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {"rate": rate, "currency": currency, "first": first, "after": after, "reason": reason, "user": user_id},
+        )
 
 
 @transaction.atomic
@@ -160,8 +195,8 @@ def fx_rate_set(*, currency: str, month: dt.date, rate: Decimal, by) -> tuple[Fx
 
     Refused if the month is locked. The expenses of that currency and month get
     their `amount_reporting` recomputed in the same transaction. The FX rate's
-    history records who changed it from what to what; the recomputation is
-    derived from it and is not written to each expense's history.
+    history records who changed it from what to what, and each expense whose
+    converted amount changed gets a history entry naming the new rate.
     """
     currency = (currency or "").strip().upper()
     month = month_start(month)
@@ -175,7 +210,8 @@ def fx_rate_set(*, currency: str, month: dt.date, rate: Decimal, by) -> tuple[Fx
         return fx, False, 0
     else:
         fx.rate = rate
-    recomputed = fx_recompute_expenses(currency=currency, month=month, rate=rate)
+    reason = f"FX rate {currency} {month:%Y-%m} {'set to' if created else 'changed to'} {rate}"
+    recomputed = fx_recompute_expenses(currency=currency, month=month, rate=rate, by=by, reason=reason)
     fx._history_user = by
     fx._change_reason = f"{'Set' if created else 'Changed'}; {recomputed} expenses recomputed"
     fx.save()

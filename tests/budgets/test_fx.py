@@ -81,16 +81,36 @@ def test_changing_a_rate_recomputes_that_currency_month_only(finance):
 
 
 @pytest.mark.postgres
-def test_recomputation_is_one_update_statement_on_postgresql(finance):
+def test_recomputation_and_its_history_are_one_statement_on_postgresql(finance):
     eur_rate(MARCH, "1.0")
     for _ in range(30):
-        ExpenseFactory(incurred_on=dt.date(2026, 3, 2), currency="EUR", amount=Decimal("0.01"))
+        ExpenseFactory(incurred_on=dt.date(2026, 3, 2), currency="EUR", amount=Decimal("0.02"))
     with CaptureQueriesContext(connection) as queries:
         fx_rate_set(currency="EUR", month=MARCH, rate=Decimal("0.5"), by=finance)
-    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "budgets_expense"')]
+    updates = [q["sql"] for q in queries if "UPDATE budgets_expense" in q["sql"]]
     assert len(updates) == 1
-    assert "ROUND" in updates[0].upper()
+    assert "round(" in updates[0] and "INSERT INTO budgets_historicalexpense" in updates[0]
+    assert not [q for q in queries if q["sql"].startswith('SELECT "budgets_expense"."id"')]  # no row through Python
     assert set(Expense.objects.values_list("amount_reporting", flat=True)) == {Decimal("0.01")}
+    assert Expense.history.filter(history_type="~").count() == 30
+
+
+def test_every_expense_whose_conversion_changes_gets_a_history_entry_naming_the_rate(finance):
+    eur_rate(MARCH, "1.0")
+    changes = ExpenseFactory(incurred_on=dt.date(2026, 3, 2), currency="EUR", amount=Decimal("10.00"))
+    stays = ExpenseFactory(incurred_on=dt.date(2026, 3, 3), currency="EUR", amount=Decimal("0.01"))  # 0.01 → 0.01
+    other_month = ExpenseFactory(incurred_on=dt.date(2026, 4, 3), currency="EUR", amount=Decimal("10.00"))
+
+    fx_rate_set(currency="EUR", month=MARCH, rate=Decimal("1.25"), by=finance)
+
+    entry = Expense.history.filter(id=changes.pk).order_by("-history_id").first()
+    previous = entry.prev_record
+    assert (entry.history_type, entry.history_user) == ("~", finance)
+    assert entry.history_change_reason == "FX rate EUR 2026-03 changed to 1.25"
+    assert (previous.amount_reporting, entry.amount_reporting) == (Decimal("10.00"), Decimal("12.50"))
+    assert entry.diff_against(previous).changed_fields == ["amount_reporting"]
+    assert Expense.history.filter(id=stays.pk, history_type="~").count() == 0
+    assert Expense.history.filter(id=other_month.pk, history_type="~").count() == 0
 
 
 def test_rate_change_is_in_the_history_with_before_and_after(finance):
