@@ -27,6 +27,20 @@ def _sponsor_label(user) -> str:
     return f"{name} ({'IT' if side == 'it' else side.capitalize()})" if side else name
 
 
+def _plain_fiscal_year(data):
+    """`fiscal_year=FY2027` (the export's and the split API's spelling) read as `2027`, the list's own."""
+    value = data.get("fiscal_year") if data is not None else None
+    if not isinstance(value, str) or not value.strip().upper().startswith("FY"):
+        return data
+    try:
+        year = fiscal.parse_fiscal_year(value)
+    except ValueError:
+        return data  # the filter says what is wrong with it
+    data = data.copy()
+    data["fiscal_year"] = str(year)
+    return data
+
+
 class SponsorChoiceFilter(django_filters.ModelChoiceFilter):
     """Executives of either side, labelled with their side."""
 
@@ -92,8 +106,8 @@ class InitiativeFilterSet(django_filters.FilterSet):
         model = Initiative
         fields = ["q", "lane", "status", "health", "side", "sponsor", "fiscal_year", "mine"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(_plain_fiscal_year(data), *args, **kwargs)
         for name, form_field in self.form.fields.items():
             css = "form-select form-select-sm" if isinstance(form_field.widget, forms.Select) else "form-control"
             if name == "q":

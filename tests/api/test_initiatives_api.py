@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from initiatives import services
 from initiatives.models import Initiative, InitiativeTransition
+from portfolio import fiscal
 from tests.factories import InitiativeFactory
 
 pytestmark = pytest.mark.django_db
@@ -192,6 +194,23 @@ def test_the_list_uses_the_web_lists_filterset(api, finance):
     response = api(finance).get("/api/initiatives/", {"lane": "slow_lane"})
     assert response.status_code == 400
     assert "lane" in response.json()
+
+
+def test_the_fiscal_year_filter_takes_the_split_apis_spelling_too(api, finance):
+    this_year = fiscal.fiscal_year(timezone.localdate())
+    first, last = fiscal.fiscal_year_bounds(this_year)
+    InitiativeFactory(start_date=first, end_date=last)
+    InitiativeFactory(start_date=first.replace(year=first.year - 2), end_date=last.replace(year=last.year - 2))
+
+    def count(value: str) -> int:
+        response = api(finance).get("/api/initiatives/", {"fiscal_year": value})
+        assert response.status_code == 200, response.json()
+        return response.json()["count"]
+
+    assert count(str(this_year)) == count(f"FY{this_year}") == count(f"fy{this_year}") == 1
+    bad = api(finance).get("/api/initiatives/", {"fiscal_year": "FY20x"})
+    assert bad.status_code == 400
+    assert "fiscal_year" in bad.json()
 
 
 def test_the_list_costs_a_fixed_number_of_queries(api, finance, django_assert_max_num_queries):

@@ -154,6 +154,7 @@ def test_list_search_filters_and_sort(client, pm, other_pm, executive_marketing,
     assert codes(health="red") == [alpha.code]
     assert codes(side="it", sort="title") == [beta.code, "INI-0003"]
     assert codes(fiscal_year="2024") == ["INI-0003"]
+    assert codes(fiscal_year="FY2024") == ["INI-0003"]  # the export's spelling too
     assert codes(sponsor=alpha.it_sponsor_id) == [alpha.code]
     assert codes(sort="title") == [alpha.code, beta.code, "INI-0003"]
     assert codes(sort="-title") == ["INI-0003", beta.code, alpha.code]
