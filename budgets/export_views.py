@@ -11,6 +11,7 @@ written in the background instead.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Iterable
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -80,28 +81,27 @@ def requester_name(user) -> str:
 # --- the files ---------------------------------------------------------------------
 
 
-@require_GET
-def split_csv(request: HttpRequest) -> HttpResponse:
-    """/reports/split.csv: the split report, streamed in chunks (PostgreSQL's COPY formats it there)."""
+def _streamed_csv(request: HttpRequest, chunks: Callable[[SplitFilters], Iterable[bytes]], name: str) -> HttpResponse:
+    """A finance CSV of the request's filters, streamed as `chunks` produces it."""
     _require_export(request)
     try:
         export = SplitExport.prepare(request.GET)
     except SplitFilterError as exc:
         return _bad_filters(exc)
-    response = StreamingHttpResponse(split_csv_chunks(export.filters), content_type=CSV_CONTENT_TYPE)
-    return _attachment(response, export.filename("split-report", "csv"))
+    response = StreamingHttpResponse(chunks(export.filters), content_type=CSV_CONTENT_TYPE)
+    return _attachment(response, export.filename(name, "csv"))
+
+
+@require_GET
+def split_csv(request: HttpRequest) -> HttpResponse:
+    """/reports/split.csv: the split report, streamed in chunks (PostgreSQL's COPY formats it there)."""
+    return _streamed_csv(request, split_csv_chunks, "split-report")
 
 
 @require_GET
 def true_up_journal_csv(request: HttpRequest) -> HttpResponse:
     """/reports/true-up-journal.csv: the ERP journal of the true-ups, streamed."""
-    _require_export(request)
-    try:
-        export = SplitExport.prepare(request.GET)
-    except SplitFilterError as exc:
-        return _bad_filters(exc)
-    response = StreamingHttpResponse(journal_csv_chunks(export.filters), content_type=CSV_CONTENT_TYPE)
-    return _attachment(response, export.filename("true-up-journal", "csv"))
+    return _streamed_csv(request, journal_csv_chunks, "true-up-journal")
 
 
 @require_GET
