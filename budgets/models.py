@@ -67,7 +67,9 @@ class Expense(models.Model):
     amount = models.DecimalField(**MONEY, help_text="In `currency`; negative for a credit or reversal.")
     currency = models.CharField(max_length=3, help_text="ISO 4217 code.")
     amount_reporting = models.DecimalField(
-        **MONEY, help_text="`amount` at the FX rate of its currency and month, half-up to cents."
+        "amount in reporting currency",
+        **MONEY,
+        help_text="`amount` at the FX rate of its currency and month, half-up to cents.",
     )
     paid_by = models.CharField(max_length=16, choices=Payer.choices, help_text="Whose cost centre was charged.")
     category = models.CharField(max_length=16, choices=Category.choices)
@@ -75,7 +77,11 @@ class Expense(models.Model):
     description = models.CharField(max_length=500, blank=True)
     source = models.CharField(max_length=32, default="manual", help_text="Where the record came from (e.g. erp).")
     external_ref = models.CharField(
-        max_length=100, null=True, blank=True, help_text="The source system's document id; unique per source."
+        "external reference",
+        max_length=100,
+        null=True,
+        blank=True,
+        help_text="The source system's document id; unique per source.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -145,6 +151,7 @@ class FxRate(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = "FX rate"
         ordering = ["-month", "currency"]
         constraints = [
             models.UniqueConstraint(

@@ -57,13 +57,17 @@ class Initiative(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="marketing_sponsored_initiatives"
     )
     it_sponsor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="it_sponsored_initiatives"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="it_sponsored_initiatives",
+        verbose_name="IT sponsor",
     )
     lane = models.CharField(max_length=16, choices=Lane.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     start_date = models.DateField()
     end_date = models.DateField()
     marketing_share_pct = models.DecimalField(
+        "marketing share (%)",
         max_digits=5,
         decimal_places=2,
         default=Decimal("50.00"),
@@ -85,7 +89,7 @@ class Initiative(models.Model):
     # Dual sign-off of the current submission: each sponsor's approval time,
     # cleared when the initiative is (re)submitted. Both set ⇒ approved.
     marketing_approved_at = models.DateTimeField(null=True, blank=True)
-    it_approved_at = models.DateTimeField(null=True, blank=True)
+    it_approved_at = models.DateTimeField("IT approved at", null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -208,13 +212,20 @@ class InitiativeChangeProposal(models.Model):
     proposed_at = models.DateTimeField(default=timezone.now)
     reason = models.TextField(help_text="Why the change is needed.")
 
-    marketing_share_pct = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    marketing_share_pct = models.DecimalField(
+        "marketing share (%)", max_digits=5, decimal_places=2, null=True, blank=True
+    )
     lane = models.CharField(max_length=16, choices=Lane.choices, blank=True)
     marketing_sponsor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     it_sponsor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="IT sponsor",
     )
     # The values when the change was proposed, so a decided proposal still reads "60 % → 40 %".
     previous_values = models.JSONField(default=dict, blank=True)
@@ -224,9 +235,14 @@ class InitiativeChangeProposal(models.Model):
     )
     marketing_approved_at = models.DateTimeField(null=True, blank=True)
     it_approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="IT approved by",
     )
-    it_approved_at = models.DateTimeField(null=True, blank=True)
+    it_approved_at = models.DateTimeField("IT approved at", null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

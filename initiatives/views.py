@@ -95,6 +95,7 @@ def initiative_list(request):
             "status_tabs": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
             "all_count": sum(counts.values()),
             "current_status": status,
+            "current_status_label": Status(status).label if status else "",
             "active_filter_count": len(active_filters),
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
@@ -184,6 +185,13 @@ def lane_assessment_preview(request):
 
 # --- detail ------------------------------------------------------------------------------
 
+
+def _budget_grid_year(initiative) -> int:
+    """The fiscal year whose budget grid the detail page offers: this one, within the initiative's years."""
+    first, last = fiscal_year(initiative.start_date), fiscal_year(initiative.end_date)
+    return min(max(fiscal_year(timezone.localdate()), first), max(first, last))
+
+
 ACTION_BUTTONS = ("submit", "approve", "reject", "start", "complete", "cancel")
 
 
@@ -227,7 +235,7 @@ def initiative_detail(request, code: str):
         "health_form": HealthForm(initial={"health": initiative.health}) if allowed["update_health"] else None,
         "sponsor_side": policy.sponsor_side(user, initiative),
         "reporting_currency": settings.REPORTING_CURRENCY,
-        "budget_grid_year": fiscal_year_label(fiscal_year(timezone.localdate())),
+        "budget_grid_year": fiscal_year_label(_budget_grid_year(initiative)),
         "sign_offs": [
             ("Marketing sponsor", initiative.marketing_sponsor, initiative.marketing_approved_at, "marketing"),
             ("IT sponsor", initiative.it_sponsor, initiative.it_approved_at, "it"),

@@ -45,4 +45,11 @@ def initiative_finance_history(context, initiative, limit: int = 25) -> dict:
     user = getattr(request, "user", None)
     allowed = can(user, "initiative.view_finances", initiative)
     entries = select_history(initiative, limit=limit) if allowed else []
-    return {"entries": entries, "allowed": allowed, "initiative": initiative, "request": request}
+    return {
+        "entries": entries,
+        "allowed": allowed,
+        "initiative": initiative,
+        "request": request,
+        "may_audit": can(user, "audit.view"),  # the full history is the (finance) audit log
+        "omit_field": "initiative",  # the page is the initiative's own
+    }

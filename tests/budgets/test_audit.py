@@ -101,3 +101,19 @@ def test_history_tag_checks_the_policy(finance, other_pm):
         request.user = user
         html = template.render(Context({"initiative": initiative, "request": request}))
         assert ("Mar 2026 · Media" in html) is visible
+
+
+def test_history_card_links_to_the_audit_log_only_for_who_may_read_it(finance, pm):
+    initiative = initiative_with_code("INI-0001", status="submitted", owner=pm)
+    budget_line_set(initiative=initiative, month=MARCH, category="media", amount=Decimal("10.00"), by=finance)
+    template = Template("{% load budgets_tags %}{% initiative_finance_history initiative %}")
+    audit_link = f'href="/finance/audit/?initiative={initiative.code}"'
+    for user, linked in ((finance, True), (pm, False)):
+        request = RequestFactory().get("/")
+        request.user = user
+        html = template.render(Context({"initiative": initiative, "request": request}))
+        assert "Mar 2026 · Media" in html  # the owner sees the card…
+        assert (audit_link in html) is linked  # …but the finance audit log (403 for a PM) is not offered
+        # The initiative's own code is not repeated as a field of each entry on its own page.
+        assert '<span class="field">Initiative</span>' not in html
+        assert '<span class="field">Amount</span>' in html

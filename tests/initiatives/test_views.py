@@ -7,11 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from budgets.models import BudgetLine, Expense
 from initiatives import services
 from initiatives.choices import Status
 from initiatives.models import Initiative
+from portfolio.fiscal import fiscal_year, fiscal_year_bounds
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
 
 from .conftest import FAST_ANSWERS
@@ -516,3 +518,32 @@ def test_the_500_page_renders_without_a_request_or_database():
     page = render_to_string("500.html")
     assert "Something went wrong on our side" in page
     assert "/static/bootstrap/css/bootstrap.min.css" in page
+
+
+@pytest.mark.parametrize(
+    "years_from_now, grid_year_offset",
+    [((0, 0), 0), ((1, 2), 1), ((-3, -2), -2), ((-1, 1), 0)],
+    ids=["this year", "future", "past", "spanning"],
+)
+def test_the_budget_grid_offered_is_a_year_the_initiative_runs(client, pm, years_from_now, grid_year_offset):
+    today = timezone.localdate()
+    this_year = fiscal_year(today)
+    start, _ = fiscal_year_bounds(this_year + years_from_now[0])
+    _, end = fiscal_year_bounds(this_year + years_from_now[1])
+    initiative = InitiativeFactory(owner=pm, start_date=start, end_date=end)
+    response = _login(client, pm).get(reverse("initiatives:detail", args=[initiative.code]))
+    assert response.context["budget_grid_year"] == f"FY{this_year + grid_year_offset}"
+
+
+def test_the_lead_counts_what_the_status_tab_shows(client, pm):
+    for status in ("in_progress", "in_progress", "done"):
+        InitiativeFactory(owner=pm, status=status, lane="fast_lane")
+    InitiativeFactory(owner=pm, status="in_progress", lane="core_stack")
+    _login(client, pm)
+
+    page = client.get(LIST, {"lane": "fast_lane", "status": "in_progress"}).content.decode()
+    assert "2 of 3 initiatives matching your filters are in progress." in page
+    page = client.get(LIST, {"status": "done"}).content.decode()
+    assert "1 of 4 initiatives is done." in page
+    page = client.get(LIST, {"lane": "fast_lane"}).content.decode()
+    assert "3 initiatives marketing and IT run together, matching your filters." in page
