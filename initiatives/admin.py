@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.utils.html import format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from .lane_assessment import QUESTIONS
 from .models import CodeSequence, Initiative, InitiativeChangeProposal, InitiativeTransition, Profile
 
 User = get_user_model()
@@ -58,17 +60,32 @@ class InitiativeAdmin(SimpleHistoryAdmin):
         "status",
         "health",
         "marketing_share_pct",
-        "owner",
-        "start_date",
+        "owner_name",
         "end_date",
     )
+    list_per_page = 50
+    exclude = ("lane_assessment",)
     list_filter = ("lane", "status", "health", "start_date")
     search_fields = ("code", "title", "summary", "owner__username", "owner__last_name")
     list_select_related = ("owner",)
     raw_id_fields = ("owner", "marketing_sponsor", "it_sponsor")
     filter_horizontal = ("platforms",)
-    readonly_fields = ("code", "created_at", "updated_at")
+    readonly_fields = ("code", "lane_assessment_answers", "created_at", "updated_at")
     show_full_result_count = False
+
+    @admin.display(description="Owner", ordering="owner__last_name")
+    def owner_name(self, initiative) -> str:
+        return initiative.owner.get_full_name() or initiative.owner.get_username()
+
+    @admin.display(description="Lane assessment")
+    def lane_assessment_answers(self, initiative):
+        """The questionnaire's questions and the PM's answers, as the filing form words them."""
+        answers = initiative.lane_assessment or {}
+        rows = [
+            (question.text, dict(question.choices).get(answers.get(question.key), answers.get(question.key) or "—"))
+            for question in QUESTIONS
+        ]
+        return format_html_join("", "<div>{} <strong>{}</strong></div>", rows)
 
     def has_add_permission(self, request) -> bool:
         return False
