@@ -249,7 +249,7 @@ def parse_amount(text: str, *, places: int = 2) -> Decimal:
     if number is not None and "e" in value.lower():
         raise ValueError(f"'{value}' is in scientific notation; write the amount in plain digits like 1234.56")
     symbols = "".join(sorted({char for char in value if not (char.isdigit() or char in ".-")}))
-    if symbols:
+    if symbols and any(char.isdigit() for char in value):
         raise ValueError(f"'{value}' contains '{symbols}'; write only digits, a decimal point and a leading minus sign")
     raise ValueError(f"'{value}' is not an amount like 1234.56")
 

@@ -91,6 +91,7 @@ BAD_ROWS = [
     ("US date", {"incurred_on": "03/15/2026"}, "incurred_on", "not a date like 2026-03-15"),
     ("thousands separator", {"amount": '"1,234.00"'}, "amount", "'1,234.00' has a thousands separator"),
     ("currency symbol", {"amount": "$12"}, "amount", "'$12' contains '$'"),
+    ("words", {"amount": "abc"}, "amount", "'abc' is not an amount like 1234.56"),
     ("NaN", {"amount": "NaN"}, "amount", "'NaN' is not a number"),
     ("infinity", {"amount": "Infinity"}, "amount", "'Infinity' is not a number"),
     ("scientific notation", {"amount": "1e400"}, "amount", "'1e400' is in scientific notation"),
