@@ -5,23 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import itertools
+import random
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from budgets.models import BudgetLine, Expense, FxRate
-from initiatives.choices import Lane, Role, Side, Status
-from initiatives.demo_data import DEMO_PASSWORD, DEMO_USERS, convert_cents
+from initiatives.choices import Action, Lane, Role, Side, Status
+from initiatives.demo_data import DEMO_PASSWORD, DEMO_USERS, convert_cents, initiative_plans
 from initiatives.lane_assessment import assess_lane
 from initiatives.management.commands import seed_demo
 from initiatives.management.commands.seed_demo import demo_users_ensure
-from initiatives.models import CodeSequence, Initiative
+from initiatives.models import CodeSequence, Initiative, InitiativeTransition
 from portfolio.fiscal import add_months, month_start
 from portfolio.money import round_half_up
 from tests.factories import InitiativeFactory, PeriodLockFactory
@@ -292,7 +295,7 @@ def _table_definitions(table: str) -> set[tuple[str, str]]:
 def test_postgresql_bulk_load_restores_every_index_and_constraint(db, monkeypatch):
     # Make a small load take the big-load path: drop plain indexes and foreign keys, COPY, rebuild.
     monkeypatch.setattr(seed_demo, "SUSPEND_INDEXES_MIN_ROWS", 10)
-    tables = [model._meta.db_table for model in (Initiative, BudgetLine, Expense)]
+    tables = [model._meta.db_table for model in (Initiative, InitiativeTransition, BudgetLine, Expense)]
     before = {table: _table_definitions(table) for table in tables}
 
     seed()
@@ -312,6 +315,103 @@ def test_every_demo_initiative_has_the_timeline_its_status_implies():
         timeline = sorted(initiative.transitions.all(), key=lambda t: t.at)
         assert timeline[0].action == "create"
         assert timeline[-1].to_status == initiative.status
-        signed_off = initiative.status in (Status.APPROVED, Status.IN_PROGRESS, Status.DONE)
+        # Cancelled work that had been approved keeps its sign-offs, as the workflow does.
+        signed_off = any(t.to_status == Status.APPROVED for t in timeline)
+        if initiative.status in (Status.APPROVED, Status.IN_PROGRESS, Status.DONE):
+            assert signed_off
+        if initiative.status in (Status.DRAFT, Status.SUBMITTED, Status.REJECTED):
+            assert not signed_off
         assert (initiative.marketing_approved_at is not None) == signed_off
         assert (initiative.it_approved_at is not None) == signed_off
+
+
+def assert_workflow_path(statuses: list[tuple[str, str]], status: str) -> None:
+    """(from_status, to_status) pairs in time order are one walk of the workflow, ending at `status`."""
+    assert statuses[0] == ("", Status.DRAFT)
+    for (_, before), (after_from, _) in itertools.pairwise(statuses):
+        assert after_from == before
+    assert statuses[-1][1] == status
+
+
+@pytest.mark.django_db
+def test_demo_history_is_in_the_past_and_in_workflow_order():
+    # What an executive reads on a detail page: "Filed" (created_at), the timeline, the sign-offs.
+    call_command("seed_demo", initiatives=60, expenses=500, months=12, seed=11, stdout=io.StringIO())
+    now = timezone.now()
+
+    assert not InitiativeTransition.objects.filter(at__gt=now).exists()
+    for field in ("created_at", "updated_at", "marketing_approved_at", "it_approved_at"):
+        assert not Initiative.objects.filter(**{f"{field}__gt": now}).exists(), field
+    history = Initiative.history.model.objects.all()  # the seed writes none; any it did must be in the past too
+    assert not history.filter(history_date__gt=now).exists()
+
+    initiatives = Initiative.objects.prefetch_related("transitions")
+    assert len(initiatives) == 60
+    for initiative in initiatives:
+        timeline = sorted(initiative.transitions.all(), key=lambda t: (t.at, t.pk))
+        times = [t.at for t in timeline]
+        assert len(set(times)) == len(times), initiative.code  # no two events at the same instant
+        # Read in time order, the events are one walk of the workflow: filed ≤ submitted ≤ approved
+        # (both sponsors) ≤ started ≤ done or cancelled; rejected or cancelled after submitted.
+        assert_workflow_path([(t.from_status, t.to_status) for t in timeline], initiative.status)
+        at = {t.action: t.at for t in timeline}
+        assert [t.action for t in timeline].count(Action.CREATE) == 1
+        assert initiative.created_at == at[Action.CREATE], initiative.code  # the "Filed" date
+        assert initiative.updated_at == times[-1], initiative.code
+        approvals = {t.by_id: t.at for t in timeline if t.action == Action.APPROVE}
+        if initiative.marketing_approved_at:
+            assert initiative.marketing_approved_at == approvals[initiative.marketing_sponsor_id]
+            assert initiative.it_approved_at == approvals[initiative.it_sponsor_id]
+            assert at[Action.SUBMIT] < min(approvals.values())
+            assert max(approvals.values()) < at.get(Action.START, now)
+        if Action.START in at:
+            assert timezone.localdate(at[Action.START]) == initiative.start_date
+            assert timezone.localdate(max(approvals.values())) < initiative.start_date
+        if initiative.status == Status.DONE:
+            assert timezone.localdate(at[Action.COMPLETE]) == initiative.end_date
+    # Work that starts later was filed, and maybe approved, in the past (checked above): the demo has some.
+    assert Initiative.objects.filter(start_date__gt=timezone.localdate(), it_approved_at__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_demo_actuals_fall_between_start_and_cancellation():
+    call_command("seed_demo", initiatives=60, expenses=500, months=12, seed=11, stdout=io.StringIO())
+    cancelled = Initiative.objects.filter(status=Status.CANCELLED, expenses__isnull=False).distinct()
+    assert cancelled.exists()
+    for initiative in cancelled:
+        at = {t.action: t.at for t in initiative.transitions.all()}
+        assert Action.START in at, initiative.code  # money is spent on approved, started work
+        last_spent = initiative.expenses.order_by("-incurred_on").values_list("incurred_on", flat=True).first()
+        assert timezone.localdate(at[Action.START]) <= last_spent <= timezone.localdate(at[Action.CANCEL])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed_value=st.integers(0, 2**32),
+    minute_of_day=st.integers(0, 24 * 60 - 1),
+    zone=st.sampled_from(["UTC", "America/Los_Angeles", "Pacific/Kiritimati", "Asia/Kolkata"]),
+)
+def test_demo_timelines_never_run_past_now(seed_value, minute_of_day, zone):
+    # Whatever the hour and time zone of the seeding, even events due today stay at or before now.
+    with timezone.override(ZoneInfo(zone)):
+        now = dt.datetime.combine(dt.date(2026, 12, 5), dt.time(), ZoneInfo(zone)) + dt.timedelta(minutes=minute_of_day)
+        today = timezone.localdate(now)
+        rng = random.Random(seed_value)
+        plans = initiative_plans(
+            rng,
+            count=30,
+            today=today,
+            window_start=add_months(month_start(today), -11),
+            pm_ids=[1, 2],
+            marketing_sponsor_ids=[3],
+            it_sponsor_ids=[4],
+        )
+        timelines = seed_demo.demo_timelines(rng, plans, now=now)
+    for plan, timeline in zip(plans, timelines, strict=True):
+        times = [event.at for event in timeline.events]
+        assert times == sorted(times) and len(set(times)) == len(times)
+        assert times[-1] <= now
+        assert_workflow_path([(event.from_status, event.to_status) for event in timeline.events], plan.status)
+        assert timeline.filed_at == times[0] and timeline.last_event_at == times[-1]
+        if timeline.marketing_approved_at:
+            assert times[1] < min(timeline.marketing_approved_at, timeline.it_approved_at)
