@@ -71,12 +71,14 @@ STALE_AFTER = dt.timedelta(hours=36)
 TREND_RUNS = 30
 # Initiatives that never got built are no digital islands.
 NEVER_BUILT = (Status.CANCELLED, Status.REJECTED)
-CACHE_PREFIX = "dashboard:v1"
+# v2: at risk leaves out cancelled and rejected initiatives (figures cached under v1 counted them).
+CACHE_PREFIX = "dashboard:v2"
 # Above this many overspent initiatives the counts ask the database again instead of
 # passing the ids as parameters (SQLite allows 32,766 per statement).
 MAX_ID_PARAMETERS = 10_000
 SPLIT_REPORT_PATH = "/reports/split.csv"
 INITIATIVE_LIST_PATH = "/initiatives/"
+DASHBOARD_PATH = "/dashboard/"
 
 
 # --- filters -------------------------------------------------------------------------
@@ -132,6 +134,18 @@ class DashboardFilters:
         params = {"fiscal_year": self.fiscal_year, "lane": self.lane, "status": self.status, "side": self.side}
         params.update(changes)
         return _url(INITIATIVE_LIST_PATH, params)
+
+    def dashboard_url(self, **changes: Any) -> str:
+        """This dashboard with these filters (its own parameter names, DashboardFilterForm's)."""
+        params = {
+            "fiscal_year": self.fiscal_year,
+            "quarter": self.quarter,
+            "lane": self.lane,
+            "side": self.side,
+            "status": self.status,
+        }
+        params.update(changes)
+        return _url(DASHBOARD_PATH, params)
 
     @property
     def cache_key(self) -> str:
@@ -377,16 +391,24 @@ def overspent_ytd(filters: DashboardFilters, *, today: dt.date) -> QuerySet:
     )
 
 
+def _open_to_action_q() -> Q:
+    """Initiatives that can still be acted on: not cancelled or rejected (NEVER_BUILT)."""
+    return ~Q(status__in=NEVER_BUILT)
+
+
 def _island_q() -> Q:
     """Fast lane, funded 100 % by marketing, building on no core-stack platform, and not cancelled or rejected."""
     core_platform = Initiative.platforms.through.objects.filter(
         from_initiative=OuterRef("pk"), to_initiative__lane=Lane.CORE_STACK
     )
     return (
-        Q(lane=Lane.FAST_LANE, marketing_share_pct=Decimal("100.00"))
-        & ~Q(status__in=NEVER_BUILT)
-        & ~Q(Exists(core_platform))
+        Q(lane=Lane.FAST_LANE, marketing_share_pct=Decimal("100.00")) & _open_to_action_q() & ~Q(Exists(core_platform))
     )
+
+
+def _at_risk_q(overspent: Q) -> Q:
+    """At risk, the one rule of the count and the list: red health or overspent, and still open to action."""
+    return (Q(health=Health.RED) | overspent) & _open_to_action_q()
 
 
 def overspent_ranking(filters: DashboardFilters, *, today: dt.date) -> list[int]:
@@ -417,21 +439,24 @@ class InitiativeCounts:
 def initiative_counts(
     filters: DashboardFilters, *, user, today: dt.date, overspent_ids: list[int] | None = None
 ) -> InitiativeCounts:
-    """Initiatives by status, and how many are red, overspent, at risk or digital islands: one query.
+    """Initiatives by status, and how many are at risk (and why) or digital islands: one query.
 
-    At risk: red health, or year-to-date spend above plan by more than OVERSPEND_ALERT_PCT.
+    At risk (`_at_risk_q`, the rule of `at_risk_initiatives` too): red health, or year-to-date
+    spend above plan by more than OVERSPEND_ALERT_PCT, and neither cancelled nor rejected.
+    `red` and `overspent` count the initiatives at risk for that reason.
     """
     if overspent_ids is None:
         overspent_ids = overspent_ranking(filters, today=today)
     overspent = _overspent_q(overspent_ids, filters, today)
+    open_to_action = _open_to_action_q()
     rows = (
         _initiatives(filters, user)
         .values("status")
         .annotate(
             total=Count("pk"),
-            red=Count("pk", filter=Q(health=Health.RED)),
-            overspent=Count("pk", filter=overspent),
-            at_risk=Count("pk", filter=Q(health=Health.RED) | overspent),
+            red=Count("pk", filter=Q(health=Health.RED) & open_to_action),
+            overspent=Count("pk", filter=overspent & open_to_action),
+            at_risk=Count("pk", filter=_at_risk_q(overspent)),
             islands=Count("pk", filter=_island_q()),
         )
     )
@@ -465,6 +490,9 @@ def at_risk_initiatives(
 ) -> list[Initiative]:
     """The initiatives at risk to act on first: the furthest over plan, then those with red health (one query).
 
+    At risk is `_at_risk_q`, the rule `initiative_counts` counts with: cancelled and
+    rejected initiatives are left out.
+
     Each has `ytd_planned`, `ytd_actual`, `ytd_over` (actual − planned), `over_pct`
     (None without a plan) and `overspent` (above the alert threshold). The year-to-date
     sums are subqueries the database evaluates for the rows shown only: the order does
@@ -478,7 +506,7 @@ def at_risk_initiatives(
     last_month = filters.ytd_last_month(today)
     found = list(
         _initiatives(filters, user)
-        .filter(Q(InIds("pk", candidates)) | Q(health=Health.RED))
+        .filter(_at_risk_q(Q(InIds("pk", candidates))))
         .select_related("owner")
         .only("code", "title", "lane", "status", "health", "owner__first_name", "owner__last_name", "owner__username")
         .order_by(first, "pk")[: limit + len(candidates)]

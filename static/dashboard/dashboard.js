@@ -34,6 +34,8 @@
     maximumFractionDigits: 1,
   });
 
+  var whole = new Intl.NumberFormat("en-US", { style: "currency", currency: data.currency, maximumFractionDigits: 0 });
+
   function num(value) {
     return value === null || value === undefined ? null : parseFloat(value);
   }
@@ -62,6 +64,7 @@
   }
 
   var GAP = '<div class="tt-gap"></div>';
+  var MINUS = "\u2212";
 
   function empty(element, message) {
     element.innerHTML = '<div class="chart-empty">' + escapeHtml(message) + "</div>";
@@ -142,7 +145,7 @@
               row("dark", "Actual total", t.actual_total, true) +
               GAP +
               row("none", "Variance (planned − actual)", t.variance, true) +
-              footer("Click for " + data.drill_target + " of this quarter")
+              footer(m.link_text)
             );
           },
         }),
@@ -188,7 +191,7 @@
               row(l.key, "Actual", l.text, true) +
               row("none", "Share of actual", l.share) +
               row("none", "Planned", l.planned_text) +
-              footer("Click for " + data.drill_target)
+              footer(l.link_text)
             );
           },
         }),
@@ -256,6 +259,7 @@
               title("Run of " + p.title) +
               row("marketing", "Marketing's share", p.text, true) +
               row("none", "Marketing of total", p.detail) +
+              (data.trend_scope ? row("none", "Covers", data.trend_scope) : "") +
               footer("Click for the recompute runs")
             );
           },
@@ -306,79 +310,177 @@
     follow(chart, function () { return data.trend_link; });
   })();
 
-  // 4. The ten largest variances (planned − actual), largest on top.
+  // 4. The ten largest variances (planned − actual, PRODUCT.md §3), largest on top.
+  // Negative (red, left of zero) is over plan. Each bar carries its figure just past its
+  // end; the value axis is stretched so that every figure fits inside the chart. On a
+  // narrow chart each name sits above its bar and the figures are compact (the tooltip
+  // keeps the cents).
   (function variances() {
     var element = document.getElementById("chart-variances");
     var rows = data.variances.slice().reverse();
     if (element && rows.length === 0) { empty(element, "No planned or actual spend in this period."); return; }
     var chart = make("chart-variances");
     if (!chart) return;
-    chart.setOption(
-      options({
-        grid: { left: 8, right: 28, top: 8, bottom: 8, containLabel: true },
-        tooltip: Object.assign({}, base.tooltip, {
-          trigger: "item",
-          formatter: function (p) {
-            var r = rows[p.dataIndex];
-            var over = num(r.variance) < 0;
-            return (
-              title(r.name) +
-              row("none", "Planned", r.planned) +
-              row("none", "Actual", r.actual) +
-              row(over ? "over" : "under", over ? "Over plan" : "Under plan", r.text, true) +
-              footer("Click to open the initiative")
-            );
+    var NARROW = 520;
+    var LABEL_SIZE = 11;
+    var LABEL_GAP = 6;
+    var measure = document.createElement("canvas").getContext("2d");
+
+    function textWidth(text, size, weight) {
+      measure.font = weight + " " + size + "px " + FONT;
+      return Math.ceil(measure.measureText(text).width);
+    }
+
+    function signed(value, text) {
+      return value < 0 ? MINUS + text : value > 0 ? "+" + text : text;
+    }
+
+    // `+$483.5K`, `−$885`: short enough for a phone.
+    function short(value) {
+      var size = Math.abs(value);
+      return signed(value, size < 1000 ? whole.format(size) : compact.format(size));
+    }
+
+    var drawnWidth = null;
+
+    function draw() {
+      var width = chart.getWidth();
+      if (width === drawnWidth) return; // the layout depends on the width only
+      var firstDraw = drawnWidth === null;
+      drawnWidth = width;
+      var narrow = width < NARROW;
+      var values = rows.map(function (r) { return num(r.variance); });
+      var texts = rows.map(function (r, i) {
+        return narrow ? short(values[i]) : r.text;
+      });
+      // Room for the figures: past the longest bar on each side of zero.
+      var rightRoom = 0;
+      var leftRoom = 0;
+      values.forEach(function (value, i) {
+        var room = textWidth(texts[i], LABEL_SIZE, 600) + LABEL_GAP + 4;
+        if (value < 0) leftRoom = Math.max(leftRoom, room); else rightRoom = Math.max(rightRoom, room);
+      });
+      var nameWidth = narrow ? 0 : Math.min(260, Math.round(width * 0.34));
+      // Narrow: no value axis labels (every bar carries its figure), names above the bars.
+      var grid = { left: narrow ? 4 : nameWidth + 14, right: 6, top: narrow ? 18 : 6, bottom: narrow ? 4 : 26 };
+      var plot = Math.max(width - grid.left - grid.right, 1);
+      var most = Math.max.apply(null, values.concat([0]));
+      var least = Math.min.apply(null, values.concat([0]));
+      var spread = most - least || 1;
+      // The bars get what the figures leave: at least a third of the width.
+      var labelShare = Math.min((rightRoom + leftRoom) / plot, 2 / 3);
+      var range = spread / (1 - labelShare);
+      var labelScale = (rightRoom + leftRoom) ? (labelShare * range) / (rightRoom + leftRoom) : 0;
+      var max = most + rightRoom * labelScale;
+      var min = least - leftRoom * labelScale;
+
+      chart.setOption(
+        options({
+          animation: firstDraw,
+          grid: grid,
+          tooltip: Object.assign({}, base.tooltip, {
+            trigger: "item",
+            confine: true,
+            formatter: function (p) {
+              var r = rows[p.dataIndex];
+              var over = num(r.variance) < 0;
+              return (
+                title(r.name) +
+                row("none", "Planned", r.planned) +
+                row("none", "Actual", r.actual) +
+                row("none", "Variance (planned − actual)", r.text) +
+                row(over ? "over" : "under", r.gap_text, "", true) +
+                footer("Click to open the initiative")
+              );
+            },
+          }),
+          xAxis: {
+            type: "value",
+            min: min,
+            max: max,
+            splitNumber: narrow ? 2 : 4,
+            splitLine: { lineStyle: { color: COLORS.grid } },
+            axisLabel: {
+              show: !narrow,
+              color: COLORS.muted,
+              fontSize: 11,
+              hideOverlap: true,
+              showMinLabel: false,
+              showMaxLabel: false,
+              formatter: short,
+            },
           },
+          yAxis: {
+            type: "category",
+            z: narrow ? 10 : 0, // names above the bars' zero line
+            data: rows.map(function (r) { return r.name; }),
+            axisTick: { show: false },
+            axisLine: { show: false },
+            axisLabel: narrow
+              ? {
+                  inside: true,
+                  align: "left",
+                  verticalAlign: "bottom",
+                  padding: [0, 0, 9, 0],
+                  color: COLORS.text,
+                  // Readable where the zero line or a grid line crosses the name.
+                  textBorderColor: "#fff",
+                  textBorderWidth: 3,
+                  fontSize: 12,
+                  width: plot - 4,
+                  overflow: "truncate",
+                }
+              : { color: COLORS.text, fontSize: 12, width: nameWidth, overflow: "truncate" },
+          },
+          series: [
+            {
+              type: "bar",
+              barWidth: narrow ? 10 : undefined,
+              barMaxWidth: 16,
+              data: rows.map(function (r, i) {
+                var value = values[i];
+                return {
+                  value: value,
+                  itemStyle: {
+                    color: value < 0 ? COLORS.over : COLORS.under,
+                    borderRadius: value < 0 ? [4, 0, 0, 4] : [0, 4, 4, 0],
+                  },
+                  // The figure sits just past the bar's end, away from zero.
+                  label: {
+                    show: true,
+                    position: value < 0 ? "left" : "right",
+                    distance: LABEL_GAP,
+                    formatter: texts[i],
+                    color: value < 0 ? "#b91c1c" : "#166534",
+                    fontWeight: 600,
+                    fontSize: LABEL_SIZE,
+                  },
+                };
+              }),
+              markLine: {
+                silent: true,
+                symbol: "none",
+                label: { show: false },
+                lineStyle: { color: "#9ca3af", type: "solid", width: 1 },
+                data: [{ xAxis: 0 }],
+              },
+            },
+          ],
         }),
-        xAxis: {
-          type: "value",
-          splitLine: { lineStyle: { color: COLORS.grid } },
-          axisLabel: { color: COLORS.muted, formatter: function (v) { return compact.format(v); } },
-        },
-        yAxis: {
-          type: "category",
-          data: rows.map(function (r) { return r.name; }),
-          axisTick: { show: false },
-          axisLine: { onZero: false, lineStyle: { color: "#d1d5db" } },
-          axisLabel: {
-            color: COLORS.text,
-            fontSize: 12,
-            width: 260,
-            overflow: "truncate",
-          },
-        },
-        series: [
-          {
-            type: "bar",
-            barMaxWidth: 16,
-            data: rows.map(function (r) {
-              var value = num(r.variance);
-              return {
-                value: value,
-                itemStyle: {
-                  color: value < 0 ? COLORS.over : COLORS.under,
-                  borderRadius: value < 0 ? [4, 0, 0, 4] : [0, 4, 4, 0],
-                },
-                // The figure sits on the other side of zero, clear of the bar and of the names.
-                label: {
-                  show: true,
-                  position: value < 0 ? "right" : "left",
-                  formatter: r.text,
-                  color: value < 0 ? "#b91c1c" : "#166534",
-                  fontWeight: 600,
-                  fontSize: 11,
-                },
-              };
-            }),
-          },
-        ],
-      })
-    );
+        { replaceMerge: ["series"] }
+      );
+    }
+
+    draw();
+    chart.relayout = draw;
     follow(chart, function (p) { return rows[p.dataIndex] && rows[p.dataIndex].link; });
   })();
 
   window.addEventListener("resize", function () {
-    charts.forEach(function (chart) { chart.resize(); });
+    charts.forEach(function (chart) {
+      chart.resize();
+      if (chart.relayout) chart.relayout();
+    });
   });
 
   // The filters apply as soon as one changes (the Apply button stays for keyboards and no-JS).

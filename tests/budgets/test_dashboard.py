@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import json
 import re
@@ -314,6 +315,30 @@ def test_at_risk_means_red_health_or_ytd_overspend_above_the_alert_threshold(set
     assert overspent_ranking(filters, today=TODAY) == [portfolio["island"].pk, over.pk]  # furthest over first
 
 
+def test_at_risk_leaves_out_cancelled_and_rejected_initiatives_in_the_count_and_the_list_alike(
+    client, settings, portfolio, finance
+):
+    settings.OVERSPEND_ALERT_PCT = 10
+    filters = DashboardFilters(fiscal_year=FY)
+    rejected_red = InitiativeFactory(lane="core_stack", status="rejected", health="red")
+    cancelled_over = InitiativeFactory(lane="fast_lane", status="cancelled", health="green")
+    BudgetLineFactory(initiative=cancelled_over, month=dt.date(2026, 5, 1), amount=D("1000.00"))
+    ExpenseFactory(initiative=cancelled_over, incurred_on=dt.date(2026, 5, 2), amount=D("5000.00"))
+    done_red = InitiativeFactory(lane="core_stack", status="done", health="red")  # done can still be acted on
+    split_recompute(trigger="command")
+
+    listed = at_risk_initiatives(filters, user=finance, today=TODAY)
+    counts = initiative_counts(filters, user=finance, today=TODAY)
+
+    codes = [i.code for i in listed]
+    assert rejected_red.code not in codes and cancelled_over.code not in codes
+    assert codes == [portfolio["island"].code, portfolio["core"].code, done_red.code]
+    assert counts.at_risk == len(listed) == 3
+    assert (counts.red, counts.overspent) == (2, 1)  # the reasons, counted among those at risk
+    text = page(client, finance, fiscal_year=FY).text
+    assert rejected_red.code not in text[text.index('id="at-risk"') :]
+
+
 def test_a_future_fiscal_year_has_no_overspend_yet(portfolio, finance):
     filters = DashboardFilters(fiscal_year=FY)
 
@@ -379,6 +404,47 @@ def test_the_share_trend_reads_one_point_per_run_from_the_compact_history(portfo
     assert SplitHistory.objects.count() > 0
 
 
+@pytest.mark.parametrize(
+    ("filters", "ignored"),
+    [({"side": "marketing"}, "owner's side"), ({"status": "in_progress"}, "status"), ({}, None)],
+)
+def test_the_share_trend_says_plainly_when_the_side_or_status_filter_does_not_apply_to_it(
+    client, executive_it, portfolio, filters, ignored
+):
+    response = page(client, executive_it, fiscal_year=FY, lane="fast_lane", **filters)
+    data = chart_data(response)
+    text = response.text
+
+    if ignored is None:
+        assert response.context["trend_scope"] is None and data["trend_scope"] == ""
+        assert "Not filtered by" not in text
+        return
+    scope = "FY2026 · fast lane, all owners' sides and statuses"
+    assert response.context["trend_scope"] == {"ignored": ignored, "scope": scope}
+    assert data["trend_scope"] == scope
+    start = text.index('<section class="card h-100" aria-labelledby="h-trend">')
+    header = html.unescape(re.sub(r"[ \n]+", " ", text[start : text.index('id="chart-trend"')]))
+    assert "For all owners' sides and statuses" in header  # in the card title, not in the small print
+    assert f"Not filtered by {ignored}." in header
+    latest = response.context["trend_latest"]
+    assert f"This trend covers {scope}: {latest} in the latest run." in header
+    headline = response.context["rollup"].marketing_share
+    assert "in the headline is for the filtered initiatives only" in header and headline is not None
+
+
+def test_the_variance_chart_explains_its_sign_next_to_the_at_risk_table(client, finance, portfolio):
+    response = page(client, finance, fiscal_year=FY, lane="fast_lane", quarter="Q1")
+    variances = chart_data(response)["variances"]
+
+    # The island spent 777.77 with no plan: variance −777.77 (§3), i.e. over plan by 777.77.
+    assert (variances[0]["text"], variances[0]["gap_text"]) == ("\u2212$777.77", "Over plan by $777.77")
+    assert (variances[1]["text"], variances[1]["gap_text"]) == ("+$520.00", "Under plan by $520.00")
+    text = response.text
+    assert 'Ten largest variances <span class="fw-normal">· planned − actual</span>' in text
+    assert "<strong>Over plan</strong> (actual above planned): negative, left of zero" in text
+    assert 'Over plan <span class="fw-normal text-none">(actual − planned)</span>' in text
+
+
 def test_pending_approvals_list_what_waits_for_the_viewing_executive(
     client, pm, executive_marketing, executive_it, finance
 ):
@@ -410,6 +476,9 @@ def test_finance_drills_into_the_split_report_with_the_export_parameter_names(cl
 
     assert 'href="/reports/split.csv?fiscal_year=FY2026&amp;quarter=1&amp;lane=fast_lane"' in response.text
     assert data["months"][0]["link"] == "/reports/split.csv?fiscal_year=FY2026&quarter=1&lane=fast_lane"
+    # The tooltip says what the click does: the split report of that very quarter.
+    assert data["months"][0]["link_text"] == "Click to download the split report of FY2026 Q1 (CSV)"
+    assert "Click a month to download the split report of its quarter (CSV)." in response.text
     assert data["lanes"] == [
         {
             "key": "fast_lane",
@@ -420,6 +489,7 @@ def test_finance_drills_into_the_split_report_with_the_export_parameter_names(cl
             "planned_text": "$2,000.02",
             "share": "100.0\u00a0%",
             "link": "/reports/split.csv?fiscal_year=FY2026&quarter=1&lane=fast_lane",
+            "link_text": "Click to download the split report of the fast lane in FY2026 Q1 (CSV)",
         }
     ]
     # Q1, fast lane: the island is 777.77 over its (empty) plan, the other 520.00 under its plan.
@@ -436,16 +506,73 @@ def test_executives_drill_into_the_initiative_list_not_the_finance_export(client
 
     assert "/reports/split.csv" not in response.text
     assert data["lanes"][0]["link"] == "/initiatives/?fiscal_year=2026&lane=core_stack&side=it"
-    assert data["months"][3]["link"] == "/initiatives/?fiscal_year=2026&lane=core_stack&side=it"
+    assert data["lanes"][0]["link_text"] == "Click for the core stack initiatives active in FY2026"
     assert 'href="/initiatives/?fiscal_year=2026&amp;lane=core_stack&amp;side=it&amp;health=red"' in response.text
 
 
-def test_bad_filter_values_are_explained_under_the_field_and_the_rest_still_applies(client, finance, portfolio):
-    response = page(client, finance, fiscal_year=FY, lane="warp_speed", quarter="Q9")
+def test_a_month_click_leads_where_its_tooltip_says(client, executive_it, portfolio):
+    # The initiative list has no quarter filter: a month of a whole-year view narrows this dashboard to its quarter.
+    data = chart_data(page(client, executive_it, fiscal_year=FY, lane="core_stack", side="it"))
+    april = data["months"][3]
+
+    assert april["link"] == "/dashboard/?fiscal_year=2026&quarter=2&lane=core_stack&side=it"
+    assert april["link_text"] == "Click to show FY2026 Q2 on this dashboard"
+    narrowed = page(client, executive_it, **dict(p.split("=") for p in april["link"].split("?")[1].split("&")))
+    assert narrowed.context["filters"] == DashboardFilters(fiscal_year=FY, quarter=2, lane="core_stack", side="it")
+
+    # Within a quarter, a month opens the initiative list of the whole year, and says so.
+    response = page(client, executive_it, fiscal_year=FY, quarter="Q2")
+    april = chart_data(response)["months"][0]
+    assert april["link"] == "/initiatives/?fiscal_year=2026"
+    assert "all FY2026" in april["link_text"] and "cannot narrow to a quarter" in april["link_text"]
+    assert "Click a month for the initiative list of all FY2026" in response.text
+    assert "of its quarter" not in response.text
+
+
+def test_bad_filter_values_fall_back_to_the_defaults_with_a_plain_notice_and_the_rest_still_applies(
+    client, finance, portfolio
+):
+    response = page(client, finance, fiscal_year=FY, lane="warp_speed", quarter="Q9", side="it")
 
     assert response.status_code == 200
-    assert "Select a valid choice. warp_speed is not one of the available choices." in response.text
-    assert response.context["filters"] == DashboardFilters(fiscal_year=FY)
+    assert response.context["filters"] == DashboardFilters(fiscal_year=FY, side="it")
+    assert response.context["fallback_notices"] == [
+        "“Q9” is not a quarter (Q1 to Q4), so the dashboard shows the whole year.",
+        "“warp_speed” is not a lane (fast_lane or core_stack), so the dashboard shows both lanes.",
+    ]
+    assert "Part of this link could not be used." in response.text
+    assert "Select a valid choice" not in response.text  # no raw form errors
+    # The selects show what the page shows.
+    form = response.context["form"]
+    assert (form["quarter"].value(), form["lane"].value(), form["side"].value()) == ("", "", "it")
+
+
+@pytest.mark.parametrize("asked", ["abc", "1999", "FY2099"])
+def test_a_fiscal_year_that_cannot_be_shown_falls_back_to_the_current_one_and_the_select_says_so(
+    client, finance, portfolio, asked
+):
+    from portfolio import fiscal
+
+    current = fiscal.fiscal_year(timezone.localdate())
+
+    response = page(client, finance, fiscal_year=asked, quarter="9")
+
+    assert response.status_code == 200
+    assert response.context["filters"] == DashboardFilters(fiscal_year=current)
+    first = response.context["fallback_notices"][0]
+    assert first.endswith(f"so it shows FY{current}, the current fiscal year.")
+    assert (f"“{asked}” is not a fiscal year" if asked == "abc" else f"FY{asked[-4:]} is not one of") in first
+    selected = re.search(r'<select name="fiscal_year"[^>]*>.*?</select>', response.text, re.S).group(0)
+    assert re.findall(r'<option value="(\d+)"[^>]*selected', selected) == [str(current)]
+    assert "Select a valid choice" not in response.text
+    assert "<h1>FY" + str(current) in response.text
+
+
+def test_usable_filters_give_no_notice(client, finance, portfolio):
+    response = page(client, finance, fiscal_year=f"FY{FY}", quarter="Q2", lane="fast_lane")
+
+    assert response.context["fallback_notices"] == []
+    assert "Part of this link could not be used." not in response.text
 
 
 def test_the_default_fiscal_year_is_the_current_one(client, finance):
