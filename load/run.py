@@ -152,7 +152,8 @@ def prepare(users: int) -> tuple[list[tuple[str, str, str]], dict]:
             .values_list("pk", flat=True)
         )
 
-    total = Initiative.objects.count()
+    # Pages everyone can reach: a PM does not see other PMs' drafts, and the API answers 404 past the end.
+    total = visible.count()
     data = {
         "codes": codes,
         "marketing_sponsors": executives("marketing"),
