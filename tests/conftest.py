@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -98,3 +99,10 @@ def executive_it(db):
 @pytest.fixture
 def finance(db):
     return UserFactory(username="finance", role="finance", side="")
+
+
+def assert_assets_served_here(html: str) -> None:
+    """Every script and stylesheet of the page comes from this site (the site works with no internet)."""
+    assets = re.findall(r'<script[^>]*\ssrc="([^"]*)"', html) + re.findall(r'<link[^>]*\shref="([^"]*)"', html)
+    foreign = [url for url in assets if not (url.startswith(("/", "data:")) and not url.startswith("//"))]
+    assert assets and not foreign, foreign

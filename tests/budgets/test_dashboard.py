@@ -38,6 +38,7 @@ from budgets.spend_split import overspending_initiatives, split_recompute
 from budgets.split_arithmetic import SPLIT_AMOUNT_COLUMNS
 from budgets.split_selectors import latest_successful_run, split_rows
 from initiatives.models import Profile
+from tests.conftest import assert_assets_served_here
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -590,7 +591,7 @@ def test_charts_are_drawn_by_static_echarts_with_no_inline_script(client, financ
     assert "/static/dashboard/dashboard.js" in text
     inline = [s for s in re.findall(r"<script([^>]*)>", text) if "src=" not in s and "application/json" not in s]
     assert inline == []
-    assert "cdn" not in text.lower()
+    assert_assets_served_here(text)  # no CDN, nothing from another host
     main = text[text.index('<main id="content"') : text.index("</main>")]
     assert " style=" not in main  # the Content Security Policy refuses style attributes: widths go in data-width
 
