@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -136,16 +136,8 @@ class DashboardFilters:
         return _url(INITIATIVE_LIST_PATH, params)
 
     def dashboard_url(self, **changes: Any) -> str:
-        """This dashboard with these filters (its own parameter names, DashboardFilterForm's)."""
-        params = {
-            "fiscal_year": self.fiscal_year,
-            "quarter": self.quarter,
-            "lane": self.lane,
-            "side": self.side,
-            "status": self.status,
-        }
-        params.update(changes)
-        return _url(DASHBOARD_PATH, params)
+        """This dashboard with these filters (its parameter names are the fields' names)."""
+        return _url(DASHBOARD_PATH, {**asdict(self), **changes})
 
     @property
     def cache_key(self) -> str:

@@ -7,7 +7,9 @@ turns the filters into `DashboardFilters` and the figures into chart data.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, NamedTuple
 
 from django import forms
 from django.conf import settings
@@ -134,13 +136,7 @@ class DashboardFilterForm(forms.Form):
         """This form if every value was usable; otherwise a form showing the filters the page actually shows."""
         if not self.fallen_back:
             return self
-        values = {
-            "fiscal_year": filters.fiscal_year,
-            "quarter": filters.quarter,
-            "lane": filters.lane,
-            "side": filters.side,
-            "status": filters.status,
-        }
+        values = asdict(filters)  # the form's fields are the filters' names
         displayed = DashboardFilterForm({name: "" if value is None else str(value) for name, value in values.items()})
         for name in self.fallen_back:
             attrs = displayed.fields[name].widget.attrs
@@ -153,8 +149,16 @@ def _month_label(month, filters: DashboardFilters) -> str:
     return f"{month:%b}{f' ’{month:%y}' if crosses_years else ''}"
 
 
-def _month_drill(filters: DashboardFilters, quarter: int, *, may_export: bool) -> tuple[str, str]:
-    """Where clicking a month leads, and the words that say so (the tooltip's last line).
+class MonthClick(NamedTuple):
+    """What clicking a month of the monthly chart does: its link and tooltip line per quarter, the note under it."""
+
+    link: Callable[[int], str]
+    words: Callable[[int], str]
+    note: str
+
+
+def _month_click(filters: DashboardFilters, *, may_export: bool) -> MonthClick:
+    """Where clicking a month leads, and the words that say so (tooltip and note), decided in one place.
 
     Finance gets the split report of the month's quarter. The initiative list has no
     quarter filter, so others first narrow this dashboard to the quarter; within a quarter,
@@ -162,23 +166,23 @@ def _month_drill(filters: DashboardFilters, quarter: int, *, may_export: bool) -
     """
     year = fiscal.fiscal_year_label(filters.fiscal_year)
     if may_export:
-        return filters.report_url(quarter=quarter), f"Click to download the split report of {year} Q{quarter} (CSV)"
+        return MonthClick(
+            lambda quarter: filters.report_url(quarter=quarter),
+            lambda quarter: f"Click to download the split report of {year} Q{quarter} (CSV)",
+            "Click a month to download the split report of its quarter (CSV).",
+        )
     if not filters.quarter:
-        return filters.dashboard_url(quarter=quarter), f"Click to show {year} Q{quarter} on this dashboard"
-    return (
-        filters.initiatives_url(),
-        f"Click for the initiative list of all {year} (the list cannot narrow to a quarter)",
+        return MonthClick(
+            lambda quarter: filters.dashboard_url(quarter=quarter),
+            lambda quarter: f"Click to show {year} Q{quarter} on this dashboard",
+            "Click a month to show its quarter on this dashboard.",
+        )
+    whole_year = f"the initiative list of all {year} (the list cannot narrow to a quarter)"
+    return MonthClick(
+        lambda quarter: filters.initiatives_url(),
+        lambda quarter: f"Click for {whole_year}",
+        f"Click a month for {whole_year}.",
     )
-
-
-def _month_click_note(filters: DashboardFilters, *, may_export: bool) -> str:
-    """The sentence under the monthly chart: what a click on a month does."""
-    if may_export:
-        return "Click a month to download the split report of its quarter (CSV)."
-    if not filters.quarter:
-        return "Click a month to show its quarter on this dashboard."
-    year = fiscal.fiscal_year_label(filters.fiscal_year)
-    return f"Click a month for the initiative list of all {year} (the list cannot narrow to a quarter)."
 
 
 def trend_scope(filters: DashboardFilters) -> dict[str, Any] | None:
@@ -216,10 +220,11 @@ def chart_data(data: Dashboard, *, may_export: bool) -> dict[str, Any]:
             )
         return filters.initiatives_url(lane=lane), f"Click for the {label.lower()} initiatives active in {year}"
 
+    month_click = _month_click(filters, may_export=may_export)
     months = []
     for month, amounts in rollup.by_month:
         quarter = fiscal.fiscal_quarter(month)
-        link, link_text = _month_drill(filters, quarter, may_export=may_export)
+        link, link_text = month_click.link(quarter), month_click.words(quarter)
         months.append(
             {
                 "label": _month_label(month, filters),
@@ -350,7 +355,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "fallback_notices": requested.fallback_notices(),
             "trend_scope": scope,
             "trend_latest": format_percent(data.trend[-1].marketing_share) if data.trend else None,
-            "month_click_note": _month_click_note(filters, may_export=may_export),
+            "month_click_note": _month_click(filters, may_export=may_export).note,
             "d": data,
             "filters": filters,
             "filtered": filtered,

@@ -205,24 +205,8 @@ STORAGES = {
 # --- Email ----------------------------------------------------------------
 
 
-def mailers_from_url(url: str) -> dict:
-    """EMAIL_URL (smtp://user:pass@host:587, consolemail://, …) as Django 6.1's MAILERS."""
-    email = environ.Env.email_url_config(url)
-    options = {}
-    if email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
-        smtp = {
-            "host": email.get("EMAIL_HOST"),
-            "port": email.get("EMAIL_PORT"),
-            "username": email.get("EMAIL_HOST_USER"),
-            "password": email.get("EMAIL_HOST_PASSWORD"),
-            "use_tls": email.get("EMAIL_USE_TLS"),
-            "use_ssl": email.get("EMAIL_USE_SSL"),
-        }
-        options = {key: value for key, value in smtp.items() if value not in (None, "")}
-    return {"default": {"BACKEND": email["EMAIL_BACKEND"], "OPTIONS": options}}
-
-
-# The usual email variables (Django's former EMAIL_* settings), read when EMAIL_URL is unset.
+# Django's former EMAIL_* settings → the MAILERS option of the SMTP backend, and how to read each
+# from the environment. EMAIL_URL (django-environ) yields the same names.
 EMAIL_VARIABLES = {
     "EMAIL_HOST": ("host", str),
     "EMAIL_PORT": ("port", int),
@@ -235,21 +219,31 @@ EMAIL_VARIABLES = {
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 
+def _mailers(backend: str, email: dict) -> dict:
+    """Django 6.1's MAILERS: `backend`, with SMTP options from the EMAIL_* values set in `email`."""
+    options = {}
+    if backend == SMTP_BACKEND:
+        options = {
+            option: email[name] for name, (option, _) in EMAIL_VARIABLES.items() if email.get(name) not in (None, "")
+        }
+    return {"default": {"BACKEND": backend, "OPTIONS": options}}
+
+
+def mailers_from_url(url: str) -> dict:
+    """EMAIL_URL (smtp://user:pass@host:587, consolemail://, …) as MAILERS."""
+    email = environ.Env.email_url_config(url)
+    return _mailers(email["EMAIL_BACKEND"], email)
+
+
 def mailers_from_environment(default_url: str) -> dict:
     """MAILERS from EMAIL_URL; else from EMAIL_BACKEND / EMAIL_HOST / EMAIL_PORT / …; else `default_url`."""
     if env.str("EMAIL_URL", default=""):
         return mailers_from_url(env.str("EMAIL_URL"))
-    given = [name for name in ("EMAIL_BACKEND", *EMAIL_VARIABLES) if env.str(name, default="")]
-    if not given:
+    given = [name for name in EMAIL_VARIABLES if env.str(name, default="")]
+    if not given and not env.str("EMAIL_BACKEND", default=""):
         return mailers_from_url(default_url)
-    backend = env.str("EMAIL_BACKEND", default=SMTP_BACKEND)
-    options = {}
-    if backend == SMTP_BACKEND:
-        for name in given:
-            if name in EMAIL_VARIABLES:
-                option, cast = EMAIL_VARIABLES[name]
-                options[option] = env.get_value(name, cast=cast)
-    return {"default": {"BACKEND": backend, "OPTIONS": options}}
+    email = {name: env.get_value(name, cast=EMAIL_VARIABLES[name][1]) for name in given}
+    return _mailers(env.str("EMAIL_BACKEND", default=SMTP_BACKEND), email)
 
 
 # Console by default: notifications appear in the terminal of `make run`.

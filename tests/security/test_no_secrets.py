@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import service_missing
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # High-signal shapes of real credentials (the same ones secret scanners look for).
@@ -34,7 +36,7 @@ def repository_files() -> list[str]:
             check=True,
         )
     except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout")
+        service_missing("git, or a git checkout to list the files of, is missing")
     return [name for name in listing.stdout.splitlines() if (ROOT / name).is_file()]
 
 
