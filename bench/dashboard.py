@@ -102,7 +102,7 @@ def _install_urlconf() -> None:
 @contextmanager
 def _live_changed():
     """As right after someone changed an initiative: the live figures miss the cache (split ones still hit)."""
-    from budgets import dashboard
+    from dashboard import selectors as dashboard
 
     original = dashboard.freshness_and_trend
 
@@ -125,7 +125,7 @@ def _after_recompute():
     """
     from django.test.utils import override_settings
 
-    from budgets.dashboard import dashboard_cache_warm
+    from dashboard.selectors import dashboard_cache_warm
 
     fresh = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"after-run-{uuid.uuid4()}"}
     with override_settings(CACHES={"default": fresh}):
@@ -188,8 +188,8 @@ def run() -> list[dict]:
     from django.test.utils import CaptureQueriesContext, override_settings
     from django.utils import timezone
 
-    from budgets.models import SplitHistory, SplitRow
     from portfolio import fiscal
+    from split.models import SplitHistory, SplitRow
 
     _install_urlconf()
     today = timezone.localdate()

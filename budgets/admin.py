@@ -22,17 +22,15 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
+from reports.models import ExportJob
+from split.models import OverspendAlert, SplitHistory, SplitRow, SplitRun
+
 from .models import (
     BudgetLine,
     Expense,
-    ExportJob,
     FxRate,
     ImportRun,
-    OverspendAlert,
     PeriodLock,
-    SplitHistory,
-    SplitRow,
-    SplitRun,
 )
 from .services.actuals import EDITABLE_FIELDS, expense_create, expense_delete, expense_update
 from .services.budgets import budget_line_delete, budget_line_set, budget_line_update

@@ -15,24 +15,3 @@ class Category(models.TextChoices):
 class Payer(models.TextChoices):
     MARKETING = "marketing", "Marketing"
     IT = "it", "IT"
-
-
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped"
-
-
-class ExportFormat(models.TextChoices):
-    CSV = "csv", "CSV"
-    XLSX = "xlsx", "Excel (XLSX)"
-    JOURNAL = "journal", "True-up journal (CSV)"
-
-
-class ExportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Ready"
-    FAILED = "failed", "Failed"

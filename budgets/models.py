@@ -1,4 +1,4 @@
-"""Budgets, actuals, FX rates, period locks and the spend split (PRODUCT.md §2–§3).
+"""Budgets, actuals, FX rates, period locks and import runs: the finance records (PRODUCT.md §2).
 
 Amounts are `Decimal` with two places in the reporting currency unless the
 field says otherwise. What must never be violated is a named database
@@ -7,14 +7,12 @@ constraint, so no path (form, API, importer, admin, raw ORM) can store it.
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .choices import Category, ExportFormat, ExportStatus, Payer, RunStatus
+from .choices import Category, Payer
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -225,177 +223,3 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.file_name} {self.run_at:%Y-%m-%d %H:%M}"
-
-
-class SplitRow(models.Model):
-    """One (initiative, month) row of the spend split, as of the latest recompute (§3).
-
-    The initiative's code, title, lane, status and share are copied in at
-    recompute time so that the dashboard, exports and API read one table and
-    all show the same snapshot.
-    """
-
-    initiative = models.ForeignKey(
-        "initiatives.Initiative", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
-    month = models.DateField()
-    fiscal_year = models.PositiveSmallIntegerField()
-    fiscal_quarter = models.PositiveSmallIntegerField()
-    initiative_code = models.CharField(max_length=16)
-    initiative_title = models.CharField(max_length=200)
-    lane = models.CharField(max_length=16)
-    status = models.CharField(max_length=16)
-    marketing_share_pct = models.DecimalField(max_digits=5, decimal_places=2)
-    planned_total = models.DecimalField(**MONEY)
-    planned_marketing = models.DecimalField(**MONEY)
-    planned_it = models.DecimalField(**MONEY)
-    actual_total = models.DecimalField(**MONEY)
-    actual_marketing = models.DecimalField(**MONEY)
-    actual_it = models.DecimalField(**MONEY)
-    paid_marketing = models.DecimalField(**MONEY)
-    paid_it = models.DecimalField(**MONEY)
-    true_up = models.DecimalField(**MONEY)
-    variance = models.DecimalField(**MONEY)
-
-    class Meta:
-        ordering = ["fiscal_year", "month", "initiative_code"]
-        constraints = [
-            models.UniqueConstraint(fields=["initiative", "month"], name="split_row_unique_initiative_month"),
-        ]
-        indexes = [
-            models.Index(fields=["fiscal_year", "fiscal_quarter"], name="split_row_fiscal"),
-            models.Index(fields=["month", "initiative_code"], name="split_row_month_code"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.initiative_code} {self.month:%Y-%m}"
-
-
-class SplitRun(models.Model):
-    """One recompute of the split: when, how long, how many rows, and how it ended."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    trigger = models.CharField(max_length=16, default="schedule", help_text="schedule, command, ui or api")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    queued_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True, help_text="The as-of time of a successful run.")
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    row_count = models.PositiveIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-queued_at"]
-        indexes = [models.Index(fields=["status", "-finished_at"], name="split_run_status_finished")]
-
-    def __str__(self) -> str:
-        return f"{self.queued_at:%Y-%m-%d %H:%M} {self.status}"
-
-
-class SplitHistory(models.Model):
-    """Compact per-run history: roll-ups by lane and fiscal month (bounded whatever the portfolio size)."""
-
-    run = models.ForeignKey(SplitRun, on_delete=models.CASCADE, related_name="history_rows")
-    lane = models.CharField(max_length=16)
-    month = models.DateField()
-    fiscal_year = models.PositiveSmallIntegerField()
-    planned_total = models.DecimalField(**MONEY)
-    planned_marketing = models.DecimalField(**MONEY)
-    actual_total = models.DecimalField(**MONEY)
-    actual_marketing = models.DecimalField(**MONEY)
-    paid_marketing = models.DecimalField(**MONEY)
-    true_up = models.DecimalField(**MONEY)
-
-    class Meta:
-        ordering = ["run", "month", "lane"]
-        constraints = [
-            models.UniqueConstraint(fields=["run", "lane", "month"], name="split_history_unique_run_lane_month"),
-        ]
-        verbose_name_plural = "split history"
-
-    def __str__(self) -> str:
-        return f"{self.run_id} {self.lane} {self.month:%Y-%m}"
-
-
-class OverspendAlert(models.Model):
-    """An overspend alert sent for an initiative in a month: at most one per (initiative, month)."""
-
-    initiative = models.ForeignKey("initiatives.Initiative", on_delete=models.CASCADE, related_name="overspend_alerts")
-    month = models.DateField(help_text="The first day of the calendar month the alert was sent in.")
-    sent_at = models.DateTimeField(auto_now_add=True)
-    fiscal_year = models.PositiveSmallIntegerField(help_text="The fiscal year whose year-to-date figures triggered it.")
-    planned_total = models.DecimalField(**MONEY, help_text="Fiscal-year-to-date planned spend when sent.")
-    actual_total = models.DecimalField(**MONEY, help_text="Fiscal-year-to-date actual spend when sent.")
-
-    class Meta:
-        ordering = ["-sent_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["initiative", "month"],
-                name="overspend_alert_unique_initiative_month",
-                violation_error_message="An overspend alert was already sent for this initiative and month.",
-            ),
-            models.CheckConstraint(
-                condition=Q(month__day=1),
-                name="overspend_alert_month_is_first_day",
-                violation_error_message="An alert month is the first day of a calendar month.",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.initiative_id} overspend {self.month:%Y-%m}"
-
-
-class ExportJob(models.Model):
-    """A finance export written in the background (PRODUCT.md §4): above EXPORT_ASYNC_ROWS rows.
-
-    The task records its own progress here; the file lives under MEDIA_ROOT/exports/ and is
-    served only to the person who asked for it, until the nightly clean-up removes it after 7 days.
-    """
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    format = models.CharField(max_length=8, choices=ExportFormat.choices)
-    filters = models.JSONField(default=dict, blank=True, help_text="The query parameters of the export, normalised.")
-    status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, 0–100.")
-    row_count = models.PositiveIntegerField(null=True, blank=True, help_text="Rows to write (known when queued).")
-    rows_written = models.PositiveIntegerField(default=0)
-    file = models.CharField(max_length=255, blank=True, help_text="Path of the file relative to MEDIA_ROOT.")
-    file_name = models.CharField(max_length=200, blank=True, help_text="The name the download gets.")
-    file_size = models.PositiveBigIntegerField(null=True, blank=True)
-    as_of = models.DateTimeField(null=True, blank=True, help_text="As-of time of the split run exported.")
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(progress__lte=100),
-                name="export_job_progress_at_most_100",
-                violation_error_message="Progress is a percentage (0–100).",
-            ),
-            models.CheckConstraint(
-                condition=Q(format__in=ExportFormat.values),
-                name="export_job_format_valid",
-                violation_error_message="Unknown export format.",
-            ),
-            models.CheckConstraint(
-                condition=Q(status__in=ExportStatus.values),
-                name="export_job_status_valid",
-                violation_error_message="Unknown export status.",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["requested_by", "-created_at"], name="export_job_user_created"),
-            models.Index(fields=["created_at"], name="export_job_created"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.format} export {self.created_at:%Y-%m-%d %H:%M} {self.status}"

@@ -2,7 +2,7 @@
 
 The broker is the embedded filesystem transport by default and Redis when
 CELERY_BROKER_URL says so; the nightly schedule (CELERY_BEAT_SCHEDULE) runs in
-TIME_ZONE. Tasks live in each app's `tasks.py` (e.g. budgets.tasks) and call services.
+TIME_ZONE. Tasks live in each app's `tasks.py` (e.g. split.tasks) and call services.
 
     celery -A portfolio worker --loglevel=info
     celery -A portfolio beat --loglevel=info

@@ -89,7 +89,7 @@ def check_broker() -> dict[str, Any]:
 
 def check_recompute() -> dict[str, Any]:
     """As of when the split figures are: the last successful recompute and its age in seconds."""
-    from budgets.split_selectors import latest_successful_run
+    from split.selectors import latest_successful_run
 
     max_age_hours = settings.HEALTHZ_RECOMPUTE_MAX_AGE_HOURS
     try:

@@ -18,7 +18,7 @@ urlpatterns = [
     # Each app owns its URLs: initiatives/urls.py and budgets/urls.py (app_name set there).
     path("initiatives/", include("initiatives.urls")),
     path("finance/", include("budgets.urls")),
-    path("dashboard/", include("budgets.dashboard_urls")),
-    path("reports/", include("budgets.export_urls")),
-    path("split/", include("budgets.split_urls")),
+    path("dashboard/", include("dashboard.urls")),
+    path("reports/", include("reports.urls")),
+    path("split/", include("split.urls")),
 ]

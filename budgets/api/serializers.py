@@ -14,12 +14,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from budgets.choices import Category, Payer
-from budgets.models import MONEY, BudgetLine, Expense, FxRate, PeriodLock, SplitRow, SplitRun
+from budgets.models import MONEY, BudgetLine, Expense, FxRate, PeriodLock
 from budgets.months import parse_year_month
-from budgets.split_arithmetic import SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
 from initiatives.api.serializers import PersonField, VisibleInitiativeField
 from initiatives.choices import Lane, Side, Status
 from portfolio.fiscal import fiscal_year_label
+from split.arithmetic import SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
+from split.models import SplitRow, SplitRun
 
 MONTH_PATTERN = r"^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
 

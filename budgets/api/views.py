@@ -33,14 +33,18 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from budgets.filtersets import ExpenseFilterSet, FxRateFilterSet
-from budgets.models import BudgetLine, Expense, FxRate, PeriodLock, SplitRun
+from budgets.models import BudgetLine, Expense, FxRate, PeriodLock
 from budgets.services.actuals import expense_create, expense_delete, expense_update
 from budgets.services.budgets import budget_line_delete, budget_line_set, budget_line_update
 from budgets.services.fx import fx_rate_delete, fx_rate_set
 from budgets.services.locks import period_lock_create, period_unlock
-from budgets.spend_split import SplitRecomputeError, split_recompute_request
-from budgets.split_arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
-from budgets.split_selectors import (
+from initiatives.choices import Lane, Status
+from portfolio import policy
+from portfolio.api import KeysetPagination, PolicyPermission, query_parameter, service_error_detail
+from portfolio.money import CENT
+from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
+from split.models import SplitRun
+from split.selectors import (
     FILTER_NAMES,
     MONEY,
     SUMMARY_GROUPS,
@@ -52,10 +56,7 @@ from budgets.split_selectors import (
     split_rows,
     split_summary,
 )
-from initiatives.choices import Lane, Status
-from portfolio import policy
-from portfolio.api import KeysetPagination, PolicyPermission, query_parameter, service_error_detail
-from portfolio.money import CENT
+from split.services import SplitRecomputeError, split_recompute_request
 
 from .filtersets import BudgetLineFilterSet, PeriodLockFilterSet
 from .serializers import (

@@ -43,6 +43,10 @@ INSTALLED_APPS = [
     "bootstrap",  # django-bootstrap-static: Bootstrap 5 CSS/JS served by the app
     "initiatives",
     "budgets",
+    "split",
+    "dashboard",
+    "reports",
+    "demo",
     "axes",  # django-axes: login lockout after repeated failures (see Security below)
 ]
 
@@ -304,25 +308,25 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "celerybeat-schedule")
 # Nightly jobs, as crontabs in TIME_ZONE (CELERY_TIMEZONE, enable_utc off). Across
-# daylight-saving changes each runs exactly once a night (tests/budgets/test_tasks_schedule.py):
+# daylight-saving changes each runs exactly once a night (tests/split/test_tasks_schedule.py):
 # an hour skipped by spring-forward runs at the first minute after the gap (02:00 →
 # 03:00 local); an hour repeated by fall-back runs at its first occurrence only.
 # Every entry expires, so a beat that was down does not fire a backlog when it returns.
 CELERY_BEAT_SCHEDULE = {
     "split-recompute-nightly": {
-        "task": "budgets.tasks.split_recompute_task",
+        "task": "split.tasks.split_recompute_task",
         "schedule": crontab(hour=SPLIT_RECOMPUTE_HOUR, minute=0),
         "options": {"expires": 6 * 3600},
     },
     # An hour after the recompute, so the alerts read tonight's split.
     "overspend-alerts-nightly": {
-        "task": "budgets.tasks.overspend_alerts_task",
+        "task": "split.tasks.overspend_alerts_task",
         "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 1) % 24, minute=0),
         "options": {"expires": 6 * 3600},
     },
     # Background exports are kept seven days (budgets/export_tasks.py).
     "export-files-purge-nightly": {
-        "task": "budgets.export_tasks.export_files_purge_task",
+        "task": "reports.tasks.export_files_purge_task",
         "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 2) % 24, minute=30),
         "options": {"expires": 6 * 3600},
     },
@@ -374,7 +378,7 @@ SPECTACULAR_SETTINGS = {
         "SideEnum": "initiatives.choices.Side",  # = budgets.choices.Payer (paid_by)
         "CategoryEnum": "budgets.choices.Category",
         "YesNoEnum": "initiatives.lane_assessment.YES_NO",
-        "RunStatusEnum": "budgets.choices.RunStatus",
+        "RunStatusEnum": "split.choices.RunStatus",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.models import SplitRun
 from initiatives import services
+from split.models import SplitRun
 from tests.factories import (
     BudgetLineFactory,
     ExpenseFactory,

@@ -61,7 +61,7 @@ def test_every_operation_documents_its_errors(schema):
 
 
 def test_money_is_a_decimal_string_and_split_fields_are_the_exports(schema):
-    from budgets.split_arithmetic import SPLIT_COLUMNS
+    from split.arithmetic import SPLIT_COLUMNS
 
     components = schema["components"]["schemas"]
     amount = components["Expense"]["properties"]["amount_reporting"]

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from budgets.spend_split import split_recompute
+from split.services import split_recompute
 from tests.factories import (
     BudgetLineFactory,
     ExpenseFactory,

@@ -10,10 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from kombu.exceptions import OperationalError as BrokerError
 
-from budgets.models import SplitRun
-from budgets.spend_split import split_recompute
-from budgets.split_arithmetic import SPLIT_COLUMNS
-from budgets.tasks import split_recompute_task
+from split.arithmetic import SPLIT_COLUMNS
+from split.models import SplitRun
+from split.services import split_recompute
+from split.tasks import split_recompute_task
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

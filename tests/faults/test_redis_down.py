@@ -23,9 +23,10 @@ import pytest
 from django.db import connections
 from rest_framework.authtoken.models import Token
 
-from budgets.exports import QUEUE_UNAVAILABLE as EXPORT_QUEUE_UNAVAILABLE
-from budgets.models import ExportJob, SplitRow, SplitRun
-from budgets.spend_split import QUEUE_UNAVAILABLE, SplitQueueUnavailable, split_recompute, split_recompute_request
+from reports.exports import QUEUE_UNAVAILABLE as EXPORT_QUEUE_UNAVAILABLE
+from reports.models import ExportJob
+from split.models import SplitRow, SplitRun
+from split.services import QUEUE_UNAVAILABLE, SplitQueueUnavailable, split_recompute, split_recompute_request
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory
 
 from .conftest import free_port

@@ -24,10 +24,10 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from budgets.models import SplitRow, SplitRun
-from budgets.spend_split import INTERRUPTED_REASON, split_recompute, split_recompute_request
-from tests.budgets.test_tasks_worker import WORKER_COMMAND, test_database_url
+from split.models import SplitRow, SplitRun
+from split.services import INTERRUPTED_REASON, split_recompute, split_recompute_request
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory
+from tests.split.test_tasks_worker import WORKER_COMMAND, test_database_url
 
 from .conftest import stop_process, wait_for
 

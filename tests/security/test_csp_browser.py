@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.spend_split import split_recompute
+from split.services import split_recompute
 from tests.factories import (
     BudgetLineFactory,
     ExpenseFactory,

@@ -8,9 +8,9 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from budgets.choices import RunStatus
-from budgets.models import SplitRun
 from portfolio import health
+from split.choices import RunStatus
+from split.models import SplitRun
 
 pytestmark = pytest.mark.django_db
 

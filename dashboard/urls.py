@@ -1,0 +1,11 @@
+"""URL of the joint executive dashboard, included at /dashboard/ with namespace `dashboard`."""
+
+from django.urls import path
+
+from dashboard import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.dashboard_view, name="dashboard"),
+]

@@ -1,0 +1,376 @@
+"""The joint executive dashboard at /dashboard/ (PRODUCT.md §1, §3).
+
+Thin: the policy decides who may see it, `dashboard.selectors` reads every figure
+from the latest split and its history (never recomputing), and this module only
+turns the filters into `DashboardFilters` and the figures into chart data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, NamedTuple
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from dashboard.selectors import STALE_AFTER, ZERO, Dashboard, DashboardFilters, dashboard
+from dashboard.templatetags.dashboard_format import currency_code, format_money, format_percent
+from initiatives.choices import Lane, Side, Status
+from initiatives.filtersets import fiscal_year_choices
+from portfolio import fiscal
+from portfolio.policy import can
+
+QUARTER_CHOICES = [("", "Whole year"), *((str(q), f"Q{q}") for q in range(1, 5))]
+# What each filter shows when the link's value cannot be used (the notice says so in these words).
+FALLBACK_TEXT = {
+    "quarter": "the whole year",
+    "lane": "both lanes",
+    "side": "both sides",
+    "status": "any status",
+}
+WHAT_IT_SHOULD_BE = {
+    "quarter": "a quarter (Q1 to Q4)",
+    "lane": "a lane (fast_lane or core_stack)",
+    "side": "an owner's side (marketing or it)",
+    "status": "a status",
+}
+SHOWN_VALUE_LENGTH = 30
+
+
+def _fiscal_year_param(value: str | None, current_year: int) -> str:
+    """`FY2026` or `2026` → "2026" (as the export accepts both); blank → the current year.
+
+    Anything else is passed on for the field to refuse (and the page to explain).
+    """
+    if not value:
+        return str(current_year)
+    try:
+        return str(fiscal.parse_fiscal_year(value))
+    except ValueError:
+        return value
+
+
+def _shown(value: str) -> str:
+    """A value from the URL as the notice quotes it: trimmed, and cut short if long."""
+    value = value.strip()
+    return value if len(value) <= SHOWN_VALUE_LENGTH else f"{value[: SHOWN_VALUE_LENGTH - 1]}…"
+
+
+class DashboardFilterForm(forms.Form):
+    """The dashboard's filters, as GET parameters with the split export's names plus `side`.
+
+    A value the dashboard cannot use (a mistyped link, a year outside the offered ones)
+    never breaks the page: that filter falls back to its default, `fallback_notices()`
+    says so in plain words, and `displayed()` is the form showing what the page shows.
+    """
+
+    fiscal_year = forms.TypedChoiceField(label="Fiscal year", coerce=int, choices=())
+    quarter = forms.TypedChoiceField(label="Quarter", coerce=int, choices=QUARTER_CHOICES, required=False)
+    lane = forms.ChoiceField(label="Lane", choices=[("", "Both lanes"), *Lane.choices], required=False)
+    side = forms.ChoiceField(label="Owner's side", choices=[("", "Both sides"), *Side.choices], required=False)
+    status = forms.ChoiceField(label="Status", choices=[("", "Any status"), *Status.choices], required=False)
+
+    def __init__(self, data=None, **kwargs):
+        self.current_year = fiscal.fiscal_year(timezone.localdate())
+        self.given = data if data is not None else {}
+        if data is not None:
+            data = data.copy()
+            data["fiscal_year"] = _fiscal_year_param(data.get("fiscal_year"), self.current_year)
+            data["quarter"] = (data.get("quarter") or "").strip().upper().removeprefix("Q")
+        super().__init__(data, **kwargs)
+        self.fields["fiscal_year"].choices = fiscal_year_choices()
+        self.fields["fiscal_year"].initial = self.current_year
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-select form-select-sm"
+
+    def filters(self) -> DashboardFilters:
+        """The usable filters; a value that cannot be used falls back to its default."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return DashboardFilters(
+            fiscal_year=cleaned.get("fiscal_year") or self.current_year,
+            quarter=cleaned.get("quarter") or None,
+            lane=cleaned.get("lane") or None,
+            side=cleaned.get("side") or None,
+            status=cleaned.get("status") or None,
+        )
+
+    @property
+    def fallen_back(self) -> list[str]:
+        """The names of the filters whose value in the link could not be used."""
+        return [name for name in self.fields if name in self.errors] if self.is_bound else []
+
+    def fallback_notices(self) -> list[str]:
+        """One plain sentence per filter whose value could not be used: what was asked, what is shown instead."""
+        notices = []
+        for name in self.fallen_back:
+            given = _shown(str(self.given.get(name, "")))
+            if name == "fiscal_year":
+                notices.append(self._fiscal_year_notice(given))
+            else:
+                instead = FALLBACK_TEXT[name]
+                notices.append(f"“{given}” is not {WHAT_IT_SHOULD_BE[name]}, so the dashboard shows {instead}.")
+        return notices
+
+    def _fiscal_year_notice(self, given: str) -> str:
+        years = [int(value) for value, _ in self.fields["fiscal_year"].choices]
+        offered = f"{fiscal.fiscal_year_label(min(years))} to {fiscal.fiscal_year_label(max(years))}"
+        current = fiscal.fiscal_year_label(self.current_year)
+        try:
+            asked = fiscal.fiscal_year_label(fiscal.parse_fiscal_year(given))
+        except ValueError:
+            problem = f"“{given}” is not a fiscal year (write FY2026 or 2026; the dashboard offers {offered})"
+        else:
+            problem = f"{asked} is not one of the fiscal years the dashboard offers ({offered})"
+        return f"{problem}, so it shows {current}, the current fiscal year."
+
+    def displayed(self, filters: DashboardFilters) -> DashboardFilterForm:
+        """This form if every value was usable; otherwise a form showing the filters the page actually shows."""
+        if not self.fallen_back:
+            return self
+        values = asdict(filters)  # the form's fields are the filters' names
+        displayed = DashboardFilterForm({name: "" if value is None else str(value) for name, value in values.items()})
+        for name in self.fallen_back:
+            attrs = displayed.fields[name].widget.attrs
+            attrs.update({"class": f"{attrs['class']} filter-fallback", "aria-describedby": "filter-fallbacks"})
+        return displayed
+
+
+def _month_label(month, filters: DashboardFilters) -> str:
+    crosses_years = fiscal.fiscal_year_start(filters.fiscal_year).month != 1
+    return f"{month:%b}{f' ’{month:%y}' if crosses_years else ''}"
+
+
+class MonthClick(NamedTuple):
+    """What clicking a month of the monthly chart does: its link and tooltip line per quarter, the note under it."""
+
+    link: Callable[[int], str]
+    words: Callable[[int], str]
+    note: str
+
+
+def _month_click(filters: DashboardFilters, *, may_export: bool) -> MonthClick:
+    """Where clicking a month leads, and the words that say so (tooltip and note), decided in one place.
+
+    Finance gets the split report of the month's quarter. The initiative list has no
+    quarter filter, so others first narrow this dashboard to the quarter; within a quarter,
+    a click opens the initiative list of the whole fiscal year, and says so.
+    """
+    year = fiscal.fiscal_year_label(filters.fiscal_year)
+    if may_export:
+        return MonthClick(
+            lambda quarter: filters.report_url(quarter=quarter),
+            lambda quarter: f"Click to download the split report of {year} Q{quarter} (CSV)",
+            "Click a month to download the split report of its quarter (CSV).",
+        )
+    if not filters.quarter:
+        return MonthClick(
+            lambda quarter: filters.dashboard_url(quarter=quarter),
+            lambda quarter: f"Click to show {year} Q{quarter} on this dashboard",
+            "Click a month to show its quarter on this dashboard.",
+        )
+    whole_year = f"the initiative list of all {year} (the list cannot narrow to a quarter)"
+    return MonthClick(
+        lambda quarter: filters.initiatives_url(),
+        lambda quarter: f"Click for {whole_year}",
+        f"Click a month for {whole_year}.",
+    )
+
+
+def trend_scope(filters: DashboardFilters) -> dict[str, Any] | None:
+    """What the share trend covers when the side or status filter cannot apply to it (None when all apply).
+
+    The trend comes from the compact history (lanes × months), which knows neither the
+    owner's side nor the status: it then covers every side and status of the period and lane.
+    """
+    ignored = [name for name, value in (("owner's side", filters.side), ("status", filters.status)) if value]
+    if not ignored:
+        return None
+    lane = f" · {Lane(filters.lane).label.lower()}" if filters.lane else ""
+    return {
+        "ignored": " and ".join(ignored),
+        "scope": f"{filters.label}{lane}, all owners' sides and statuses",
+    }
+
+
+def chart_data(data: Dashboard, *, may_export: bool) -> dict[str, Any]:
+    """What the charts draw, with exact labels for tooltips and a drill-down link per element.
+
+    Numbers for geometry are strings of Decimals (the JSON encoder keeps them exact);
+    the tooltips show the same formatted figures as the page, and each link comes with
+    the words that say where it leads.
+    """
+    filters, rollup = data.filters, data.rollup
+    year = fiscal.fiscal_year_label(filters.fiscal_year)
+
+    def lane_drill(lane: str, label: str) -> tuple[str, str]:
+        # Finance drills into the split report; everyone else into the initiative list.
+        if may_export:
+            return (
+                filters.report_url(lane=lane),
+                f"Click to download the split report of the {label.lower()} in {filters.label} (CSV)",
+            )
+        return filters.initiatives_url(lane=lane), f"Click for the {label.lower()} initiatives active in {year}"
+
+    month_click = _month_click(filters, may_export=may_export)
+    months = []
+    for month, amounts in rollup.by_month:
+        quarter = fiscal.fiscal_quarter(month)
+        link, link_text = month_click.link(quarter), month_click.words(quarter)
+        months.append(
+            {
+                "label": _month_label(month, filters),
+                "title": f"{month:%B %Y} · {year} Q{quarter}",
+                "planned_marketing": amounts["planned_marketing"],
+                "planned_it": amounts["planned_it"],
+                "actual_marketing": amounts["actual_marketing"],
+                "actual_it": amounts["actual_it"],
+                "text": {
+                    "planned_marketing": format_money(amounts["planned_marketing"]),
+                    "planned_it": format_money(amounts["planned_it"]),
+                    "planned_total": format_money(amounts["planned_total"]),
+                    "actual_marketing": format_money(amounts["actual_marketing"]),
+                    "actual_it": format_money(amounts["actual_it"]),
+                    "actual_total": format_money(amounts["actual_total"]),
+                    "variance": format_money(amounts["variance"], signed=True),
+                },
+                "link": link,
+                "link_text": link_text,
+            }
+        )
+    lanes = []
+    for lane, label in Lane.choices:
+        if filters.lane and filters.lane != lane:
+            continue
+        link, link_text = lane_drill(lane, label)
+        lanes.append(
+            {
+                "key": lane,
+                "name": label,
+                "actual": rollup.by_lane[lane]["actual_total"],
+                "planned": rollup.by_lane[lane]["planned_total"],
+                "text": format_money(rollup.by_lane[lane]["actual_total"]),
+                "planned_text": format_money(rollup.by_lane[lane]["planned_total"]),
+                "share": format_percent(rollup.lane_share(lane)),
+                "link": link,
+                "link_text": link_text,
+            }
+        )
+    trend = [
+        {
+            "label": timezone.localtime(point.as_of).strftime("%-d %b"),
+            "title": timezone.localtime(point.as_of).strftime("%-d %b %Y, %H:%M %Z"),
+            "share": point.marketing_share,
+            "text": format_percent(point.marketing_share),
+            "detail": f"{format_money(point.actual_marketing)} of {format_money(point.actual_total)}",
+        }
+        for point in data.trend
+    ]
+    variances = [
+        {
+            "code": row["code"],
+            "name": f"{row['code']} · {row['title']}",
+            "variance": row["variance"],
+            "text": format_money(row["variance"], signed=True),
+            # The same amount as the at-risk table's "over plan" (actual − planned), in words.
+            "gap_text": (
+                f"Over plan by {format_money(-row['variance'])}"
+                if row["variance"] < 0
+                else f"Under plan by {format_money(row['variance'])}"
+            ),
+            "planned": format_money(row["planned"]),
+            "actual": format_money(row["actual"]),
+            "link": reverse("initiatives:detail", args=[row["code"]]),
+        }
+        for row in data.variances
+    ]
+    scope = trend_scope(filters)
+    return {
+        "currency": currency_code(),
+        "months": months,
+        "lanes": lanes,
+        "lanes_total": format_money(sum((rollup.by_lane[lane["key"]]["actual_total"] for lane in lanes), ZERO)),
+        "trend": trend,
+        "trend_link": reverse("split:runs"),
+        "trend_scope": scope["scope"] if scope else "",
+        "variances": variances,
+    }
+
+
+def _period_text(filters: DashboardFilters) -> str:
+    """`January – December 2026`, or a quarter's months."""
+    months = filters.months()
+    first, last = months[0], months[-1]
+    if first.year == last.year:
+        return f"{first:%B} – {last:%B %Y}"
+    return f"{first:%B %Y} – {last:%B %Y}"
+
+
+def _status_links(data: Dashboard) -> list[dict[str, Any]]:
+    return [
+        {
+            "status": status,
+            "label": label,
+            "count": data.counts.by_status.get(status, 0),
+            "link": data.filters.initiatives_url(status=status),
+        }
+        for status, label in Status.choices
+        if not data.filters.status or data.filters.status == status
+    ]
+
+
+@require_GET
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    """/dashboard/: headline figures, charts and action lists for executives, finance and admins."""
+    if not can(request.user, "dashboard.view"):
+        raise PermissionDenied
+    requested = DashboardFilterForm(request.GET)
+    filters = requested.filters()
+    data = dashboard(user=request.user, filters=filters)
+    may_export = can(request.user, "reports.export")
+    filtered = any((filters.quarter, filters.lane, filters.side, filters.status))
+    scope = trend_scope(filters)
+    rows_link = filters.report_url() if may_export else filters.initiatives_url()
+    links = {
+        "rows": rows_link,
+        "initiatives": filters.initiatives_url(),
+        "red": filters.initiatives_url(health="red"),
+        "fast_lane": filters.initiatives_url(lane=Lane.FAST_LANE),
+        "core_stack": filters.initiatives_url(lane=Lane.CORE_STACK),
+        "report": filters.report_url(),
+    }
+    return render(
+        request,
+        "dashboard/dashboard.html",
+        {
+            "form": requested.displayed(filters),
+            "fallback_notices": requested.fallback_notices(),
+            "trend_scope": scope,
+            "trend_latest": format_percent(data.trend[-1].marketing_share) if data.trend else None,
+            "month_click_note": _month_click(filters, may_export=may_export).note,
+            "d": data,
+            "filters": filters,
+            "filtered": filtered,
+            "rollup": data.rollup,
+            "counts": data.counts,
+            "freshness": data.freshness,
+            "status_links": _status_links(data),
+            "charts": chart_data(data, may_export=may_export),
+            "links": links,
+            "may_export": may_export,
+            "may_recompute": can(request.user, "split.recompute"),
+            "may_view_runs": can(request.user, "split.view"),
+            "currency": currency_code(),
+            "stale_hours": int(STALE_AFTER.total_seconds() // 3600),
+            "overspend_pct": settings.OVERSPEND_ALERT_PCT,
+            "fiscal_year_label": fiscal.fiscal_year_label(filters.fiscal_year),
+            "period_text": _period_text(filters),
+        },
+    )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SplitConfig(AppConfig):
+    name = "split"
+    verbose_name = "Spend split"

@@ -1,0 +1,70 @@
+"""`manage.py recompute_split`: recompute the spend split now, synchronously (PRODUCT.md §3).
+
+Runs the same service as the nightly task and prints the row count, the totals
+of the new split and the duration. Exit status 0 on success, 1 on failure, 2 when
+skipped because another recompute was running. `--json` prints one JSON object
+instead (used by the benchmark).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from split.choices import RunStatus
+from split.selectors import split_summary
+from split.services import split_recompute
+
+
+class Command(BaseCommand):
+    help = "Recompute the marketing-versus-IT spend split now and print what it did."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true", help="Print one JSON object (machine-readable).")
+
+    def handle(self, *args, **options) -> None:
+        started = time.perf_counter()
+        try:
+            run = split_recompute(trigger="command")
+        except Exception as exc:
+            raise CommandError(f"Recompute failed: {exc}") from exc
+        wall_ms = round((time.perf_counter() - started) * 1000)
+        if run.status == RunStatus.SKIPPED:
+            raise CommandError(run.error, returncode=2)
+
+        totals = split_summary(group_by=())[0]
+        if options["json"]:
+            payload = {
+                "run_id": str(run.pk),
+                "status": run.status,
+                "rows": run.row_count,
+                "duration_ms": run.duration_ms,
+                "wall_ms": wall_ms,
+                "as_of": run.finished_at.isoformat(),
+                "totals": {key: str(value) for key, value in totals.items() if value is not None},
+            }
+            self.stdout.write(json.dumps(payload))
+            return
+
+        currency = settings.REPORTING_CURRENCY
+        share = totals["marketing_share_of_actual"]
+        lines = [
+            f"Recomputed the spend split: {run.row_count:,} row{'' if run.row_count == 1 else 's'} "
+            f"in {run.duration_ms / 1000:.2f} s "
+            f"(as of {run.finished_at:%Y-%m-%d %H:%M:%S %Z}, run {run.pk}).",
+            "",
+            f"{'':<12}{'total':>20}{'marketing':>20}{'IT':>20}",
+            f"{'Planned':<12}{totals['planned_total']:>20,.2f}{totals['planned_marketing']:>20,.2f}"
+            f"{totals['planned_it']:>20,.2f}",
+            f"{'Actual':<12}{totals['actual_total']:>20,.2f}{totals['actual_marketing']:>20,.2f}"
+            f"{totals['actual_it']:>20,.2f}",
+            f"{'Paid':<12}{'':>20}{totals['paid_marketing']:>20,.2f}{totals['paid_it']:>20,.2f}",
+            "",
+            f"True-up (marketing owes IT when positive): {totals['true_up']:,.2f} {currency}",
+            f"Variance (planned − actual): {totals['variance']:,.2f} {currency}",
+            f"Marketing's share of joint spend: {'—' if share is None else f'{share} %'}",
+        ]
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,143 @@
+"""The spend split's tables (PRODUCT.md §3): the rows, the runs that write them, their compact
+history, and the overspend alerts the nightly job sends.
+
+The tables keep the names they had when they lived in `budgets` (`budgets_splitrow`…):
+raw SQL, benchmarks and operators' queries name them.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from budgets.models import MONEY
+from split.choices import RunStatus
+
+
+class SplitRow(models.Model):
+    """One (initiative, month) row of the spend split, as of the latest recompute (§3).
+
+    The initiative's code, title, lane, status and share are copied in at
+    recompute time so that the dashboard, exports and API read one table and
+    all show the same snapshot.
+    """
+
+    initiative = models.ForeignKey(
+        "initiatives.Initiative", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    month = models.DateField()
+    fiscal_year = models.PositiveSmallIntegerField()
+    fiscal_quarter = models.PositiveSmallIntegerField()
+    initiative_code = models.CharField(max_length=16)
+    initiative_title = models.CharField(max_length=200)
+    lane = models.CharField(max_length=16)
+    status = models.CharField(max_length=16)
+    marketing_share_pct = models.DecimalField(max_digits=5, decimal_places=2)
+    planned_total = models.DecimalField(**MONEY)
+    planned_marketing = models.DecimalField(**MONEY)
+    planned_it = models.DecimalField(**MONEY)
+    actual_total = models.DecimalField(**MONEY)
+    actual_marketing = models.DecimalField(**MONEY)
+    actual_it = models.DecimalField(**MONEY)
+    paid_marketing = models.DecimalField(**MONEY)
+    paid_it = models.DecimalField(**MONEY)
+    true_up = models.DecimalField(**MONEY)
+    variance = models.DecimalField(**MONEY)
+
+    class Meta:
+        db_table = "budgets_splitrow"
+        ordering = ["fiscal_year", "month", "initiative_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["initiative", "month"], name="split_row_unique_initiative_month"),
+        ]
+        indexes = [
+            models.Index(fields=["fiscal_year", "fiscal_quarter"], name="split_row_fiscal"),
+            models.Index(fields=["month", "initiative_code"], name="split_row_month_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_code} {self.month:%Y-%m}"
+
+
+class SplitRun(models.Model):
+    """One recompute of the split: when, how long, how many rows, and how it ended."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    trigger = models.CharField(max_length=16, default="schedule", help_text="schedule, command, ui or api")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="The as-of time of a successful run.")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    row_count = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "budgets_splitrun"
+        ordering = ["-queued_at"]
+        indexes = [models.Index(fields=["status", "-finished_at"], name="split_run_status_finished")]
+
+    def __str__(self) -> str:
+        return f"{self.queued_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class SplitHistory(models.Model):
+    """Compact per-run history: roll-ups by lane and fiscal month (bounded whatever the portfolio size)."""
+
+    run = models.ForeignKey(SplitRun, on_delete=models.CASCADE, related_name="history_rows")
+    lane = models.CharField(max_length=16)
+    month = models.DateField()
+    fiscal_year = models.PositiveSmallIntegerField()
+    planned_total = models.DecimalField(**MONEY)
+    planned_marketing = models.DecimalField(**MONEY)
+    actual_total = models.DecimalField(**MONEY)
+    actual_marketing = models.DecimalField(**MONEY)
+    paid_marketing = models.DecimalField(**MONEY)
+    true_up = models.DecimalField(**MONEY)
+
+    class Meta:
+        db_table = "budgets_splithistory"
+        ordering = ["run", "month", "lane"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "lane", "month"], name="split_history_unique_run_lane_month"),
+        ]
+        verbose_name_plural = "split history"
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.lane} {self.month:%Y-%m}"
+
+
+class OverspendAlert(models.Model):
+    """An overspend alert sent for an initiative in a month: at most one per (initiative, month)."""
+
+    initiative = models.ForeignKey("initiatives.Initiative", on_delete=models.CASCADE, related_name="overspend_alerts")
+    month = models.DateField(help_text="The first day of the calendar month the alert was sent in.")
+    sent_at = models.DateTimeField(auto_now_add=True)
+    fiscal_year = models.PositiveSmallIntegerField(help_text="The fiscal year whose year-to-date figures triggered it.")
+    planned_total = models.DecimalField(**MONEY, help_text="Fiscal-year-to-date planned spend when sent.")
+    actual_total = models.DecimalField(**MONEY, help_text="Fiscal-year-to-date actual spend when sent.")
+
+    class Meta:
+        db_table = "budgets_overspendalert"
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "month"],
+                name="overspend_alert_unique_initiative_month",
+                violation_error_message="An overspend alert was already sent for this initiative and month.",
+            ),
+            models.CheckConstraint(
+                condition=Q(month__day=1),
+                name="overspend_alert_month_is_first_day",
+                violation_error_message="An alert month is the first day of a calendar month.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id} overspend {self.month:%Y-%m}"

@@ -1,0 +1,217 @@
+"""Reads of the spend split for the dashboard, the exports and the API (PRODUCT.md §3–§4).
+
+Everything reads the split table of the latest recompute, so every consumer shows
+the same snapshot; `latest_successful_run()` says as of when. Roll-ups are sums of
+the rows they cover, done in the database (exact cents on every engine).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, DecimalField, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from initiatives.choices import Lane, Status
+from portfolio.fiscal import parse_fiscal_year
+from portfolio.money import CENT
+from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
+from split.choices import RunStatus
+from split.models import SplitRow, SplitRun
+
+logger = logging.getLogger(__name__)
+
+FILTER_NAMES = ("fiscal_year", "quarter", "lane", "status", "initiative")
+MONEY = DecimalField(max_digits=18, decimal_places=2)
+
+# Group names accepted by split_summary → the split-row fields they group on.
+SUMMARY_GROUPS: dict[str, tuple[str, ...]] = {
+    "lane": ("lane",),
+    "status": ("status",),
+    "fiscal_year": ("fiscal_year",),
+    "quarter": ("fiscal_year", "fiscal_quarter"),
+    "month": ("fiscal_year", "month"),
+    "initiative": ("initiative_id", "initiative_code", "initiative_title"),
+}
+
+
+class SplitFilterError(ValueError):
+    """Bad filter values; `errors` maps each filter name to a plain-words message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class SplitFilters:
+    """Validated filters of split rows (the query parameters of exports and the API)."""
+
+    fiscal_year: int | None = None
+    quarter: int | None = None
+    lane: str | None = None
+    status: str | None = None
+    initiative: str | None = None  # an initiative code, e.g. INI-0042
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Any] | None) -> SplitFilters:
+        """From query parameters (`FY2027` or `2027`, `Q3` or `3`, lane, status, code); blanks ignored."""
+        params = params or {}
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+
+        def given(name: str) -> str | None:
+            value = params.get(name)
+            if value is None:
+                return None
+            text = str(value).strip()
+            return text or None
+
+        if (text := given("fiscal_year")) is not None:
+            try:
+                values["fiscal_year"] = parse_fiscal_year(text)
+            except ValueError:
+                errors["fiscal_year"] = f"“{text}” is not a fiscal year like FY2027."
+        if (text := given("quarter")) is not None:
+            digits = text.upper().removeprefix("Q")
+            if digits in ("1", "2", "3", "4"):
+                values["quarter"] = int(digits)
+            else:
+                errors["quarter"] = f"“{text}” is not a quarter: use 1–4 or Q1–Q4."
+        for name, choices in (("lane", Lane), ("status", Status)):
+            if (text := given(name)) is not None:
+                if text in choices.values:
+                    values[name] = text
+                else:
+                    errors[name] = f"“{text}” is not a {name}: use one of {', '.join(choices.values)}."
+        if (text := given("initiative")) is not None:
+            values["initiative"] = text.upper()
+        if errors:
+            raise SplitFilterError(errors)
+        return cls(**values)
+
+    def apply(self, queryset: QuerySet[SplitRow]) -> QuerySet[SplitRow]:
+        if self.fiscal_year is not None:
+            queryset = queryset.filter(fiscal_year=self.fiscal_year)
+        if self.quarter is not None:
+            queryset = queryset.filter(fiscal_quarter=self.quarter)
+        if self.lane:
+            queryset = queryset.filter(lane=self.lane)
+        if self.status:
+            queryset = queryset.filter(status=self.status)
+        if self.initiative:
+            queryset = queryset.filter(initiative_code=self.initiative)
+        return queryset
+
+
+def _as_filters(filters: SplitFilters | Mapping[str, Any] | None) -> SplitFilters:
+    return filters if isinstance(filters, SplitFilters) else SplitFilters.parse(filters)
+
+
+class MoneySum(Sum):
+    """SUM of a money column, exact to the cent everywhere.
+
+    SQLite stores decimals as floats; summing integer cents there avoids drift.
+    """
+
+    def __init__(self, expression, **extra):
+        super().__init__(expression, output_field=MONEY, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(
+            compiler,
+            connection,
+            # CAST AS NUMERIC gives the result numeric affinity, so comparisons in lookups work
+            template="CAST(SUM(CAST(ROUND(%(expressions)s * 100) AS INTEGER)) / 100.0 AS NUMERIC)",
+            **extra_context,
+        )
+
+
+def split_rows(filters: SplitFilters | Mapping[str, Any] | None = None) -> QuerySet[SplitRow]:
+    """The split rows (latest recompute) matching `filters`, in export order (fiscal year, month, code).
+
+    `filters` is a `SplitFilters` or a mapping of query parameters (fiscal_year,
+    quarter, lane, status, initiative); bad values raise `SplitFilterError`.
+    """
+    return _as_filters(filters).apply(SplitRow.objects.all()).order_by("fiscal_year", "month", "initiative_code")
+
+
+def split_summary(
+    group_by: str | Iterable[str] | None = None,
+    filters: SplitFilters | Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Roll-ups of the split rows: the ten amounts summed per group, plus `rows` and
+    `marketing_share_of_actual` (percent, None when nothing was spent).
+
+    `group_by` is one or more of lane, status, fiscal_year, quarter, month,
+    initiative; empty or None gives one row for the whole (filtered) portfolio.
+    """
+    names = (group_by,) if isinstance(group_by, str) else tuple(group_by or ())
+    unknown = [name for name in names if name not in SUMMARY_GROUPS]
+    if unknown:
+        raise ValueError(f"cannot group the split by {', '.join(unknown)}; use {', '.join(SUMMARY_GROUPS)}")
+    fields = list(dict.fromkeys(field for name in names for field in SUMMARY_GROUPS[name]))
+    zero = Decimal("0.00")
+    sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SPLIT_AMOUNT_COLUMNS}
+    queryset = _as_filters(filters).apply(SplitRow.objects.all())
+    if fields:
+        results = list(queryset.values(*fields).annotate(rows=Count("id"), **sums).order_by(*fields))
+    else:
+        results = [queryset.aggregate(rows=Count("id"), **sums)]
+    for result in results:
+        for column in SPLIT_AMOUNT_COLUMNS:  # SQLite hands back floats: back to cents
+            result[column] = Decimal(result[column]).quantize(CENT)
+        result["marketing_share_of_actual"] = marketing_share_of_actual(
+            result["actual_marketing"], result["actual_total"]
+        )
+    return results
+
+
+# Figures of one run are cached this long (a new run changes the keys anyway).
+RUN_CACHE_SECONDS = 26 * 3600
+RUN_CACHE_PREFIX = "split:v1"
+
+
+def run_cached[T](run: SplitRun | None, name: str, compute: Callable[[], T]) -> T:
+    """`compute()`'s result, cached under `run`'s id: what is read from one run's table never changes.
+
+    Every reader of the split (dashboard, API roll-ups) goes through here. A new run
+    changes every key, so nothing older than the latest run is ever served. The
+    cache only saves work: if it cannot be reached (Redis down), the figures are read
+    from the database and the request still answers. Without a run, nothing is cached.
+    """
+    if run is None:
+        return compute()
+    key = f"{RUN_CACHE_PREFIX}:{run.pk}:{name}"
+    try:
+        value = cache.get(key)
+    except Exception:
+        logger.warning("split: cache unavailable, reading %s from the database", name, exc_info=True)
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, RUN_CACHE_SECONDS)
+        except Exception:
+            logger.warning("split: cache unavailable, %s not kept", name, exc_info=True)
+    return value
+
+
+def latest_successful_run() -> SplitRun | None:
+    """The run whose table is current: its `finished_at` is the as-of time of every split figure."""
+    return SplitRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-finished_at").first()
+
+
+def recent_runs(limit: int = 25) -> list[SplitRun]:
+    """The latest runs, newest first, with who asked for them."""
+    return list(SplitRun.objects.select_related("requested_by").order_by("-queued_at")[:limit])
+
+
+def active_runs() -> list[SplitRun]:
+    """Runs queued or running now (the runs page polls while there are any)."""
+    return list(SplitRun.objects.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).order_by("-queued_at"))

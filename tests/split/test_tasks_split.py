@@ -1,0 +1,135 @@
+"""The recompute task: ids in, service called; retries with backoff on database errors only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import InterfaceError, OperationalError
+
+from split import tasks
+from split.models import SplitRow, SplitRun
+from split.services import split_run_queue
+from split.tasks import split_recompute_task
+from tests.factories import BudgetLineFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def eager_retries():
+    """In eager mode Celery re-applies a retried task inline, unless errors propagate at once."""
+    from portfolio.celery import app
+
+    propagates = app.conf.task_eager_propagates
+    app.conf.task_eager_propagates = False
+    yield
+    app.conf.task_eager_propagates = propagates
+
+
+@pytest.fixture
+def some_budget():
+    return BudgetLineFactory(month=dt.date(2026, 1, 1), amount=Decimal("100.00"))
+
+
+def failing_first(monkeypatch, *errors):
+    """Make the service raise `errors` on its first calls, then work; returns the call log."""
+    calls = []
+    real = tasks.split_recompute
+
+    def flaky(**kwargs):
+        calls.append(kwargs)
+        if len(calls) <= len(errors):
+            raise errors[len(calls) - 1]
+        return real(**kwargs)
+
+    monkeypatch.setattr(tasks, "split_recompute", flaky)
+    return calls
+
+
+def test_the_nightly_task_records_a_scheduled_run_and_fills_the_table(some_budget):
+    result = split_recompute_task.apply().get()
+
+    run = SplitRun.objects.get()
+    assert result == {"run_id": str(run.pk), "status": "succeeded", "row_count": 1}
+    assert run.trigger == "schedule"
+    assert SplitRow.objects.count() == 1
+
+
+def test_database_errors_are_retried_with_the_same_run(some_budget, monkeypatch):
+    calls = failing_first(monkeypatch, OperationalError("server closed the connection"), InterfaceError("gone"))
+
+    result = split_recompute_task.apply().get()
+
+    assert len(calls) == 3
+    assert len({call["run_id"] for call in calls}) == 1  # one run across the retries, not three
+    run = SplitRun.objects.get()
+    assert (result["status"], run.status, run.error) == ("succeeded", "succeeded", "")
+
+
+def test_retries_back_off_exponentially(some_budget, monkeypatch):
+    countdowns = []
+    monkeypatch.setattr(tasks, "get_exponential_backoff_interval", lambda **kw: countdowns.append(kw) or 7)
+    failing_first(monkeypatch, OperationalError("down"), OperationalError("down"))
+
+    split_recompute_task.apply().get()
+
+    assert [kw["retries"] for kw in countdowns] == [0, 1]
+    assert all(kw["full_jitter"] and kw["maximum"] == tasks.BACKOFF_MAX_SECONDS for kw in countdowns)
+
+
+def test_a_run_waiting_for_a_retry_says_so(some_budget, monkeypatch):
+    run = split_run_queue(trigger="ui")
+    monkeypatch.setattr(tasks, "split_recompute", lambda **kw: (_ for _ in ()).throw(OperationalError("down")))
+    monkeypatch.setattr(split_recompute_task, "retry", lambda **kw: RuntimeError("retry scheduled"))
+
+    with pytest.raises(RuntimeError, match="retry scheduled"):
+        split_recompute_task.apply(kwargs={"run_id": str(run.pk)}).get()
+
+    run.refresh_from_db()
+    assert run.status == "queued"
+    assert run.error.startswith("Database unavailable (down); retry 1 of 5 in ")
+
+
+def test_gives_up_after_the_last_retry_and_the_run_shows_the_failure(some_budget, monkeypatch):
+    from split import services as spend_split
+
+    attempts = []
+
+    def database_down():
+        attempts.append(1)
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(spend_split, "_rebuild_split_table", database_down)
+    run = split_run_queue(trigger="ui")
+
+    with pytest.raises(OperationalError):
+        split_recompute_task.apply(kwargs={"run_id": str(run.pk)}).get()
+
+    assert len(attempts) == tasks.MAX_RETRIES + 1
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert "OperationalError: could not connect to server" in run.error
+
+
+def test_other_errors_are_not_retried_and_the_run_is_failed(some_budget, monkeypatch):
+    from split import services as spend_split
+
+    def broken(*args, **kwargs):
+        raise ValueError("bad data")
+
+    monkeypatch.setattr(spend_split, "_rebuild_split_table", broken)
+    run = split_run_queue(trigger="api")
+
+    with pytest.raises(ValueError, match="bad data"):
+        split_recompute_task.apply(kwargs={"run_id": str(run.pk)}).get()
+
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert "ValueError: bad data" in run.error
+
+
+def test_a_run_that_no_longer_exists_is_ignored():
+    result = split_recompute_task.apply(kwargs={"run_id": "00000000-0000-0000-0000-000000000000"}).get()
+    assert result["status"] == "missing"
