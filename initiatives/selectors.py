@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, QuerySet
 
 from portfolio import policy
-from portfolio.money import round_half_up
 
 from .choices import Health, Lane, ProposalStatus, Role, Status
 from .lane_assessment import QUESTIONS
@@ -245,76 +243,3 @@ def initiative_history(*, initiative: Initiative, limit: int = 30) -> list[Histo
         if changes:
             entries.append(HistoryEntry(at=newer.history_date, by=newer.history_user, kind="changed", changes=changes))
     return entries
-
-
-# --- budget and actuals (read-only aggregates over the budgets app's tables) --------------
-
-
-@dataclass(frozen=True)
-class FinanceSummary:
-    planned_total: Decimal
-    actual_total: Decimal
-    paid_marketing: Decimal
-    paid_it: Decimal
-    marketing_share_pct: Decimal
-    budget_line_count: int
-    expense_count: int
-
-    @property
-    def has_data(self) -> bool:
-        return bool(self.budget_line_count or self.expense_count)
-
-    @property
-    def planned_marketing(self) -> Decimal:
-        return round_half_up(self.planned_total * self.marketing_share_pct / 100)
-
-    @property
-    def planned_it(self) -> Decimal:
-        return self.planned_total - self.planned_marketing
-
-    @property
-    def actual_marketing(self) -> Decimal:
-        return round_half_up(self.actual_total * self.marketing_share_pct / 100)
-
-    @property
-    def actual_it(self) -> Decimal:
-        return self.actual_total - self.actual_marketing
-
-    @property
-    def variance(self) -> Decimal:
-        return self.planned_total - self.actual_total
-
-    @property
-    def true_up(self) -> Decimal:
-        """Positive: marketing owes IT that much over the initiative's life so far (at today's share)."""
-        return self.actual_marketing - self.paid_marketing
-
-    @property
-    def spent_pct(self) -> int | None:
-        if not self.planned_total:
-            return None
-        return int(self.actual_total * 100 / self.planned_total)
-
-
-def initiative_finance_summary(*, initiative: Initiative) -> FinanceSummary:
-    """Budget and actuals to date of one initiative: two aggregate queries."""
-    from budgets.models import BudgetLine, Expense
-
-    planned = BudgetLine.objects.filter(initiative=initiative).aggregate(
-        total=Coalesce(Sum("amount"), ZERO), lines=Count("pk")
-    )
-    actual = Expense.objects.filter(initiative=initiative).aggregate(
-        total=Coalesce(Sum("amount_reporting"), ZERO),
-        marketing=Coalesce(Sum("amount_reporting", filter=Q(paid_by="marketing")), ZERO),
-        it=Coalesce(Sum("amount_reporting", filter=Q(paid_by="it")), ZERO),
-        expenses=Count("pk"),
-    )
-    return FinanceSummary(
-        planned_total=Decimal(planned["total"]),
-        actual_total=Decimal(actual["total"]),
-        paid_marketing=Decimal(actual["marketing"]),
-        paid_it=Decimal(actual["it"]),
-        marketing_share_pct=initiative.marketing_share_pct,
-        budget_line_count=planned["lines"],
-        expense_count=actual["expenses"],
-    )

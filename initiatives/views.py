@@ -231,7 +231,6 @@ def initiative_detail(request, code: str):
         "last_rejection": last_rejection if initiative.status == Status.REJECTED else None,
         "platforms": platforms,
         "dependents": dependents,
-        "finance": selectors.initiative_finance_summary(initiative=initiative) if allowed["view_finances"] else None,
         "health_form": HealthForm(initial={"health": initiative.health}) if allowed["update_health"] else None,
         "sponsor_side": policy.sponsor_side(user, initiative),
         "reporting_currency": settings.REPORTING_CURRENCY,

@@ -215,3 +215,33 @@ def recent_runs(limit: int = 25) -> list[SplitRun]:
 def active_runs() -> list[SplitRun]:
     """Runs queued or running now (the runs page polls while there are any)."""
     return list(SplitRun.objects.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).order_by("-queued_at"))
+
+
+@dataclass(frozen=True)
+class InitiativeSplit:
+    """An initiative's split to date: the sums of its split rows (latest recompute), and as of when."""
+
+    amounts: dict[str, Any]
+    as_of: Any  # the run's finished_at; None before the first recompute
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.amounts.get("rows"))
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.amounts[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def spent_pct(self) -> int | None:
+        planned = self.amounts["planned_total"]
+        return int(self.amounts["actual_total"] * 100 / planned) if planned else None
+
+
+def initiative_split(*, initiative_code: str) -> InitiativeSplit:
+    """The initiative page's budget-and-actuals card: one aggregate over its split rows."""
+    run = latest_successful_run()
+    (amounts,) = split_summary(None, SplitFilters(initiative=initiative_code))
+    return InitiativeSplit(amounts=amounts, as_of=run.finished_at if run else None)

@@ -47,6 +47,7 @@ from portfolio import fiscal
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, cents_to_amount, split_amounts
 from split.choices import RunStatus
 from split.models import OverspendAlert, SplitRow, SplitRun
+from split.signals import split_recomputed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -174,12 +175,12 @@ def split_recompute(
         raise
     else:
         logger.info("split run %s: %s rows in %s ms", run.pk, row_count, duration_ms)
-        _after_success()
+        _after_success(run)
     run.refresh_from_db()
     return run
 
 
-def _after_success() -> None:
+def _after_success(run: SplitRun) -> None:
     """Make the first reads of the new table fast: fresh planner statistics, then a warm dashboard cache.
 
     The rebuild replaced every row, so PostgreSQL's statistics describe the previous
@@ -191,11 +192,12 @@ def _after_success() -> None:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE budgets_splitrow, budgets_splithistory")
-        from dashboard.selectors import dashboard_cache_warm  # the dashboard reads what this module writes
-
-        dashboard_cache_warm()
     except Exception:
-        logger.warning("split recompute: refreshing statistics or warming the dashboard failed", exc_info=True)
+        logger.warning("split recompute: refreshing statistics failed", exc_info=True)
+    # The wings above (the dashboard) warm their caches; they import this module, not the reverse.
+    for receiver, outcome in split_recomputed.send_robust(sender=SplitRun, run=run):
+        if isinstance(outcome, Exception):
+            logger.warning("split recompute: %s failed after the run", receiver, exc_info=outcome)
 
 
 def _claim(*, run_id: uuid.UUID | str | None, trigger: str, by: AbstractBaseUser | None) -> SplitRun:

@@ -97,6 +97,3 @@ def overspend_alerts_task(self) -> dict:
         _drop_broken_connection()
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
     return {"sent": sent}
-
-
-from reports.tasks import export_files_purge_task, export_job_task  # noqa: E402, F401 - registers the export tasks
