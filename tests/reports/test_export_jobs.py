@@ -12,7 +12,6 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from reports import exports
-from reports import tasks as export_tasks
 from reports.choices import ExportStatus
 from reports.exports import (
     QUEUE_UNAVAILABLE,
