@@ -35,7 +35,8 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -r portfolio initiatives budgets -ll -x '*/migrations/*'
+	$(BIN)/bandit -q -r portfolio initiatives budgets split dashboard reports demo -ll -x '*/migrations/*'
+	$(BIN)/lint-imports --no-cache
 
 test: lint
 	DJANGO_SETTINGS_MODULE=portfolio.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
