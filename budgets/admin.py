@@ -1,5 +1,10 @@
 """Django admin of the budgets app.
 
+Who may read and write each model here is the permission policy's answer
+(`policy.can_in_admin` through `PolicyPermissionsMixin`), as in the web UI and
+the API: finance writes budget lines, expenses, FX rates and locks; the admin
+role reads them; records only the app writes are read-only for everyone.
+
 Budget lines, expenses, FX rates and locks are written through the same
 services as the finance pages: the admin forms run the period-lock check (so a
 locked month is a form error naming the month), `save_model` and
@@ -22,8 +27,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
-from reports.models import ExportJob
-from split.models import OverspendAlert, SplitHistory, SplitRow, SplitRun
+from portfolio.admin_site import PolicyPermissionsMixin
 
 from .models import (
     BudgetLine,
@@ -74,7 +78,7 @@ class ServiceDeleteMixin:
 
     def delete_view(self, request, object_id, extra_context=None):
         obj = self.get_object(request, unquote(object_id))
-        if obj is not None and (refusal := self.delete_refusal(obj)):
+        if obj is not None and self.has_delete_permission(request, obj) and (refusal := self.delete_refusal(obj)):
             self.message_user(request, refusal, messages.ERROR)
             opts = self.model._meta
             return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
@@ -115,7 +119,7 @@ class BudgetLineAdminForm(LockCheckedForm):
 
 
 @admin.register(BudgetLine)
-class BudgetLineAdmin(ServiceDeleteMixin, SimpleHistoryAdmin):
+class BudgetLineAdmin(PolicyPermissionsMixin, ServiceDeleteMixin, SimpleHistoryAdmin):
     form = BudgetLineAdminForm
     list_display = ("initiative", "month", "category", "amount")
     list_filter = ("category", "month")
@@ -126,7 +130,9 @@ class BudgetLineAdmin(ServiceDeleteMixin, SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            data = {name: form.cleaned_data[name] for name in form.changed_data}
+            # Every field, not form.changed_data: a history revert's form starts from the old version, so
+            # what it restores is "unchanged" there; the service keeps what differs from the stored row.
+            data = {name: form.cleaned_data[name] for name in BudgetLineAdminForm.Meta.fields}
             saved = budget_line_update(line=obj, data=data, by=request.user)
         else:
             saved = budget_line_set(
@@ -162,7 +168,7 @@ class ExpenseAdminForm(LockCheckedForm):
 
 
 @admin.register(Expense)
-class ExpenseAdmin(ServiceDeleteMixin, SimpleHistoryAdmin):
+class ExpenseAdmin(PolicyPermissionsMixin, ServiceDeleteMixin, SimpleHistoryAdmin):
     form = ExpenseAdminForm
     date_field = "incurred_on"
     list_display = (
@@ -190,7 +196,7 @@ class ExpenseAdmin(ServiceDeleteMixin, SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            data = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
+            data = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}  # every field: see BudgetLineAdmin
             saved = expense_update(expense=obj, data=data, by=request.user)
         else:
             values = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
@@ -230,7 +236,7 @@ class FxRateAdminForm(LockCheckedForm):
 
 
 @admin.register(FxRate)
-class FxRateAdmin(ServiceDeleteMixin, SimpleHistoryAdmin):
+class FxRateAdmin(PolicyPermissionsMixin, ServiceDeleteMixin, SimpleHistoryAdmin):
     form = FxRateAdminForm
     list_display = ("currency", "month", "rate")
     list_filter = ("currency",)
@@ -266,7 +272,7 @@ class PeriodLockAdminForm(forms.ModelForm):
 
 
 @admin.register(PeriodLock)
-class PeriodLockAdmin(SimpleHistoryAdmin):
+class PeriodLockAdmin(PolicyPermissionsMixin, SimpleHistoryAdmin):
     """Locks are created and removed through the lock services; a lock itself is not edited."""
 
     form = PeriodLockAdminForm
@@ -289,73 +295,12 @@ class PeriodLockAdmin(SimpleHistoryAdmin):
             self.delete_model(request, lock)
 
 
+# --- records only the app writes: read here, by whoever the policy lets read finance's records ---------
+
+
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(PolicyPermissionsMixin, admin.ModelAdmin):
     list_display = ("run_at", "kind", "file_name", "run_by", "via", "rows", "created", "changed", "unchanged")
     list_filter = ("kind", "via")
     search_fields = ("file_name", "file_sha256")
     readonly_fields = [f.name for f in ImportRun._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(SplitRow)
-class SplitRowAdmin(admin.ModelAdmin):
-    list_display = ("initiative_code", "month", "lane", "status", "planned_total", "actual_total", "true_up")
-    list_filter = ("fiscal_year", "fiscal_quarter", "lane", "status")
-    search_fields = ("initiative_code", "initiative_title")
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False  # written only by the recompute
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(SplitRun)
-class SplitRunAdmin(admin.ModelAdmin):
-    list_display = ("queued_at", "status", "trigger", "requested_by", "finished_at", "duration_ms", "row_count")
-    list_filter = ("status", "trigger")
-    search_fields = ("error",)
-    readonly_fields = [f.name for f in SplitRun._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-
-@admin.register(SplitHistory)
-class SplitHistoryAdmin(admin.ModelAdmin):
-    list_display = ("run", "lane", "month", "planned_total", "actual_total", "actual_marketing")
-    list_filter = ("lane", "fiscal_year")
-    search_fields = ("lane",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-
-@admin.register(OverspendAlert)
-class OverspendAlertAdmin(admin.ModelAdmin):
-    list_display = ("initiative", "month", "fiscal_year", "planned_total", "actual_total", "sent_at")
-    list_filter = ("fiscal_year", "month")
-    search_fields = ("initiative__code", "initiative__title")
-    list_select_related = ("initiative",)
-    readonly_fields = [f.name for f in OverspendAlert._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False  # written only by the nightly alerts task
-
-
-@admin.register(ExportJob)
-class ExportJobAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "requested_by", "format", "status", "progress", "row_count", "finished_at")
-    list_filter = ("status", "format")
-    search_fields = ("requested_by__username", "file_name", "error")
-    readonly_fields = [f.name for f in ExportJob._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False  # created by the reports page

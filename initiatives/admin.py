@@ -99,12 +99,19 @@ class InitiativeAdmin(SimpleHistoryAdmin):
 
 @admin.register(CodeSequence)
 class CodeSequenceAdmin(admin.ModelAdmin):
+    """Read here; only filing moves it (a lower value would hand out codes again, PRODUCT.md §2)."""
+
     list_display = ("name", "last_value")
     search_fields = ("name",)
     list_filter = ("name",)
 
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
     def has_delete_permission(self, request, obj=None) -> bool:
-        # Deleting the sequence would hand out codes again.
         return False
 
 
@@ -131,7 +138,8 @@ class InitiativeTransitionAdmin(admin.ModelAdmin):
 
 @admin.register(InitiativeChangeProposal)
 class InitiativeChangeProposalAdmin(admin.ModelAdmin):
-    """Proposals are decided by the sponsors in the app (services), not edited here."""
+    """Proposals are decided by the sponsors in the app (services) or withdrawn by their author; not
+    edited or deleted here."""
 
     list_display = ("initiative", "status", "proposed_by", "proposed_at", "decided_at")
     list_filter = ("status",)
@@ -142,4 +150,7 @@ class InitiativeChangeProposalAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

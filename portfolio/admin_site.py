@@ -1,21 +1,24 @@
 """The Django admin of the `admin` role (PRODUCT.md §1: users, roles, settings).
 
-A member of the `admin` group opens the admin and holds every model permission there,
-without Django's `is_staff` / `is_superuser` flags having to be kept in step with the
-role: the role is the one place that says who administers. What the admin may change
-is still bounded by the model admins, which write through the services (locks, FX
-conversion, history) or are read-only where a workflow decides (initiatives).
+A member of the `admin` group opens the admin without Django's `is_staff` / `is_superuser`
+flags having to be kept in step with the role: the role is the one place that says who
+administers. There it holds the model permissions of users, roles and settings; finance's
+records are another matter: their model admins ask the permission policy
+(`PolicyPermissionsMixin`), which lets the admin role read them and only finance write
+them, as in the web UI and the API.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.backends import BaseBackend
+from django.core.exceptions import PermissionDenied
+
+from portfolio import policy
 
 
 def _administers(user) -> bool:
-    from portfolio import policy
-
     return bool(user is not None and user.is_active and policy.is_admin(user))
 
 
@@ -29,10 +32,55 @@ class PortfolioAdminSite(admin.AdminSite):
 
 
 class AdminRoleBackend(BaseBackend):
-    """Members of the `admin` role hold every model permission; this backend signs no one in."""
+    """Members of the `admin` role hold every Django model permission; this backend signs no one in.
+
+    The model admins of finance's records do not ask for these permissions: the policy decides there.
+    """
 
     def has_perm(self, user_obj, perm: str, obj=None) -> bool:
         return _administers(user_obj)
 
     def has_module_perms(self, user_obj, app_label: str) -> bool:
         return _administers(user_obj)
+
+
+class PolicyPermissionsMixin:
+    """For the model admins of finance's records: `policy.can_in_admin` decides view, add, change and
+    delete — so the buttons, the forms, the bulk actions and the history pages — instead of Django's
+    model permissions (which superusers and the admin role hold for every model)."""
+
+    def _policy_allows(self, request, permission: str) -> bool:
+        return policy.can_in_admin(request.user, permission, self.opts.label_lower)
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._policy_allows(request, "view")
+
+    def has_add_permission(self, request) -> bool:
+        return self._policy_allows(request, "add")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._policy_allows(request, "change")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._policy_allows(request, "delete")
+
+    # django-simple-history: reading a record's history is viewing it, reverting it is changing it.
+
+    def has_view_history_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request, obj)
+
+    def has_change_history_permission(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple_history saves a posted revert for anyone who may *view* the history. A revert
+        # changes the live record, so it needs the change permission on it; a deleted record is
+        # not brought back this way (it is recorded again through the add form and its service).
+        if request.method == "POST":
+            current = self.get_object(request, unquote(object_id))
+            if current is None or not self.has_change_history_permission(request, current):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)

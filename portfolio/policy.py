@@ -187,6 +187,9 @@ def _global_rules() -> dict[str, Callable[[Any], bool]]:
         "split.view": lambda u: sees_everything(u),
         "split.recompute": finance,
         "audit.view": lambda u: finance(u) or is_admin(u),
+        # Finance's records in the Django admin: finance, and the admin role, which reads them there
+        # (as it reads their history in the audit log) but writes none of them (see can_in_admin).
+        "admin.view_finance_records": lambda u: finance(u) or is_admin(u),
     }
 
 
@@ -211,3 +214,37 @@ def can(user, action: str, obj: Initiative | InitiativeChangeProposal | None = N
     if action in GLOBAL_RULES:
         return bool(GLOBAL_RULES[action](user))
     raise KeyError(f"unknown action {action!r}")
+
+
+# --- the Django admin -------------------------------------------------------
+# PRODUCT.md §1: finance alone keeps budget lines, actuals, FX rates and locks; the admin role
+# manages users, roles and settings. So in the Django admin a finance model is written only with
+# the action that governs it in the web UI and the API, or by nobody (None) when only the app
+# writes it: the recompute, the importers, the export and overspend-alert tasks.
+ADMIN_FINANCE_MODELS: dict[str, str | None] = {
+    "budgets.budgetline": "budgets.manage",
+    "budgets.expense": "expenses.manage",
+    "budgets.fxrate": "fx.manage",
+    "budgets.periodlock": "locks.manage",
+    "budgets.importrun": None,
+    "split.splitrow": None,
+    "split.splitrun": None,
+    "split.splithistory": None,
+    "split.overspendalert": None,
+    "reports.exportjob": None,
+}
+ADMIN_PERMISSIONS = ("view", "add", "change", "delete")
+
+
+def can_in_admin(user, permission: str, model_label: str) -> bool:
+    """May `user` view, add, change or delete (`permission`) records of the finance model `model_label`
+    (`budgets.expense`) in the Django admin? Unknown permissions and models raise: a new finance model
+    needs its row in ADMIN_FINANCE_MODELS."""
+    if permission not in ADMIN_PERMISSIONS:
+        raise KeyError(f"unknown admin permission {permission!r}")
+    if model_label not in ADMIN_FINANCE_MODELS:
+        raise KeyError(f"{model_label} has no row in ADMIN_FINANCE_MODELS")
+    if permission == "view":
+        return can(user, "admin.view_finance_records")
+    write_action = ADMIN_FINANCE_MODELS[model_label]
+    return write_action is not None and can(user, write_action)

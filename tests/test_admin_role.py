@@ -11,7 +11,8 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from initiatives.choices import Status
-from initiatives.models import Initiative
+from initiatives.models import CodeSequence, Initiative, InitiativeChangeProposal
+from initiatives.services import INITIATIVE_SEQUENCE
 from tests.factories import InitiativeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +114,31 @@ def test_initiatives_are_read_in_the_admin_but_never_changed_there(client, admin
     initiative.refresh_from_db()
     assert initiative.status == Status.APPROVED
     assert Initiative.objects.filter(pk=initiative.pk).exists()
+
+
+def test_change_proposals_and_the_code_sequence_are_read_in_the_admin_but_never_changed_there(client, administrator):
+    initiative = InitiativeFactory(status=Status.APPROVED)
+    proposal = InitiativeChangeProposal.objects.create(
+        initiative=initiative, proposed_by=initiative.owner, reason="Budget shifted", lane="core_stack"
+    )
+    sequence = CodeSequence.objects.get(name=INITIATIVE_SEQUENCE)
+    last_value = sequence.last_value
+
+    assert (
+        client.get(reverse("admin:initiatives_initiativechangeproposal_change", args=[proposal.pk])).status_code == 200
+    )
+    delete_proposal = reverse("admin:initiatives_initiativechangeproposal_delete", args=[proposal.pk])
+    assert client.post(delete_proposal, {"post": "yes"}).status_code == 403
+    change_sequence = reverse("admin:initiatives_codesequence_change", args=[sequence.pk])
+    assert client.get(change_sequence).status_code == 200
+    assert client.post(change_sequence, {"name": INITIATIVE_SEQUENCE, "last_value": "0"}).status_code == 403
+
+    assert InitiativeChangeProposal.objects.filter(pk=proposal.pk, status=proposal.status).exists()
+    sequence.refresh_from_db()
+    assert sequence.last_value == last_value
+
+
+def test_finance_let_into_the_admin_reads_its_records_there_but_not_the_users(client):
+    client.force_login(UserFactory(role="finance", side="", is_staff=True))
+    assert client.get(reverse("admin:budgets_expense_changelist")).status_code == 200
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 403

@@ -97,6 +97,7 @@ GLOBAL_TABLE: dict[str, set[str]] = {
     "split.view": {"executive", "finance", "admin"},
     "split.recompute": {"finance"},
     "audit.view": {"finance", "admin"},
+    "admin.view_finance_records": {"finance", "admin"},
 }
 
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the finance tests: CSV files, initiatives with known codes, an admin user."""
+"""Helpers shared by the finance tests: CSV files, initiatives with known codes, admin users."""
 
 from __future__ import annotations
 
@@ -51,3 +51,8 @@ def eur_rate(month: dt.date = dt.date(2026, 3, 1), rate: str = "1.10000000"):
 
 def admin_user():
     return UserFactory(username="root", role="admin", side="", is_staff=True, is_superuser=True)
+
+
+def finance_in_admin():
+    """A finance user let into the Django admin (`is_staff`): there the policy gives it what it gives finance."""
+    return UserFactory(username="finance.staff", role="finance", side="", is_staff=True)

@@ -18,7 +18,7 @@ from budgets.services.locks import (
     period_lock_create,
     period_unlock,
 )
-from tests.budgets.finance_helpers import actuals_csv, admin_user, budget_csv, eur_rate, initiative_with_code
+from tests.budgets.finance_helpers import actuals_csv, budget_csv, eur_rate, finance_in_admin, initiative_with_code
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, PeriodLockFactory
 
 pytestmark = pytest.mark.django_db
@@ -193,10 +193,10 @@ def test_expense_delete_view_refuses_a_locked_month(client, finance):
 
 
 def test_admin_add_of_an_expense_in_a_locked_month_is_a_form_error(client):
-    root = admin_user()
+    keeper = finance_in_admin()
     initiative = InitiativeFactory()
     PeriodLockFactory(month=MARCH)
-    client.force_login(root)
+    client.force_login(keeper)
     response = client.post(
         reverse("admin:budgets_expense_add"),
         {
@@ -215,10 +215,10 @@ def test_admin_add_of_an_expense_in_a_locked_month_is_a_form_error(client):
 
 
 def test_admin_change_of_a_budget_line_in_a_locked_month_is_refused(client):
-    root = admin_user()
+    keeper = finance_in_admin()
     line = BudgetLineFactory(month=MARCH, amount=Decimal("10.00"))
     PeriodLockFactory(month=MARCH)
-    client.force_login(root)
+    client.force_login(keeper)
     response = client.post(
         reverse("admin:budgets_budgetline_change", args=[line.pk]),
         {"initiative": line.initiative_id, "month": "2026-03-01", "category": "labor", "amount": "99.00"},
@@ -229,21 +229,21 @@ def test_admin_change_of_a_budget_line_in_a_locked_month_is_refused(client):
 
 
 def test_admin_delete_in_a_locked_month_is_refused_naming_it(client):
-    root = admin_user()
+    keeper = finance_in_admin()
     expense = ExpenseFactory(incurred_on=dt.date(2026, 3, 3))
     PeriodLockFactory(month=MARCH)
-    client.force_login(root)
+    client.force_login(keeper)
     response = client.post(reverse("admin:budgets_expense_delete", args=[expense.pk]), {"post": "yes"}, follow=True)
     assert "March 2026 is locked" in response.content.decode()
     assert Expense.objects.filter(pk=expense.pk).exists()
 
 
 def test_admin_bulk_delete_touching_a_locked_month_deletes_nothing(client):
-    root = admin_user()
+    keeper = finance_in_admin()
     open_expense = ExpenseFactory(incurred_on=dt.date(2026, 2, 3))
     locked_expense = ExpenseFactory(incurred_on=dt.date(2026, 3, 3))
     PeriodLockFactory(month=MARCH)
-    client.force_login(root)
+    client.force_login(keeper)
     response = client.post(
         reverse("admin:budgets_expense_changelist"),
         {"action": "delete_selected", "_selected_action": [open_expense.pk, locked_expense.pk], "post": "yes"},
