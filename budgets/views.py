@@ -242,7 +242,10 @@ def _grid_rows(form: BudgetGridForm, grid) -> dict:
     """Months as rows, categories as columns: cells, month totals, category totals, actuals and variance."""
 
     def value_of(month, category) -> Decimal:
-        raw = form[form.cell_name(month, category)].value()
+        cell = form[form.cell_name(month, category)]
+        if cell.errors:  # shown under the cell; a refused value (a million digits) is not added up
+            return Decimal(0)
+        raw = cell.value()
         try:
             return Decimal(str(raw)) if raw not in (None, "") else Decimal(0)
         except ArithmeticError:
