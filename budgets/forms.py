@@ -18,6 +18,7 @@ from budgets.services.imports import IMPORTERS
 from budgets.services.locks import PeriodLockedError
 from initiatives.choices import Role
 from initiatives.models import Initiative
+from portfolio.text import canonical_code
 
 MONEY_FIELD = {"max_digits": 14, "decimal_places": 2}
 CELL_ERRORS = {
@@ -104,7 +105,7 @@ class ExpenseForm(BootstrapFormMixin, forms.Form):
         self.fields["currency"].initial = settings.REPORTING_CURRENCY
 
     def clean_initiative(self) -> Initiative:
-        code = self.cleaned_data["initiative"].strip().upper()
+        code = canonical_code(self.cleaned_data["initiative"])
         initiative = Initiative.objects.filter(code=code).first()
         if initiative is None:
             raise forms.ValidationError(f"There is no initiative {code}.")
