@@ -28,20 +28,22 @@ def canonical_code(text: str) -> str:
 
 
 @functools.cache
-def _spellings(choices: tuple[tuple[str, str], ...]) -> dict[str, str]:
+def _spellings(choices: type | tuple[tuple[str, str], ...]) -> dict[str, str]:
     """Every accepted spelling (case-folded value or label) → the value. A value wins over another's label."""
-    spellings = {str(label).casefold(): value for value, label in choices}
-    spellings.update({str(value).casefold(): value for value, _ in choices})
+    pairs = [(value, str(label)) for value, label in getattr(choices, "choices", choices)]
+    spellings = {label.casefold(): value for value, label in pairs}
+    spellings.update({str(value).casefold(): value for value, _ in pairs})
     return spellings
 
 
 def choice_value(choices: type | Iterable[tuple[str, str]], text: str) -> str | None:
     """The value of the choice that `text` names by its value or its label, in any case; None if none does.
 
-    `choices` is a `TextChoices` class or (value, label) pairs.
+    `choices` is a `TextChoices` class (its spellings are worked out once: importers call this per row)
+    or (value, label) pairs.
     """
-    pairs = tuple((value, str(label)) for value, label in getattr(choices, "choices", choices))
-    return _spellings(pairs).get(text.strip().casefold())
+    key = choices if isinstance(choices, type) else tuple((value, str(label)) for value, label in choices)
+    return _spellings(key).get(text.strip().casefold())
 
 
 def unstorable_character(text: str) -> int | None:
