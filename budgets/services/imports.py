@@ -138,11 +138,10 @@ class ImportReport:
             return f"{self.file_name} was not imported: {count} error{'s' if count != 1 else ''}. Nothing was saved."
         if self.nothing_new:
             singular, plural = IMPORTERS[self.kind].nothing_new_words
-            rows = (
-                f"the only row of {self.file_name} {singular}"
-                if self.rows == 1
-                else (f"all {self.rows:,} rows of {self.file_name} {plural}")
-            )
+            if self.rows == 1:
+                rows = f"the only row of {self.file_name} {singular}"
+            else:
+                rows = f"all {self.rows:,} rows of {self.file_name} {plural}"
             return f"Nothing new to import: {rows}. Nothing changed."
         verb = "Imported" if self.saved else "Ready to import"
         parts = [f"{self.new:,} new {things if self.new != 1 else IMPORTERS[self.kind].thing}"]
