@@ -19,6 +19,7 @@ from budgets.months import parse_year_month
 from budgets.split_arithmetic import SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
 from initiatives.api.serializers import PersonField, VisibleInitiativeField
 from initiatives.choices import Lane, Side, Status
+from portfolio.api import ValueOrLabelChoiceField
 from portfolio.fiscal import fiscal_year_label
 
 MONTH_PATTERN = r"^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
@@ -74,7 +75,7 @@ class BudgetLineInputSerializer(serializers.Serializer):
 
     initiative = VisibleInitiativeField(help_text="The initiative's code, e.g. INI-0042.")
     month = MonthField()
-    category = serializers.ChoiceField(choices=Category.choices)
+    category = ValueOrLabelChoiceField(choices=Category.choices)
     amount = money(help_text="Planned spend in reporting currency, ≥ 0.")
 
 
@@ -82,7 +83,7 @@ class BudgetLineUpdateSerializer(serializers.Serializer):
     """Moves a line to another month or category, or changes its amount (the initiative stays)."""
 
     month = MonthField()
-    category = serializers.ChoiceField(choices=Category.choices)
+    category = ValueOrLabelChoiceField(choices=Category.choices)
     amount = money()
 
 
@@ -112,8 +113,8 @@ class ExpenseUpdateSerializer(serializers.Serializer):
     incurred_on = serializers.DateField()
     amount = money(help_text="In `currency`; not zero; negative for a credit or reversal.")
     currency = serializers.CharField(help_text="ISO 4217 code, e.g. EUR; converted at the month's FX rate.")
-    paid_by = serializers.ChoiceField(choices=Payer.choices, help_text="Whose cost centre was charged.")
-    category = serializers.ChoiceField(choices=Category.choices)
+    paid_by = ValueOrLabelChoiceField(choices=Payer.choices, help_text="Whose cost centre was charged.")
+    category = ValueOrLabelChoiceField(choices=Category.choices)
     vendor = serializers.CharField(allow_blank=True, required=False, default="")
     description = serializers.CharField(allow_blank=True, required=False, default="")
 
