@@ -10,6 +10,7 @@ from budgets.currencies import currency_choices
 from budgets.forms import BootstrapFormMixin
 from budgets.models import Expense, FxRate
 from budgets.months import month_bounds, parse_year_month
+from portfolio.text import canonical_code
 
 
 class FilterForm(BootstrapFormMixin, forms.Form):
@@ -57,7 +58,7 @@ class ExpenseFilterSet(django_filters.FilterSet):
 
     def filter_initiative(self, queryset, name, value):
         # Codes are stored upper case; a join on the code keeps the (initiative, incurred_on) index in play.
-        return queryset.filter(initiative__code=value.strip().upper())
+        return queryset.filter(initiative__code=canonical_code(value))
 
 
 class FxRateFilterSet(django_filters.FilterSet):

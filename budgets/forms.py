@@ -18,6 +18,7 @@ from budgets.services.imports import IMPORTERS
 from budgets.services.locks import PeriodLockedError
 from initiatives.choices import Role
 from initiatives.models import Initiative
+from portfolio.text import canonical_code
 
 MONEY_FIELD = {"max_digits": 14, "decimal_places": 2}
 CELL_ERRORS = {
@@ -104,7 +105,7 @@ class ExpenseForm(BootstrapFormMixin, forms.Form):
         self.fields["currency"].initial = settings.REPORTING_CURRENCY
 
     def clean_initiative(self) -> Initiative:
-        code = self.cleaned_data["initiative"].strip().upper()
+        code = canonical_code(self.cleaned_data["initiative"])
         initiative = Initiative.objects.filter(code=code).first()
         if initiative is None:
             raise forms.ValidationError(f"There is no initiative {code}.")
@@ -193,7 +194,10 @@ class BudgetGridForm(forms.Form):
     """One field per (month, category) cell, the version the grid was built from, and one annual field per row.
 
     Cells of locked months are disabled: the browser does not send them and
-    the form keeps their stored value.
+    the form keeps their stored value. A value posted for one all the same (a
+    page loaded before the month was locked, a forged request) is passed on as
+    a change when it differs from the stored one, so the save is refused with
+    the month named, rather than the value being dropped in silence.
     """
 
     version = forms.CharField(widget=forms.HiddenInput)
@@ -201,6 +205,8 @@ class BudgetGridForm(forms.Form):
     def __init__(self, *args, grid: BudgetGridData, readonly: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.grid = grid
+        self.readonly = readonly
+        self.locked_changes: dict[tuple[dt.date, str], Decimal | None] = {}
         self.fields["version"].initial = grid.version
         for month in grid.months:
             for category, label in grid.categories:
@@ -237,6 +243,28 @@ class BudgetGridForm(forms.Form):
                 ),
             )
 
+    def clean(self):
+        cleaned = super().clean()
+        if self.readonly:
+            return cleaned
+        for month in self.grid.months:
+            if month not in self.grid.locked:
+                continue
+            for category, _ in self.grid.categories:
+                name = self.cell_name(month, category)
+                field = self.fields[name]
+                posted = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+                if posted is None:
+                    continue  # not sent, as a browser does with a disabled input
+                try:
+                    typed = field.to_python(posted)
+                except forms.ValidationError as error:
+                    self.add_error(name, error)
+                    continue
+                if typed != self.grid.amounts.get((month, category)):
+                    self.locked_changes[(month, category)] = typed
+        return cleaned
+
     @staticmethod
     def cell_name(month: dt.date, category: str) -> str:
         return f"cell_{month:%Y%m}_{category}"
@@ -246,10 +274,13 @@ class BudgetGridForm(forms.Form):
         return f"annual_{category}"
 
     def cell_amounts(self) -> dict[tuple[dt.date, str], Decimal | None]:
-        """The cleaned value of every editable cell (None for blank)."""
+        """The cleaned value of every editable cell (None for blank), and of every locked cell posted changed."""
         return {
-            (month, category): self.cleaned_data.get(self.cell_name(month, category))
-            for month in self.grid.months
-            for category, _ in self.grid.categories
-            if not self.fields[self.cell_name(month, category)].disabled
+            **{
+                (month, category): self.cleaned_data.get(self.cell_name(month, category))
+                for month in self.grid.months
+                for category, _ in self.grid.categories
+                if not self.fields[self.cell_name(month, category)].disabled
+            },
+            **self.locked_changes,
         }

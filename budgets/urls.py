@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+import initiatives.converters  # noqa: F401 - registers <initiative_code:…>
 from budgets import views
 
 app_name = "budgets"
@@ -10,7 +11,7 @@ urlpatterns = [
     path("", views.finance_home, name="home"),
     path("budgets/", views.budget_index, name="budget_index"),
     path("budgets/open/", views.budget_jump, name="budget_jump"),
-    path("budgets/<str:code>/<str:fiscal_year>/", views.budget_grid_view, name="budget_grid"),
+    path("budgets/<initiative_code:code>/<str:fiscal_year>/", views.budget_grid_view, name="budget_grid"),
     path("expenses/", views.expense_list, name="expense_list"),
     path("expenses/new/", views.expense_create_view, name="expense_create"),
     path("expenses/<int:pk>/edit/", views.expense_update_view, name="expense_update"),

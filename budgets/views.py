@@ -56,6 +56,7 @@ from budgets.services.locks import locked_months, period_lock_create, period_unl
 from initiatives.models import Initiative
 from portfolio.fiscal import fiscal_year, fiscal_year_label, fiscal_year_months, parse_fiscal_year
 from portfolio.policy import can, visible_initiatives
+from portfolio.text import canonical_code, unstorable_character
 
 EXPENSES_PER_PAGE = 50
 ERRORS_SHOWN = 500
@@ -122,8 +123,11 @@ def budget_index(request):
 def budget_jump(request):
     """The landing page's "open a grid" box: code + fiscal year → the grid."""
     _require(request, "budgets.manage")
-    code = (request.GET.get("code") or "").strip().upper()
+    code = canonical_code(request.GET.get("code") or "")
     year = request.GET.get("fiscal_year") or fiscal_year_label(_current_fiscal_year())
+    if unstorable_character(code) is not None:
+        messages.error(request, "That is not an initiative code.")
+        return redirect("budgets:budget_index")
     if not Initiative.objects.filter(code=code).exists():
         messages.error(request, f"There is no initiative {code or '(no code given)'}.")
         return redirect("budgets:budget_index")
@@ -132,7 +136,7 @@ def budget_jump(request):
 
 @require_http_methods(["GET", "POST"])
 def budget_grid_view(request, code: str, fiscal_year: str):
-    initiative = get_object_or_404(visible_initiatives(request.user, Initiative.objects.all()), code=code.upper())
+    initiative = get_object_or_404(visible_initiatives(request.user, Initiative.objects.all()), code=code)
     _require(request, "initiative.view_finances", initiative)
     try:
         year = parse_fiscal_year(fiscal_year)
@@ -242,7 +246,10 @@ def _grid_rows(form: BudgetGridForm, grid) -> dict:
     """Months as rows, categories as columns: cells, month totals, category totals, actuals and variance."""
 
     def value_of(month, category) -> Decimal:
-        raw = form[form.cell_name(month, category)].value()
+        cell = form[form.cell_name(month, category)]
+        if cell.errors:  # shown under the cell; a refused value (a million digits) is not added up
+            return Decimal(0)
+        raw = cell.value()
         try:
             return Decimal(str(raw)) if raw not in (None, "") else Decimal(0)
         except ArithmeticError:
@@ -637,7 +644,7 @@ def audit_log_view(request):
         if data.get("date_to"):
             filters["date_to"] = data["date_to"]
         if data.get("initiative"):
-            initiative = Initiative.objects.filter(code=data["initiative"].strip().upper()).first()
+            initiative = Initiative.objects.filter(code=canonical_code(data["initiative"])).first()
             filters["initiative_id"] = initiative.pk if initiative else -1
     try:
         page_number = max(int(request.GET.get("page", 1)), 1)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import converters as _converters  # noqa: F401 - registers <initiative_code:…>
 from . import views
 
 app_name = "initiatives"
@@ -9,10 +10,10 @@ urlpatterns = [
     path("new/", views.initiative_create, name="create"),
     path("approvals/", views.approvals, name="approvals"),
     path("assess/", views.lane_assessment_preview, name="assess"),
-    path("<str:code>/", views.initiative_detail, name="detail"),
-    path("<str:code>/edit/", views.initiative_edit, name="edit"),
-    path("<str:code>/health/", views.initiative_health, name="health"),
-    path("<str:code>/propose/", views.change_proposal_create, name="propose"),
-    path("<str:code>/changes/<int:pk>/<str:decision>/", views.change_proposal_decide, name="change_decide"),
-    path("<str:code>/<str:action>/", views.initiative_transition, name="transition"),
+    path("<initiative_code:code>/", views.initiative_detail, name="detail"),
+    path("<initiative_code:code>/edit/", views.initiative_edit, name="edit"),
+    path("<initiative_code:code>/health/", views.initiative_health, name="health"),
+    path("<initiative_code:code>/propose/", views.change_proposal_create, name="propose"),
+    path("<initiative_code:code>/changes/<int:pk>/<str:decision>/", views.change_proposal_decide, name="change_decide"),
+    path("<initiative_code:code>/<str:action>/", views.initiative_transition, name="transition"),
 ]

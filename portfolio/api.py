@@ -33,6 +33,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.urls import replace_query_param
 
 from portfolio import policy
+from portfolio.text import choice_value
 
 # --- errors -----------------------------------------------------------------------------
 
@@ -88,6 +89,19 @@ ERROR_DESCRIPTIONS = {
     "429": "Too many requests: wait and retry (see the `Retry-After` header).",
     "503": "A service this operation needs (the task queue) is unavailable: try again later.",
 }
+
+
+# --- fields -----------------------------------------------------------------------------------
+
+
+class ValueOrLabelChoiceField(serializers.ChoiceField):
+    """A choice sent as its value or as its label, in any case (`IT`, `Software`, `Fast lane`): the one
+    spelling rule of `portfolio.text`, as in the importers. Stored and answered as its value."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and (value := choice_value(self.choices.items(), data)) is not None:
+            return value
+        return super().to_internal_value(data)
 
 
 # --- permissions ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from initiatives.choices import Lane, Status
 from portfolio.fiscal import parse_fiscal_year
 from portfolio.money import CENT
+from portfolio.text import canonical_code, choice_value, unstorable_character
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
 from split.choices import RunStatus
 from split.models import SplitRow, SplitRun
@@ -85,12 +86,15 @@ class SplitFilters:
                 errors["quarter"] = f"“{text}” is not a quarter: use 1–4 or Q1–Q4."
         for name, choices in (("lane", Lane), ("status", Status)):
             if (text := given(name)) is not None:
-                if text in choices.values:
-                    values[name] = text
+                if (value := choice_value(choices, text)) is not None:  # value or label, any case
+                    values[name] = value
                 else:
                     errors[name] = f"“{text}” is not a {name}: use one of {', '.join(choices.values)}."
         if (text := given("initiative")) is not None:
-            values["initiative"] = text.upper()
+            if unstorable_character(text) is None:
+                values["initiative"] = canonical_code(text)
+            else:
+                errors["initiative"] = "That is not an initiative code."
         if errors:
             raise SplitFilterError(errors)
         return cls(**values)

@@ -13,6 +13,7 @@ from budgets.choices import Category
 from budgets.filtersets import FilterForm, MonthFilter
 from budgets.models import BudgetLine, PeriodLock
 from portfolio.fiscal import fiscal_year_bounds, parse_fiscal_year
+from portfolio.text import canonical_code
 
 
 class FiscalYearFormField(forms.CharField):
@@ -52,7 +53,7 @@ class BudgetLineFilterSet(django_filters.FilterSet):
         fields = ["initiative", "month", "fiscal_year", "category"]
 
     def filter_initiative(self, queryset, name, value):
-        return queryset.filter(initiative__code=value.strip().upper())
+        return queryset.filter(initiative__code=canonical_code(value))
 
 
 class PeriodLockFilterSet(django_filters.FilterSet):

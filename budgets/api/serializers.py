@@ -18,6 +18,7 @@ from budgets.models import MONEY, BudgetLine, Expense, FxRate, PeriodLock
 from budgets.months import parse_year_month
 from initiatives.api.serializers import PersonField, VisibleInitiativeField
 from initiatives.choices import Lane, Side, Status
+from portfolio.api import ValueOrLabelChoiceField
 from portfolio.fiscal import fiscal_year_label
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
 from split.models import SplitRow, SplitRun
@@ -75,7 +76,7 @@ class BudgetLineInputSerializer(serializers.Serializer):
 
     initiative = VisibleInitiativeField(help_text="The initiative's code, e.g. INI-0042.")
     month = MonthField()
-    category = serializers.ChoiceField(choices=Category.choices)
+    category = ValueOrLabelChoiceField(choices=Category.choices)
     amount = money(help_text="Planned spend in reporting currency, ≥ 0.")
 
 
@@ -83,7 +84,7 @@ class BudgetLineUpdateSerializer(serializers.Serializer):
     """Moves a line to another month or category, or changes its amount (the initiative stays)."""
 
     month = MonthField()
-    category = serializers.ChoiceField(choices=Category.choices)
+    category = ValueOrLabelChoiceField(choices=Category.choices)
     amount = money()
 
 
@@ -113,8 +114,8 @@ class ExpenseUpdateSerializer(serializers.Serializer):
     incurred_on = serializers.DateField()
     amount = money(help_text="In `currency`; not zero; negative for a credit or reversal.")
     currency = serializers.CharField(help_text="ISO 4217 code, e.g. EUR; converted at the month's FX rate.")
-    paid_by = serializers.ChoiceField(choices=Payer.choices, help_text="Whose cost centre was charged.")
-    category = serializers.ChoiceField(choices=Category.choices)
+    paid_by = ValueOrLabelChoiceField(choices=Payer.choices, help_text="Whose cost centre was charged.")
+    category = ValueOrLabelChoiceField(choices=Category.choices)
     vendor = serializers.CharField(allow_blank=True, required=False, default="")
     description = serializers.CharField(allow_blank=True, required=False, default="")
 

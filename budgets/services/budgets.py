@@ -59,10 +59,11 @@ def budget_amount_error(amount: Decimal) -> str | None:
         return "An amount must be a number."
     if amount < 0:
         return "A budget amount cannot be negative."
-    if amount != amount.quantize(Decimal("0.01")):
-        return "An amount has at most two decimal places (cents)."
+    # Before the cents check: quantizing an amount of more digits than the context holds raises.
     if amount >= BUDGET_LIMIT:
         return "That amount is too large."
+    if amount != amount.quantize(Decimal("0.01")):
+        return "An amount has at most two decimal places (cents)."
     return None
 
 

@@ -55,6 +55,7 @@ from budgets.services.locks import locked_months, period_lock_check, period_lock
 from initiatives.models import Initiative
 from portfolio.fiscal import month_start
 from portfolio.policy import can
+from portfolio.text import canonical_code, choice_value, storable, unstorable_character, unstorable_character_message
 
 ERP_SOURCE = "erp"
 BATCH_SIZE = 5000
@@ -81,9 +82,8 @@ _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NOT_A_NUMBER = {"nan", "+nan", "-nan", "snan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 _MAX_LENGTH = {name: Expense._meta.get_field(name).max_length for name in ("vendor", "description", "external_ref")}
-PAYERS = frozenset(Payer.values)
-CATEGORIES = frozenset(Category.values)
 CATEGORY_LIST = ", ".join(Category.values)
+SHOWN_CHARACTERS = 40  # how much of a bad value a message repeats
 
 
 # --- results -----------------------------------------------------------------
@@ -121,6 +121,11 @@ class ImportReport:
         return not self.errors
 
     @property
+    def nothing_new(self) -> bool:
+        """A clean file whose every row is already stored as it is (re-importing it would change nothing)."""
+        return self.ok and not self.new and not self.changed
+
+    @property
     def label(self) -> str:
         return IMPORTERS[self.kind].label
 
@@ -131,11 +136,13 @@ class ImportReport:
         if self.errors:
             count = len(self.errors)
             return f"{self.file_name} was not imported: {count} error{'s' if count != 1 else ''}. Nothing was saved."
-        if not self.new and not self.changed:
-            return (
-                f"Nothing to import: all {self.rows:,} rows of {self.file_name} "
-                f"{IMPORTERS[self.kind].nothing_new_words}. Nothing changed."
-            )
+        if self.nothing_new:
+            singular, plural = IMPORTERS[self.kind].nothing_new_words
+            if self.rows == 1:
+                rows = f"the only row of {self.file_name} {singular}"
+            else:
+                rows = f"all {self.rows:,} rows of {self.file_name} {plural}"
+            return f"Nothing new to import: {rows}. Nothing changed."
         verb = "Imported" if self.saved else "Ready to import"
         parts = [f"{self.new:,} new {things if self.new != 1 else IMPORTERS[self.kind].thing}"]
         if self.changed:
@@ -185,6 +192,8 @@ def read_csv(data: bytes, *, columns: tuple[str, ...]) -> tuple[dict[str, int], 
     if not text.strip():
         raise ImportFileError([RowError(1, FILE_LEVEL, "The file is empty: it needs a header row and data rows.")])
 
+    # A field may be as long as the file: an over-long value is refused by its column's check, by name.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records: list[tuple[int, list[str]]] = []
     try:
@@ -198,10 +207,17 @@ def read_csv(data: bytes, *, columns: tuple[str, ...]) -> tuple[dict[str, int], 
     except csv.Error as error:
         raise ImportFileError([RowError(reader.line_num, FILE_LEVEL, f"The CSV is malformed: {error}.")]) from None
 
+    unstorable = [
+        RowError(1, f"column {index}", f"The header's {message}.")
+        for index, name in enumerate(header, start=1)
+        if (message := unstorable_character_message(name))
+    ]
+    if unstorable:
+        raise ImportFileError(unstorable)
     names = [name.strip() for name in header]
-    errors = [RowError(1, name, f"Unknown column '{name}'.") for name in names if name not in columns]
+    errors = [RowError(1, name, f"Unknown column {_shown(name)}.") for name in names if name not in columns]
     errors += [
-        RowError(1, name, f"Column '{name}' appears {count} times.")
+        RowError(1, name, f"Column {_shown(name)} appears {count} times.")
         for name, count in Counter(names).items()
         if count > 1
     ]
@@ -224,34 +240,52 @@ def _column_at(data: bytes, position: int, columns: tuple[str, ...]) -> str:
 # --- parsing values ----------------------------------------------------------
 
 
-def parse_amount(text: str, *, places: int = 2) -> Decimal:
+def _shown(value: str) -> str:
+    """A value quoted for a message; a long one is cut, with its length (a message never repeats a megabyte)."""
+    if len(value) <= SHOWN_CHARACTERS:
+        return f"'{value}'"
+    return f"'{value[:SHOWN_CHARACTERS]}…' ({len(value):,} characters)"
+
+
+def parse_amount(text: str, *, places: int = 2, whole_digits: int = 12) -> Decimal:
     """A plain decimal like `1234.56` or `-12`; ValueError in plain words for anything else.
 
     Refused: thousands separators (`1,234.00`), currency symbols (`$12`),
-    `NaN`/`Infinity`, scientific notation (`1e400`), more than `places` decimals.
+    `NaN`/`Infinity`, scientific notation (`1e400`), more than `places` decimals,
+    more than `whole_digits` digits before the point (the column's size: a money
+    column holds 12; counted on the text, so a million digits cost no arithmetic).
     """
     value = text.strip()
     if not value:
         raise ValueError("A value is required")
     if _PLAIN_AMOUNT.match(value):
-        decimals = len(value.partition(".")[2])
-        if decimals > places:
-            raise ValueError(f"'{value}' has {decimals} decimal places; at most {places} are allowed")
+        whole, _, fraction = value.removeprefix("-").partition(".")
+        if len(whole.lstrip("0")) > whole_digits:
+            raise ValueError(f"{_shown(value)} is too large: at most {whole_digits} digits before the decimal point")
+        if len(fraction) > places:
+            raise ValueError(f"{_shown(value)} has {len(fraction):,} decimal places; at most {places} are allowed")
         return Decimal(value)
     if value.lower() in _NOT_A_NUMBER:
-        raise ValueError(f"'{value}' is not a number")
+        raise ValueError(f"{_shown(value)} is not a number")
     if _THOUSANDS.match(value):
-        raise ValueError(f"'{value}' has a thousands separator; write {value.replace(',', '')} instead")
+        raise ValueError(f"{_shown(value)} has a thousands separator; write {_shown(value.replace(',', ''))} instead")
     try:
         number = Decimal(value)
     except InvalidOperation:
         number = None
     if number is not None and "e" in value.lower():
-        raise ValueError(f"'{value}' is in scientific notation; write the amount in plain digits like 1234.56")
+        raise ValueError(f"{_shown(value)} is in scientific notation; write the amount in plain digits like 1234.56")
     symbols = "".join(sorted({char for char in value if not (char.isdigit() or char in ".-")}))
     if symbols and any(char.isdigit() for char in value):
-        raise ValueError(f"'{value}' contains '{symbols}'; write only digits, a decimal point and a leading minus sign")
-    raise ValueError(f"'{value}' is not an amount like 1234.56")
+        raise ValueError(
+            f"{_shown(value)} contains {_shown(symbols)}; write only digits, a decimal point and a leading minus sign"
+        )
+    raise ValueError(f"{_shown(value)} is not an amount like 1234.56")
+
+
+def parse_rate(text: str) -> Decimal:
+    """An FX rate: a plain decimal of the rate column's size (8 decimals)."""
+    return parse_amount(text, places=RATE_DECIMAL_PLACES, whole_digits=RATE_MAX_DIGITS - RATE_DECIMAL_PLACES)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -259,18 +293,17 @@ def parse_date(text: str) -> dt.date:
     """`2026-03-15` → a date; ValueError in plain words otherwise (cached: a file repeats its dates)."""
     value = text.strip()
     if not _ISO_DATE.match(value):
-        raise ValueError(f"'{value}' is not a date like 2026-03-15 (YYYY-MM-DD)")
+        raise ValueError(f"{_shown(value)} is not a date like 2026-03-15 (YYYY-MM-DD)")
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"'{value}' is not a real date") from None
+        raise ValueError(f"{_shown(value)} is not a real date") from None
 
 
 def parse_month(text: str) -> dt.date:
-    try:
-        return parse_year_month(text)
-    except ValueError as error:
-        raise ValueError(str(error)) from None
+    if len(text) > SHOWN_CHARACTERS:
+        raise ValueError(f"{_shown(text)} is not a month like 2026-03 (YYYY-MM)")
+    return parse_year_month(text)
 
 
 # --- the importers ------------------------------------------------------------
@@ -291,21 +324,36 @@ class _Rows:
                 self.error(line, FILE_LEVEL, f"Expected {width} values, found {len(values)}.")
                 continue
             if in_order:  # the usual case: columns in the documented order
-                yield line, dict(zip(names, values, strict=True))
+                row = dict(zip(names, values, strict=True))
             else:
-                yield line, {name: values[index] for name, index in self.columns.items()}
+                row = {name: values[index] for name, index in self.columns.items()}
+            # PostgreSQL cannot store a NUL in text (COPY would fail at confirm): refused here, by column.
+            # One search per record keeps this cheap; the columns are looked at only when it finds one.
+            if unstorable_character("".join(values)) is not None:
+                for name, value in row.items():
+                    if message := unstorable_character_message(value):
+                        self.error(line, name, f"{message} from the file")
+                continue
+            yield line, row
 
     def error(self, line: int, column: str, message: str) -> None:
         self.errors.append(RowError(line, column, message))
 
     def initiative(self, line: int, row: dict[str, str], ids: dict[str, int]) -> tuple[str, int | None]:
-        """The row's initiative code and id (None, with the error noted, when empty or unknown)."""
-        code = row["initiative_code"].strip()
+        """The row's initiative code (any case) and id (None, with the error noted, when empty or unknown)."""
+        code = canonical_code(row["initiative_code"])
         if not code:
             self.error(line, "initiative_code", "A value is required")
         elif code not in ids:
-            self.error(line, "initiative_code", f"Unknown initiative code '{code}'")
+            self.error(line, "initiative_code", f"Unknown initiative code {_shown(row['initiative_code'].strip())}")
         return code, ids.get(code)
+
+    def choice(self, line: int, row: dict[str, str], column: str, choices: type, refusal: str) -> str | None:
+        """The value of the row's choice in `column`, given by value or label in any case; None (noted) if none."""
+        value = choice_value(choices, row[column])
+        if value is None:
+            self.error(line, column, refusal.format(_shown(row[column].strip())))
+        return value
 
     def parse(self, line: int, column: str, parser: Callable[[str], Any], text: str) -> Any:
         try:
@@ -331,7 +379,7 @@ class Importer:
     thing: ClassVar[str]
     things: ClassVar[str]
     unchanged_words: ClassVar[str] = "unchanged"
-    nothing_new_words: ClassVar[str] = "match what is stored"
+    nothing_new_words: ClassVar[tuple[str, str]] = ("matches what is stored", "match what is stored")
     columns: ClassVar[tuple[str, ...]]
 
     def validate(self, rows: _Rows, report: ImportReport) -> Any:
@@ -348,7 +396,7 @@ class ActualsImporter(Importer):
     label = "Actuals"
     thing, things = "expense", "expenses"
     unchanged_words = "already imported"
-    nothing_new_words = "were already imported"
+    nothing_new_words = ("was already imported", "were already imported")
     columns = ACTUALS_COLUMNS
 
     def validate(self, rows: _Rows, report: ImportReport) -> list[dict]:
@@ -362,17 +410,11 @@ class ActualsImporter(Importer):
             amount = rows.parse(line, "amount", parse_amount, row["amount"])
             if amount is not None and amount == 0:
                 rows.error(line, "amount", "An expense amount cannot be zero (a credit is negative)")
-            elif amount is not None and abs(amount) >= Decimal("1e12"):
-                rows.error(line, "amount", f"'{row['amount'].strip()}' is too large")
-            currency = row["currency"].strip().upper()
+            currency = canonical_code(row["currency"])
             if not is_iso_4217(currency):
-                rows.error(line, "currency", f"'{row['currency'].strip()}' is not an ISO 4217 currency code")
-            paid_by = row["paid_by"].strip()
-            if paid_by not in PAYERS:
-                rows.error(line, "paid_by", f"'{paid_by}' is not a payer: use marketing or it")
-            category = row["category"].strip()
-            if category not in CATEGORIES:
-                rows.error(line, "category", f"Unknown category '{category}': use one of {CATEGORY_LIST}")
+                rows.error(line, "currency", f"{_shown(row['currency'].strip())} is not an ISO 4217 currency code")
+            paid_by = rows.choice(line, row, "paid_by", Payer, "{} is not a payer: use marketing or it")
+            category = rows.choice(line, row, "category", Category, "Unknown category {}: use one of " + CATEGORY_LIST)
             vendor, description = row["vendor"].strip(), row["description"].strip()
             for column, value in (("vendor", vendor), ("description", description)):
                 if len(value) > _MAX_LENGTH[column]:
@@ -385,7 +427,7 @@ class ActualsImporter(Importer):
             elif len(ref) > _MAX_LENGTH["external_ref"]:
                 rows.error(line, "external_ref", f"At most {_MAX_LENGTH['external_ref']} characters")
             elif ref in first_line_of_ref:
-                rows.error(line, "external_ref", f"'{ref}' also appears on line {first_line_of_ref[ref]}")
+                rows.error(line, "external_ref", f"{_shown(ref)} also appears on line {first_line_of_ref[ref]}")
             else:
                 first_line_of_ref[ref] = line
             parsed.append(
@@ -563,9 +605,7 @@ class BudgetImporter(Importer):
             errors_before = len(rows.errors)
             code, initiative_id = rows.initiative(line, row, initiative_ids)
             month = rows.parse(line, "month", parse_month, row["month"])
-            category = row["category"].strip()
-            if category not in CATEGORIES:
-                rows.error(line, "category", f"Unknown category '{category}': use one of {CATEGORY_LIST}")
+            category = rows.choice(line, row, "category", Category, "Unknown category {}: use one of " + CATEGORY_LIST)
             amount = rows.parse(line, "amount", parse_amount, row["amount"])
             # The budget rule of the grid and the API (≥ 0: zero is a plan of nothing, and sets a line to it).
             if amount is not None and (message := budget_amount_error(amount)):
@@ -663,17 +703,15 @@ class FxRateImporter(Importer):
         first_line: dict[tuple, int] = {}
         for line, row in rows:
             errors_before = len(rows.errors)
-            currency = row["currency"].strip().upper()
+            currency = canonical_code(row["currency"])
             if not is_iso_4217(currency):
-                rows.error(line, "currency", f"'{row['currency'].strip()}' is not an ISO 4217 currency code")
+                rows.error(line, "currency", f"{_shown(row['currency'].strip())} is not an ISO 4217 currency code")
             elif currency == reporting_currency():
                 rows.error(line, "currency", f"{currency} is the reporting currency: its rate is always 1")
             month = rows.parse(line, "month", parse_month, row["month"])
-            rate = rows.parse(line, "rate", lambda text: parse_amount(text, places=RATE_DECIMAL_PLACES), row["rate"])
+            rate = rows.parse(line, "rate", parse_rate, row["rate"])
             if rate is not None and rate <= 0:
                 rows.error(line, "rate", "A rate must be greater than zero")
-            elif rate is not None and rate >= Decimal(10) ** (RATE_MAX_DIGITS - RATE_DECIMAL_PLACES):
-                rows.error(line, "rate", "That rate is too large")
             if len(rows.errors) == errors_before:
                 if (currency, month) in first_line:
                     rows.error(
@@ -736,6 +774,7 @@ def import_run(*, kind: str, data: bytes, file_name: str, by, dry_run: bool = Fa
     importer = IMPORTERS[kind]
     if by is not None and not can(by, "imports.run"):
         raise PermissionDenied("Only finance may import files.")
+    file_name = storable(file_name)  # it is stored with the run and in every history row's reason
     started = time.monotonic()
     report = ImportReport(kind=kind, file_name=file_name)
     try:

@@ -19,7 +19,8 @@ from initiatives.choices import Health, Lane
 from initiatives.lane_assessment import QUESTIONS
 from initiatives.models import Initiative
 from portfolio import policy
-from portfolio.api import service_error_detail
+from portfolio.api import ValueOrLabelChoiceField, service_error_detail
+from portfolio.text import canonical_code
 
 User = get_user_model()
 
@@ -57,13 +58,13 @@ class VisibleInitiativeField(serializers.SlugRelatedField):
 
     def to_internal_value(self, data):
         if isinstance(data, str):
-            data = data.strip().upper()
+            data = canonical_code(data)
         return super().to_internal_value(data)
 
 
 def _assessment_fields(**options) -> dict[str, serializers.Field]:
     return {
-        question.key: serializers.ChoiceField(choices=question.choices, help_text=question.text, **options)
+        question.key: ValueOrLabelChoiceField(choices=question.choices, help_text=question.text, **options)
         for question in QUESTIONS
     }
 
@@ -136,13 +137,13 @@ class InitiativeInputSerializer(serializers.Serializer):
     summary = serializers.CharField(allow_blank=True, trim_whitespace=False, help_text="The business outcome.")
     marketing_sponsor = PersonField(help_text="Username of a marketing-side executive.")
     it_sponsor = PersonField(help_text="Username of an IT-side executive.")
-    lane = serializers.ChoiceField(choices=Lane.choices)
+    lane = ValueOrLabelChoiceField(choices=Lane.choices)
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     marketing_share_pct = serializers.DecimalField(
         max_digits=5, decimal_places=2, help_text="Marketing's share of every cost, 0–100; IT bears the rest."
     )
-    health = serializers.ChoiceField(choices=Health.choices, default=Health.GREEN)
+    health = ValueOrLabelChoiceField(choices=Health.choices, default=Health.GREEN)
     platforms = VisibleInitiativeField(many=True, required=False, help_text="Codes of core-stack initiatives.")
     lane_assessment = LaneAssessmentSerializer()
     lane_justification = serializers.CharField(

@@ -24,6 +24,7 @@ from initiatives.filtersets import InitiativeFilterSet
 from initiatives.models import Initiative
 from initiatives.selectors import initiative_queryset
 from portfolio.api import PolicyPermission
+from portfolio.text import canonical_code
 
 from .serializers import (
     InitiativeInputSerializer,
@@ -118,7 +119,7 @@ class InitiativeViewSet(
         return initiative_queryset(user=self.request.user).prefetch_related(platforms)
 
     def get_object(self) -> Initiative:
-        self.kwargs[self.lookup_field] = self.kwargs[self.lookup_field].upper()
+        self.kwargs[self.lookup_field] = canonical_code(self.kwargs[self.lookup_field])
         return super().get_object()
 
     def _call(self, service: Callable[..., Initiative], **kwargs) -> Initiative:

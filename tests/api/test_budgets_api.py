@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -147,6 +148,41 @@ def test_expense_rules_come_from_the_service(api, finance, initiative):
         "amount": ["An expense amount cannot be zero (use a negative amount for a credit)."],
         "currency": ["'XYZ' is not an ISO 4217 currency code."],
     }
+
+
+def test_codes_and_choices_are_read_in_any_case_and_by_label(api, finance, initiative):
+    FxRateFactory(currency="EUR", month=dt.date(2026, 3, 1), rate=Decimal("1.1"))
+    body = {**expense_body(initiative, paid_by="IT", category="Software"), "initiative": initiative.code.lower()}
+
+    response = api(finance).post("/api/expenses/", body, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert [response.json()[name] for name in ("initiative", "paid_by", "category")] == [
+        initiative.code,
+        "it",
+        "software",
+    ]
+    line = {"initiative": f" {initiative.code.lower()} ", "month": "2026-03", "category": "LABOR", "amount": "5.00"}
+    response = api(finance).post("/api/budget-lines/", line, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["category"] == "labor"
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("vendor", "Studio\x00Nord", "Null characters are not allowed."),
+        ("description", "\ud800", "Surrogate characters are not allowed: U+D800."),
+        ("amount", "9" * 1_000_000, "String value too large."),
+    ],
+)
+def test_nul_surrogates_and_huge_amounts_are_refused_on_their_field(api, finance, initiative, field, value, message):
+    body = json.dumps(expense_body(initiative, **{field: value}))  # ASCII: a surrogate travels as \ud800
+    response = api(finance).post("/api/expenses/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {field: [message]}
+    assert not Expense.objects.exists()
 
 
 def test_a_list_of_expenses_is_all_or_nothing(api, finance, initiative):

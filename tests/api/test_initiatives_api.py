@@ -179,6 +179,24 @@ def test_codes_are_looked_up_case_insensitively(api, finance):
     assert api(finance).get(f"/api/initiatives/{initiative.code.lower()}/").json()["code"] == initiative.code
 
 
+def test_choices_are_taken_by_value_or_label_in_any_case(api, pm, filing):
+    filing.update(lane="Fast lane", health="AMBER")
+    filing["lane_assessment"]["customer_facing"] = "Yes"
+
+    response = api(pm).post("/api/initiatives/", filing, format="json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["lane"], body["health"], body["lane_assessment"]["customer_facing"]) == ("fast_lane", "amber", "yes")
+
+
+def test_an_unknown_choice_is_still_refused(api, pm, filing):
+    filing.update(lane="fast lane please")
+    response = api(pm).post("/api/initiatives/", filing, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"lane": ['"fast lane please" is not a valid choice.']}
+
+
 def test_the_list_uses_the_web_lists_filterset(api, finance):
     fast = InitiativeFactory(lane="fast_lane", status="approved", title="Chatbot")
     InitiativeFactory(lane="core_stack", status="approved", title="ERP upgrade")

@@ -37,6 +37,11 @@ def budget_csv(*rows: dict) -> bytes:
     return csv_bytes(BUDGET_COLUMNS, [{**base, **row} for row in rows])
 
 
+def with_nul(value: str) -> str:
+    """`value` with a NUL character as its third character (PostgreSQL text cannot hold one)."""
+    return value[:2] + "\x00" + value[2:]
+
+
 def initiative_with_code(code: str = "INI-0001", **kwargs):
     """An initiative whose code is known (the sequence would otherwise hand out the next number)."""
     initiative = InitiativeFactory(**kwargs)

@@ -148,14 +148,57 @@ def test_spread_button_fills_the_row_without_saving(client, finance):
     assert BudgetLine.objects.count() == 0
 
 
-def test_a_forged_change_to_a_locked_month_is_refused_by_the_page(client, finance):
+def test_a_value_posted_to_a_locked_month_is_refused_naming_the_month(client, finance):
+    """A page loaded before March was locked (or a forged post) sends a March cell: it once said "Nothing changed"."""
     initiative = initiative_with_code("INI-0001")
     PeriodLockFactory(month=MONTHS[2])
     client.force_login(finance)
-    data = grid_post(initiative, cell_202603_labor="50.00")
+    data = grid_post(initiative, cell_202603_labor="50.00", cell_202604_labor="60.00")
     response = client.post(reverse(GRID_URL, args=["INI-0001", "FY2026"]), data)
-    # The cell is disabled, so the forged value is ignored and nothing is saved.
-    assert response.status_code == 302
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "March 2026 is locked: finance must unlock it before anything dated in it can change."
+    ]
+    page = response.content.decode()
+    assert "March 2026 is locked" in page and "Nothing changed" not in page
+    assert BudgetLine.objects.count() == 0  # all or nothing: April is not saved either
+
+
+def test_a_locked_cell_posted_as_stored_or_not_posted_is_no_change(client, finance):
+    initiative = initiative_with_code("INI-0001")
+    BudgetLineFactory(initiative=initiative, month=MONTHS[2], category="labor", amount=Decimal("50.00"))
+    PeriodLockFactory(month=MONTHS[2])
+    client.force_login(finance)
+    url = reverse(GRID_URL, args=["INI-0001", "FY2026"])
+    as_stored = grid_post(initiative, cell_202603_labor="50", cell_202604_labor="60.00")
+    assert client.post(url, as_stored).status_code == 302
+    not_sent = grid_post(initiative, cell_202604_labor="70.00")
+    del not_sent["cell_202603_labor"]
+    assert client.post(url, not_sent).status_code == 302
+    assert sorted(BudgetLine.objects.values_list("month", "amount")) == [
+        (MONTHS[2], Decimal("50.00")),
+        (MONTHS[3], Decimal("70.00")),
+    ]
+
+
+def test_clearing_a_locked_cell_is_refused_naming_the_month(client, finance):
+    initiative = initiative_with_code("INI-0001")
+    BudgetLineFactory(initiative=initiative, month=MONTHS[2], category="media", amount=Decimal("5.00"))
+    PeriodLockFactory(month=MONTHS[2])
+    client.force_login(finance)
+    response = client.post(reverse(GRID_URL, args=["INI-0001", "FY2026"]), grid_post(initiative, cell_202603_media=""))
+    assert response.status_code == 200
+    assert "March 2026 is locked" in response.content.decode()
+    assert BudgetLine.objects.get().amount == Decimal("5.00")
+
+
+def test_a_huge_cell_value_is_refused_under_its_cell(client, finance):
+    initiative = initiative_with_code("INI-0001")
+    client.force_login(finance)
+    data = grid_post(initiative, cell_202601_labor="9" * 1_000_000)
+    response = client.post(reverse(GRID_URL, args=["INI-0001", "FY2026"]), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"cell_202601_labor": ["That amount is too large."]}
     assert BudgetLine.objects.count() == 0
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from budgets.models import Expense
+from budgets.models import Expense, ImportRun
 from budgets.services.imports import upload_dir
 from tests.budgets.finance_helpers import actuals_csv, eur_rate, initiative_with_code
 from tests.factories import UserFactory
@@ -118,3 +118,34 @@ def test_templates_have_the_exact_headers(client, finance):
 def test_only_finance_may_upload(client, pm, ready):
     client.force_login(pm)
     assert upload(client, actuals_csv({})).status_code == 403
+
+
+def test_a_nul_in_a_file_is_refused_by_the_preview_and_the_confirm(client, finance, ready):
+    """The preview once called such a file valid and the confirm step was a 500 (COPY on PostgreSQL)."""
+    client.force_login(finance)
+    location = upload(client, actuals_csv({"vendor": "Studio\x00Nord"}))["Location"]
+    preview = client.get(location)
+    assert preview.status_code == 400
+    assert [(e.line, e.column) for e in preview.context["report"].errors] == [(2, "vendor")]
+    page = preview.content.decode()
+    assert "Character 7 is a NUL character (U+0000), which cannot be stored as text" in page
+    assert "Confirm import" not in page
+    confirmed = client.post(location)
+    assert confirmed.status_code == 400
+    assert Expense.objects.count() == 0
+
+
+def test_re_importing_a_file_says_there_is_nothing_new_and_offers_no_confirm(client, finance, ready):
+    client.force_login(finance)
+    data = actuals_csv({}, {"external_ref": "ERP-2", "paid_by": "it"})
+    client.post(upload(client, data)["Location"])
+    assert Expense.objects.count() == 2
+
+    preview = client.get(upload(client, data)["Location"])
+    assert preview.status_code == 200
+    page = html.unescape(preview.content.decode())
+    assert "Nothing new to import: all 2 rows of erp-march.csv were already imported." in page
+    assert "there is nothing new to import" in page
+    assert "Confirm import" not in page
+    assert "Upload another file" in page and "Discard this upload" in page
+    assert Expense.objects.count() == 2 and ImportRun.objects.count() == 1

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from budgets.models import Expense, ImportRun
 from budgets.services.imports import ACTUALS_COLUMNS, import_run, parse_amount
-from tests.budgets.finance_helpers import GOOD_ACTUAL, actuals_csv, csv_bytes, eur_rate, initiative_with_code
+from tests.budgets.finance_helpers import GOOD_ACTUAL, actuals_csv, csv_bytes, eur_rate, initiative_with_code, with_nul
 from tests.factories import PeriodLockFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,8 @@ def test_importing_the_same_file_twice_adds_nothing_and_says_so(ready, finance):
     again = run(good_file(), by=finance)
     assert again.ok and not again.saved
     assert (again.new, again.unchanged) == (0, 3)
-    assert "Nothing to import" in again.message and "already imported" in again.message
+    assert again.nothing_new
+    assert again.message == "Nothing new to import: all 3 rows of erp.csv were already imported. Nothing changed."
     assert Expense.objects.count() == 3
 
 
@@ -241,7 +242,7 @@ def test_command_imports_and_reports(ready, tmp_path, capsys):
     call_command("import_actuals", str(path))
     assert "Imported 3 new expenses from erp.csv" in capsys.readouterr().out
     call_command("import_actuals", str(path))
-    assert "Nothing to import" in capsys.readouterr().out
+    assert "Nothing new to import: all 3 rows of erp.csv were already imported." in capsys.readouterr().out
     assert Expense.objects.count() == 3
     assert ImportRun.objects.filter(via="command").count() == 2
 
@@ -271,3 +272,82 @@ def test_command_dry_run_saves_nothing(ready, tmp_path, capsys):
     call_command("import_actuals", str(path), "--dry-run")
     assert "Ready to import 3 new expenses" in capsys.readouterr().out
     assert Expense.objects.count() == 0
+
+
+# --- characters the database cannot store (issue 14, point 1) ---------------------------------
+
+
+@pytest.mark.parametrize("column", ACTUALS_COLUMNS)
+def test_a_nul_in_any_column_is_refused_at_validation_naming_line_and_column(ready, finance, column):
+    data = actuals_csv({"external_ref": "GOOD-1"}, {"external_ref": "BAD-1", column: with_nul(GOOD_ACTUAL[column])})
+    preview = run(data, by=finance, dry_run=True)
+    assert not preview.ok  # the preview must not call the file valid
+    assert [(e.line, e.column) for e in preview.errors] == [(3, column)]
+    assert preview.errors[0].message.startswith("Character 3 is a NUL character (U+0000), which cannot be stored")
+
+    confirmed = run(data, by=finance)  # on PostgreSQL this reached COPY and failed with CharacterNotInRepertoire
+    assert not confirmed.saved and [(e.line, e.column) for e in confirmed.errors] == [(3, column)]
+    assert Expense.objects.count() == 0
+    assert ImportRun.objects.count() == 0
+
+
+def test_a_nul_in_the_header_is_named_by_its_position(ready):
+    data = actuals_csv({}).replace(b"vendor", b"ven\x00dor", 1)
+    report = run(data)
+    assert [(e.line, e.column) for e in report.errors] == [(1, "column 7")]
+    assert "NUL character" in report.errors[0].message
+
+
+def test_command_refuses_a_nul_naming_line_and_column(ready, tmp_path, capsys):
+    path = tmp_path / "erp.csv"
+    path.write_bytes(actuals_csv({"description": "Campaign\x00assets"}))
+    with pytest.raises(CommandError, match=r"erp\.csv was not imported: 1 error"):
+        call_command("import_actuals", str(path))
+    assert "line 2, description: Character 9 is a NUL character" in capsys.readouterr().err
+    assert Expense.objects.count() == 0
+
+
+def test_command_keeps_a_file_name_that_is_not_utf8(ready, tmp_path):
+    """Linux file names are bytes: Python hands a non-UTF-8 one over with lone surrogates, which no database stores."""
+    path = tmp_path / "erp-\udcff.csv"  # the byte 0xFF in the name
+    path.write_bytes(good_file())
+    call_command("import_actuals", str(path))
+    assert ImportRun.objects.get().file_name == "erp-\ufffd.csv"
+    assert Expense.history.first().history_change_reason == "Import of erp-\ufffd.csv"
+
+
+# --- one spelling everywhere (issue 14, point 7) ------------------------------------------------
+
+
+def test_codes_and_choices_are_read_in_any_case_and_by_their_label(ready, finance):
+    data = actuals_csv(
+        {"initiative_code": "ini-0001", "paid_by": "IT", "category": "Software", "currency": "eur"},
+        {"external_ref": "ERP-2", "initiative_code": " Ini-0001 ", "paid_by": "Marketing", "category": " AGENCY "},
+    )
+    report = run(data, by=finance)
+    assert report.saved, report.errors
+    stored = Expense.objects.order_by("external_ref").values_list("initiative__code", "paid_by", "category", "currency")
+    assert list(stored) == [("INI-0001", "it", "software", "EUR"), ("INI-0001", "marketing", "agency", "EUR")]
+
+
+def test_a_choice_that_is_neither_value_nor_label_is_still_refused(ready):
+    report = run(actuals_csv({"paid_by": "I.T.", "category": "Softwares"}))
+    assert [(e.column, e.message) for e in report.errors] == [
+        ("paid_by", "'I.T.' is not a payer: use marketing or it"),
+        ("category", "Unknown category 'Softwares': use one of labor, software, infrastructure, agency, media, other"),
+    ]
+
+
+@pytest.mark.parametrize("digits", [40, 1_000_000])
+def test_a_huge_amount_names_its_column_in_a_short_message(ready, digits):
+    report = run(actuals_csv({"amount": "9" * digits}))  # a million digits once hit the CSV field limit: "—"
+    assert [(e.line, e.column) for e in report.errors] == [(2, "amount")]
+    message = report.errors[0].message
+    assert "too large" in message and len(message) < 200
+    assert Expense.objects.count() == 0
+
+
+def test_a_huge_value_in_a_text_column_is_named_and_not_repeated(ready):
+    report = run(actuals_csv({"initiative_code": "X" * 1_000_000}))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "initiative_code")]
+    assert report.errors[0].message == (f"Unknown initiative code '{'X' * 40}…' (1,000,000 characters)")

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from budgets.models import BudgetLine, Expense, FxRate
-from budgets.services.imports import FX_COLUMNS, import_run
-from tests.budgets.finance_helpers import budget_csv, csv_bytes, eur_rate, initiative_with_code
+from budgets.services.imports import BUDGET_COLUMNS, FX_COLUMNS, import_run
+from tests.budgets.finance_helpers import budget_csv, csv_bytes, eur_rate, initiative_with_code, with_nul
 from tests.factories import BudgetLineFactory, ExpenseFactory, PeriodLockFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,8 @@ def test_budget_file_imported_twice_changes_nothing(initiative):
     budget(data)
     again = budget(data)
     assert again.ok and not again.saved and again.unchanged == 2
-    assert "Nothing to import" in again.message
+    assert again.nothing_new
+    assert again.message == "Nothing new to import: all 2 rows of plan.csv match what is stored. Nothing changed."
     assert BudgetLine.objects.count() == 2
 
 
@@ -98,6 +99,55 @@ def test_import_budget_command(initiative, tmp_path, capsys):
     with pytest.raises(CommandError):
         call_command("import_budget", str(path))
     assert BudgetLine.objects.count() == 1
+
+
+def test_import_budget_command_says_when_there_is_nothing_new(initiative, tmp_path, capsys):
+    path = tmp_path / "plan.csv"
+    path.write_bytes(budget_csv({}))
+    call_command("import_budget", str(path))
+    capsys.readouterr()
+    call_command("import_budget", str(path))
+    assert "Nothing new to import: the only row of plan.csv matches what is stored." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("column", BUDGET_COLUMNS)
+def test_a_nul_in_any_budget_column_is_refused_naming_line_and_column(initiative, finance, column):
+    good = {"initiative_code": "INI-0001", "month": "2026-03", "category": "labor", "amount": "1000.00"}
+    data = budget_csv({"month": "2026-04"}, {column: with_nul(good[column])})
+    for dry_run in (True, False):
+        report = budget(data, by=finance, dry_run=dry_run)
+        assert [(e.line, e.column) for e in report.errors] == [(3, column)]
+        assert "NUL character" in report.errors[0].message
+    assert BudgetLine.objects.count() == 0
+
+
+def test_budget_codes_and_categories_in_any_case_or_by_label(initiative, finance):
+    report = budget(budget_csv({"initiative_code": "ini-0001", "category": "Labor"}), by=finance)
+    assert report.saved, report.errors
+    assert list(BudgetLine.objects.values_list("initiative__code", "category")) == [("INI-0001", "labor")]
+
+
+def test_two_spellings_of_one_budget_cell_are_a_duplicate(initiative):
+    report = budget(budget_csv({}, {"initiative_code": "ini-0001", "category": "LABOR", "amount": "5.00"}))
+    assert [(e.line, e.column, e.message) for e in report.errors] == [
+        (3, "month", "INI-0001 2026-03 labor also appears on line 2")
+    ]
+
+
+@pytest.mark.parametrize("digits", [30, 1_000_000])
+def test_a_huge_budget_amount_names_its_column(initiative, digits):
+    """30 digits once crashed the cents check (InvalidOperation); a million hit the CSV field limit."""
+    report = budget(budget_csv({"amount": "1" * digits}))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "amount")]
+    assert "too large" in report.errors[0].message and len(report.errors[0].message) < 200
+    assert BudgetLine.objects.count() == 0
+
+
+def test_a_huge_fx_rate_names_its_column():
+    report = fx(csv_bytes(FX_COLUMNS, [{"currency": "EUR", "month": "2026-03", "rate": "7" * 1_000_000}]))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "rate")]
+    assert "at most 10 digits before the decimal point" in report.errors[0].message
+    assert not FxRate.objects.exists()
 
 
 # --- FX rates ------------------------------------------------------------------------------

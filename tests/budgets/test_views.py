@@ -170,6 +170,38 @@ def test_form_errors_are_shown_under_their_fields(client, finance):
     assert "cannot be zero" in form.errors["amount"][0]
 
 
+EXPENSE_FORM = {
+    "initiative": "INI-0001",
+    "incurred_on": "2026-03-20",
+    "amount": "5",
+    "currency": "EUR",
+    "paid_by": "it",
+    "category": "media",
+    "vendor": "Adnet",
+    "description": "Banners",
+}
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("vendor", "Ad\x00net", "Null characters are not allowed."),
+        ("description", "\x00", "Null characters are not allowed."),
+        ("initiative", "INI-\x000001", "Null characters are not allowed."),
+        ("amount", "9" * 1_000_000, "Ensure that there are no more than 14 digits in total."),
+    ],
+)
+def test_the_expense_form_refuses_nul_and_huge_amounts_under_their_field(client, finance, field, value, message):
+    """Django's CharField refuses NUL (ProhibitNullCharactersValidator) before anything reaches the database."""
+    initiative_with_code("INI-0001")
+    eur_rate(dt.date(2026, 3, 1), "1.1")
+    client.force_login(finance)
+    response = client.post(reverse("budgets:expense_create"), {**EXPENSE_FORM, field: value})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {field: [message]}
+    assert not Expense.objects.exists()
+
+
 def test_missing_fx_rate_is_shown_under_currency(client, finance):
     initiative_with_code("INI-0001")
     client.force_login(finance)

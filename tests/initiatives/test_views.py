@@ -13,7 +13,7 @@ from budgets.models import BudgetLine, Expense
 from initiatives import services
 from initiatives.choices import Status
 from initiatives.models import Initiative
-from portfolio.fiscal import fiscal_year, fiscal_year_bounds
+from portfolio.fiscal import fiscal_year, fiscal_year_bounds, fiscal_year_label
 from split.services import split_recompute
 from tests.conftest import assert_assets_served_here
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
@@ -90,6 +90,27 @@ def test_friendly_404_for_an_unknown_code(client, pm):
     response = _login(client, pm).get(reverse("initiatives:detail", args=["INI-9999"]))
     assert response.status_code == 404
     assert "couldn't find that page" in response.content.decode()
+
+
+def test_codes_in_urls_are_case_insensitive(client, pm, approved):
+    """`/initiatives/ini-0005/` is INI-0005's page, as the API and the forms read the code (it was a 404)."""
+    code = approved.code.lower()
+    _login(client, pm)
+    detail = client.get(f"/initiatives/{code}/")
+    assert detail.status_code == 200 and detail.context["initiative"] == approved
+    grid = client.get(f"/finance/budgets/{code}/{fiscal_year_label(fiscal_year(approved.start_date))}/")
+    assert grid.status_code == 200 and grid.context["initiative"] == approved
+    client.post(f"/initiatives/{code}/health/", {"health": "amber", "reason": "Vendor slipped"})
+    approved.refresh_from_db()
+    assert approved.health == "amber"
+
+
+@pytest.mark.parametrize(
+    "path", ["/initiatives/INI-%00/", "/initiatives/INI-%00/edit/", "/finance/budgets/%00/FY2026/"]
+)
+def test_a_code_no_database_can_store_is_a_404_not_a_500(client, finance, path):
+    """PostgreSQL refuses a NUL in a query: such a path matched and the lookup failed with a 500."""
+    assert _login(client, finance).get(path).status_code == 404
 
 
 def test_flash_message_after_filing(client, pm, executive_marketing, executive_it):

@@ -62,6 +62,20 @@ def test_rows_filter_by_lane_status_and_initiative(portfolio):
     assert list(split_rows({"lane": "", "status": None})) == list(split_rows())  # blanks are no filter
 
 
+def test_lane_and_status_filters_take_the_value_or_the_label_in_any_case(portfolio):
+    fast, core = portfolio["fast"], portfolio["core"]
+
+    assert {r.initiative_code for r in split_rows({"lane": "Core stack"})} == {core.code}
+    assert {r.initiative_code for r in split_rows({"lane": "FAST_LANE"})} == {fast.code}
+    assert {r.initiative_code for r in split_rows({"status": "In progress"})} == {fast.code}
+
+
+def test_an_initiative_filter_holding_a_nul_is_refused_not_sent_to_the_database():
+    with pytest.raises(SplitFilterError) as refused:
+        SplitFilters.parse({"initiative": "INI-\x000001"})
+    assert refused.value.errors == {"initiative": "That is not an initiative code."}
+
+
 def test_bad_filters_are_refused_with_a_message_per_field():
     with pytest.raises(SplitFilterError) as refused:
         SplitFilters.parse({"fiscal_year": "last year", "quarter": "Q5", "lane": "slow", "status": "maybe"})
