@@ -203,6 +203,31 @@ def test_side_means_the_owners_side(portfolio):
     assert it.totals["actual_marketing"] == D("33.33") and it.totals["actual_it"] == D("66.66")
 
 
+def test_every_figure_is_a_sum_of_the_split_columns_never_derived_from_other_columns(portfolio):
+    """Only split.arithmetic and its SQL twin derive IT's parts, true-up and variance from totals and
+    shares: the dashboard sums each column as stored, from the rows and from the run's history alike."""
+    run = latest_successful_run()
+    # Values no identity between the columns gives: a roll-up that derived them could not show them.
+    stored = {"planned_it": D("1.11"), "actual_it": D("2.22"), "paid_it": D("3.33"), "true_up": D("4.44")}
+    stored["variance"] = D("5.55")
+    SplitRow.objects.update(**stored)
+    SplitHistory.objects.filter(run=run).update(**stored)
+    rows = SplitRow.objects.filter(fiscal_year=FY).count()
+    history_rows = SplitHistory.objects.filter(run=run, fiscal_year=FY).count()
+
+    from_rows = split_rollup(DashboardFilters(fiscal_year=FY)).totals
+    from_history = split_rollup(DashboardFilters(fiscal_year=FY), run=run).totals
+    variances = largest_variances(DashboardFilters(fiscal_year=FY))
+
+    assert {column: from_rows[column] for column in stored} == {name: rows * value for name, value in stored.items()}
+    assert {column: from_history[column] for column in stored} == {
+        name: history_rows * value for name, value in stored.items()
+    }
+    for row in variances:
+        months = SplitRow.objects.filter(fiscal_year=FY, initiative_code=row["code"]).count()
+        assert row["variance"] == months * D("5.55")
+
+
 # --- query count and freshness --------------------------------------------------------------
 
 
