@@ -54,6 +54,21 @@ def eur_rate(month: dt.date = dt.date(2026, 3, 1), rate: str = "1.10000000"):
     return FxRateFactory(currency="EUR", month=month, rate=Decimal(rate))
 
 
+def grid_post(initiative, fiscal_year=2026, **cells):
+    """Form data for the budget grid: every cell as stored, then `cells` (cell_YYYYMM_category=value) on top."""
+    from budgets.forms import BudgetGridForm
+    from budgets.selectors import budget_grid
+
+    grid = budget_grid(initiative=initiative, fiscal_year=fiscal_year)
+    form = BudgetGridForm(grid=grid)
+    data = {"version": grid.version, "action": "save"}
+    for name, field in form.fields.items():
+        if name.startswith("cell_") and field.initial is not None:
+            data[name] = f"{field.initial:.2f}"
+    data.update(cells)
+    return data
+
+
 def admin_user():
     return UserFactory(username="root", role="admin", side="", is_staff=True, is_superuser=True)
 
