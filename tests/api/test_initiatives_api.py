@@ -231,13 +231,17 @@ def test_the_fiscal_year_filter_takes_the_split_apis_spelling_too(api, finance):
     assert "fiscal_year" in bad.json()
 
 
-def test_the_list_costs_a_fixed_number_of_queries(api, finance, django_assert_max_num_queries):
+def test_the_list_costs_a_fixed_number_of_queries(api, finance, django_assert_num_queries):
+    """The token, the caller's roles, the count, the page, its platforms: whatever the number of initiatives."""
     platform = InitiativeFactory(lane="core_stack")
-    for _ in range(12):
-        InitiativeFactory().platforms.add(platform)
+    InitiativeFactory().platforms.add(platform)
     client = api(finance)
+    with django_assert_num_queries(5):
+        client.get("/api/initiatives/", {"page_size": 100})
+    for _ in range(11):
+        InitiativeFactory().platforms.add(platform)
 
-    with django_assert_max_num_queries(6):
+    with django_assert_num_queries(5):
         response = client.get("/api/initiatives/", {"page_size": 100})
 
     assert response.json()["count"] == 13

@@ -95,8 +95,7 @@ def test_totals_split_by_payer(client, finance, expenses):
     assert (totals["marketing"], totals["it"]) == (Decimal("100.00"), Decimal("57.00"))
 
 
-def test_expense_list_queries_do_not_grow_with_rows(client, finance, django_assert_max_num_queries):
-    initiative = InitiativeFactory()
+def _expenses(initiative, count: int) -> None:
     Expense.objects.bulk_create(
         [
             Expense(
@@ -108,14 +107,43 @@ def test_expense_list_queries_do_not_grow_with_rows(client, finance, django_asse
                 paid_by="it",
                 category="software",
             )
-            for n in range(300)
+            for n in range(count)
         ]
     )
+
+
+def test_expense_list_runs_a_fixed_number_of_queries_whatever_the_rows(client, finance, django_assert_num_queries):
+    initiative = InitiativeFactory()
+    _expenses(initiative, 120)
     client.force_login(finance)
-    with django_assert_max_num_queries(8):
+    with django_assert_num_queries(7):  # session, user, roles, count and totals, the page, locks, profile
+        client.get(reverse("budgets:expense_list"), {"page": 2})
+    _expenses(initiative, 180)
+    with django_assert_num_queries(7):
         response = client.get(reverse("budgets:expense_list"), {"page": 3})
     assert len(response.context["expenses"]) == 50
     assert response.context["pages"] == 6
+
+
+@pytest.mark.parametrize(
+    ("url_name", "more", "queries"),
+    [
+        ("budgets:fx_rate_list", lambda n: FxRateFactory(month=dt.date(2000 + n // 12, n % 12 + 1, 1)), 7),
+        ("budgets:lock_list", lambda n: PeriodLockFactory(month=dt.date(2000 + n // 12, n % 12 + 1, 1)), 6),
+    ],
+)
+def test_fx_rate_and_lock_lists_run_a_fixed_number_of_queries_whatever_the_rows(
+    client, finance, django_assert_num_queries, url_name, more, queries
+):
+    for n in range(3):
+        more(n)
+    client.force_login(finance)
+    with django_assert_num_queries(queries):
+        assert client.get(reverse(url_name)).status_code == 200
+    for n in range(3, 80):
+        more(n)
+    with django_assert_num_queries(queries):
+        assert client.get(reverse(url_name)).status_code == 200
 
 
 def test_expense_list_shows_locked_rows_without_edit_buttons(client, finance, expenses):
