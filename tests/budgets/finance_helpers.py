@@ -8,6 +8,7 @@ from decimal import Decimal
 from budgets.services.imports import ACTUALS_COLUMNS, BUDGET_COLUMNS
 from tests.factories import FxRateFactory, InitiativeFactory, UserFactory
 
+MARCH = dt.date(2026, 3, 1)  # the month most finance tests record in
 GOOD_ACTUAL = {
     "initiative_code": "INI-0001",
     "incurred_on": "2026-03-15",

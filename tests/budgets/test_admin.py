@@ -23,7 +23,7 @@ from reports.models import ExportJob
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS
 from split.models import OverspendAlert, SplitHistory, SplitRow, SplitRun
 from tests.api.conftest import token_client
-from tests.budgets.finance_helpers import admin_user, eur_rate, finance_in_admin
+from tests.budgets.finance_helpers import MARCH, admin_user, eur_rate, finance_in_admin
 from tests.factories import (
     BudgetLineFactory,
     ExpenseFactory,
@@ -35,7 +35,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-MARCH = dt.date(2026, 3, 1)
 MAY = dt.date(2026, 5, 1)
 ZERO = Decimal("0.00")
 

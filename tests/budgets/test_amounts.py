@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -25,17 +24,15 @@ from budgets.services.budgets import budget_line_set
 from budgets.services.imports import import_run
 from tests.budgets.finance_helpers import (
     GOOD_ACTUAL,
+    MARCH,
     actuals_csv,
     budget_csv,
-    eur_rate,
     finance_in_admin,
     grid_post,
-    initiative_with_code,
 )
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-MARCH = dt.date(2026, 3, 1)
 
 
 @pytest.mark.parametrize(
@@ -65,13 +62,6 @@ def test_the_amount_rules(amount, budget, expense):
 # Amounts every path accepts as text, and the rule's answer to each.
 EXPENSE_AMOUNTS = [("0", ZERO_EXPENSE), ("12.345", NOT_CENTS), ("1000000000000", TOO_LARGE)]
 BUDGET_AMOUNTS = [("-5", NEGATIVE_BUDGET), ("12.345", NOT_CENTS), ("1000000000000", TOO_LARGE)]
-
-
-@pytest.fixture
-def ready(db):
-    initiative = initiative_with_code("INI-0001")
-    eur_rate(MARCH)
-    return initiative
 
 
 def api(user) -> APIClient:

@@ -12,12 +12,10 @@ from budgets.selectors import audit_log, initiative_finance_history
 from budgets.services.budgets import budget_line_set
 from budgets.services.fx import fx_rate_set
 from budgets.services.locks import period_lock_create
-from tests.budgets.finance_helpers import initiative_with_code
+from tests.budgets.finance_helpers import MARCH, initiative_with_code
 from tests.factories import BudgetLineFactory, ExpenseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-MARCH = dt.date(2026, 3, 1)
 
 
 def test_audit_log_shows_who_changed_a_budget_line_from_what_to_what(client, finance):

@@ -16,9 +16,7 @@ from initiatives.models import Initiative
 from portfolio.fiscal import fiscal_year, fiscal_year_bounds, fiscal_year_label
 from split.services import split_recompute
 from tests.conftest import assert_assets_served_here
-from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
-
-from .conftest import FAST_ANSWERS
+from tests.factories import FAST_LANE_ANSWERS, BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +42,7 @@ def _form_data(executive_marketing, executive_it, **overrides) -> dict:
         "lane": "fast_lane",
         "lane_justification": "",
         "platforms": "",
-        **{f"assessment_{key}": value for key, value in FAST_ANSWERS.items()},
+        **{f"assessment_{key}": value for key, value in FAST_LANE_ANSWERS.items()},
     }
     data.update(overrides)
     return data
@@ -315,7 +313,7 @@ def test_the_lane_recommendation_updates_as_the_pm_answers(client, pm):
     url = reverse("initiatives:assess")
     partial = client.get(url, {"assessment_customer_facing": "yes"}, headers={"HX-Request": "true"})
     assert "5 questions left" in partial.content.decode()
-    answers = {f"assessment_{k}": v for k, v in FAST_ANSWERS.items()}
+    answers = {f"assessment_{k}": v for k, v in FAST_LANE_ANSWERS.items()}
     page = client.get(url, {**answers, "lane": "core_stack"}).content.decode()
     assert "Fast lane" in page and "An experiment should be cheap to start" in page
     assert "explain why" in page

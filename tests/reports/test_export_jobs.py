@@ -27,21 +27,14 @@ from reports.models import ExportJob
 from reports.tasks import export_files_purge_task, export_job_task
 from split.selectors import SplitFilters, split_rows
 from tests.factories import UserFactory
-from tests.reports.test_exports import build_export_portfolio
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def export_portfolio(settings):
-    return build_export_portfolio(settings)
-
-
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def five_rows_go_to_the_background(settings, media):
+    """Exports of more than five rows run as jobs (the portfolio has more), their files under `media`."""
     settings.EXPORT_ASYNC_ROWS = 5
-    return tmp_path
 
 
 def start(client, export_format: str, **filters):

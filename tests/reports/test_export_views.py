@@ -7,14 +7,9 @@ from django.urls import reverse
 
 from reports.exports import CSV_HEADER, split_csv_chunks
 from split.selectors import SplitFilters, split_summary
-from tests.reports.test_exports import HYPERLINK, build_export_portfolio, parse_csv
+from tests.reports.export_helpers import HYPERLINK, parse_csv
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def export_portfolio(settings):
-    return build_export_portfolio(settings)
 
 
 EXPORT_URLS = ["reports:index", "reports:split_csv", "reports:split_xlsx", "reports:true_up_journal_csv"]
