@@ -3,6 +3,7 @@ from django.contrib.admin.utils import flatten
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.html import format_html_join
+from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
 
 from .lane_assessment import QUESTIONS
@@ -163,11 +164,10 @@ class NotificationAdmin(admin.ModelAdmin):
     """The e-mails the app sent or tried to send: a record, read here. Filter on status "Failed" to see
     those that did not go out and why; "Send again" gives the selected failed ones fresh attempts."""
 
-    list_display = ("created_at", "kind", "initiative", "to_address", "subject", "status", "attempts", "sent_at")
+    list_display = ("created_at", "status", "to_address", "about", "why")
+    list_select_related = ("initiative",)
     list_filter = ("status", "kind")
     search_fields = ("initiative__code", "to_address", "subject")
-    list_select_related = ("initiative",)
-    date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ("send_again",)
     fields = (
@@ -179,6 +179,14 @@ class NotificationAdmin(admin.ModelAdmin):
         ("created_at", "started_at", "finished_at", "sent_at"),
     )
     readonly_fields = flatten(fields)
+
+    @admin.display(description="About", ordering="initiative__code")
+    def about(self, notification) -> str:
+        return f"{notification.initiative.code} {notification.get_kind_display().lower()}"
+
+    @admin.display(description="Error")
+    def why(self, notification) -> str:
+        return Truncator(notification.error).chars(100)
 
     @admin.action(description="Send the selected failed notifications again")
     def send_again(self, request, queryset):
