@@ -66,3 +66,10 @@ class ProposalStatus(models.TextChoices):
     APPLIED = "applied", "Approved and applied"
     REJECTED = "rejected", "Rejected"
     WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class NotificationKind(models.TextChoices):
+    """What a notification e-mail is about (Notification.kind)."""
+
+    TRANSITION = "transition", "Workflow transition"
+    OVERSPEND = "overspend", "Overspend alert"

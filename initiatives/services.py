@@ -30,6 +30,7 @@ from portfolio import policy
 from .choices import Action, Health, Lane, ProposalStatus, Side, Status
 from .lane_assessment import QUESTION_KEYS, assess_lane, justification_required
 from .models import CodeSequence, Initiative, InitiativeChangeProposal, InitiativeTransition, format_initiative_code
+from .notifications import transition_notifications_queue
 
 INITIATIVE_SEQUENCE = "initiative"
 TITLE_MAX = 200
@@ -230,7 +231,7 @@ def _record(
     reason: str = "",
     proposal: InitiativeChangeProposal | None = None,
 ) -> InitiativeTransition:
-    """Append to the timeline and e-mail the people concerned once the transaction commits."""
+    """Append to the timeline and write the people's notifications, sent once the transaction commits."""
     entry = InitiativeTransition.objects.create(
         initiative=initiative,
         action=action,
@@ -241,9 +242,7 @@ def _record(
         proposal=proposal,
     )
     if action != Action.CREATE:
-        from .emails import transition_notify
-
-        transaction.on_commit(lambda: transition_notify(transition_id=entry.pk))
+        transition_notifications_queue(entry=entry)
     return entry
 
 

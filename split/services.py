@@ -38,11 +38,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 
+from initiatives.choices import NotificationKind
 from initiatives.models import Initiative
+from initiatives.notifications import notifications_queue
 from portfolio import fiscal
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, cents_to_amount, split_amounts
 from split.choices import RunStatus
@@ -507,9 +508,10 @@ def overspending_initiatives(*, today: dt.date, threshold_pct: int | Decimal) ->
 def overspend_alerts_send(*, today: dt.date | None = None) -> int:
     """Email owner and both sponsors of each overspending initiative, at most once per initiative a month.
 
-    The alert row (unique per initiative and month) is written in the same
-    transaction as the email is sent: if sending fails, no row is kept and the
-    next night tries again. Returns the number of alerts sent.
+    The alert row (unique per initiative and month) and its notifications are written in
+    one transaction; the e-mails go out once it commits, through the notification tasks,
+    which retry a mail server that is down and record each e-mail sent or failed
+    (initiatives.notifications). Returns the number of alerts written.
     """
     today = today or timezone.localdate()
     month = fiscal.month_start(today)
@@ -539,24 +541,23 @@ def overspend_alerts_send(*, today: dt.date | None = None) -> int:
             )
             if not created:
                 continue
-            _send_overspend_email(initiative, overspend, threshold)
+            _queue_overspend_email(initiative, overspend, threshold)
         sent += 1
     logger.info("overspend alerts: %s sent, %s already sent this month", sent, len(candidates) - len(due))
     return sent
 
 
-def _send_overspend_email(initiative: Initiative, overspend: Overspend, threshold: int) -> None:
-    people = [initiative.owner, initiative.marketing_sponsor, initiative.it_sponsor]
-    recipients = list(dict.fromkeys(person.email for person in people if person.email))
-    if not recipients:
-        return
+def _queue_overspend_email(initiative: Initiative, overspend: Overspend, threshold: int) -> None:
     label = fiscal.fiscal_year_label(overspend.fiscal_year)
     planned, actual = overspend.planned_total, overspend.actual_total
     over = f"{(actual - planned) * 100 / planned:.1f} %" if planned else "no budget planned"
     currency = settings.REPORTING_CURRENCY
-    send_mail(
+    notifications_queue(
+        kind=NotificationKind.OVERSPEND,
+        initiative=initiative,
+        recipients=[initiative.owner, initiative.marketing_sponsor, initiative.it_sponsor],
         subject=f"Overspend: {initiative.code} {initiative.title} is over its {label} budget",
-        message=(
+        body=(
             f"{initiative.code} {initiative.title} has spent more than planned this fiscal year.\n\n"
             f"{label} to date\n"
             f"  planned: {planned:,.2f} {currency}\n"
@@ -565,6 +566,4 @@ def _send_overspend_email(initiative: Initiative, overspend: Overspend, threshol
             f"Figures as of the latest nightly recompute. You receive this as the initiative's owner or sponsor;\n"
             f"the alert is sent at most once a month.\n\n{settings.SITE_URL}\n"
         ),
-        from_email=None,
-        recipient_list=recipients,
     )

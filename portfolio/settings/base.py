@@ -330,6 +330,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 2) % 24, minute=30),
         "options": {"expires": 6 * 3600},
     },
+    # Not nightly: notifications not sent yet (mail server or broker down) are queued again
+    # (initiatives/notifications.py); a run that waited longer than the interval is dropped.
+    "notifications-resend": {
+        "task": "initiatives.tasks.notifications_resend_task",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
 }
 
 # --- REST framework -------------------------------------------------------
