@@ -201,6 +201,12 @@ class StepButton:
     url: str
     one_click: bool  # no reason needed: the button takes the step at once
 
+    @property
+    def css(self) -> str:
+        if self.step.quiet:
+            return "btn-outline-secondary"
+        return f"btn-{self.step.tone}" if self.one_click else f"btn-outline-{self.step.tone}"
+
 
 def _step_button(step: workflow.Step, initiative: Initiative) -> StepButton:
     if step is workflow.PROPOSE_CHANGE:

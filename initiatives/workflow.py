@@ -72,6 +72,7 @@ class Step:
     title: str = ""  # heading of its confirmation page; the button's label when empty
     explain: str = ""  # what happens next, on the confirmation page
     tone: str = "primary"  # Bootstrap colour of its button
+    quiet: bool = False  # among the other buttons of the initiative's page, a grey outline (it ends something)
     ask_comment: bool = False  # beside the one-click button, a link to take it with a comment
     dual_sign_off: bool = False  # to_state is reached when the second sponsor takes it
     done_when_reached: str = ""  # the notice when a dual sign-off step reaches to_state
@@ -187,6 +188,7 @@ CANCEL = Step(
     refused="You may not cancel this initiative in its current state.",
     explain="Cancelling cannot be undone.",
     tone="danger",
+    quiet=True,
 )
 
 # --- steps on a running initiative that leave its status as it is --------------------------------------
@@ -269,7 +271,7 @@ WITHDRAW_CHANGE = Step(
     title="Withdraw the change",
     done="You withdrew the change.",
     refused="Only the person who proposed a pending change may withdraw it.",
-    tone="secondary",
+    quiet=True,
 )
 
 # --- the tables ---------------------------------------------------------------------------------------
