@@ -12,6 +12,10 @@ change an initiative's status themselves.
 Errors: `PermissionDenied` when the policy refuses (including when the state
 changed under the caller's feet), `ValidationError` with field messages when
 the data is wrong.
+
+Over 500 lines on purpose: filing, the workflow and change proposals share one
+row-lock order (initiative, then proposal), one timeline writer and one field
+validation (a proposal re-checks the filing's share and sponsor rules).
 """
 
 from __future__ import annotations
