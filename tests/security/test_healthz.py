@@ -110,3 +110,26 @@ def test_healthz_needs_no_session_and_sets_no_cookie(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert not response.cookies
+
+
+def test_apps_add_advisory_checks_without_portfolio_importing_them(client, monkeypatch):
+    """portfolio.health imports no app: the split app registers its recompute check, any app may add one."""
+    assert "recompute" in health.ADVISORY_CHECKS  # registered by SplitConfig.ready()
+    monkeypatch.setattr(health, "ADVISORY_CHECKS", dict(health.ADVISORY_CHECKS))
+
+    def broken():
+        raise RuntimeError("the app's own table is missing")
+
+    health.register_check("queue", lambda: {"ok": False, "depth": 9000}, warning=lambda r: f"{r['depth']} waiting.")
+    health.register_check("broken", broken, warning=lambda result: "The broken check could not run.")
+    response = client.get("/healthz")
+
+    assert response.status_code == 200  # advisory: never unhealthy
+    body = response.json()
+    assert body["checks"]["queue"] == {"ok": False, "depth": 9000}
+    assert body["checks"]["broken"] == {"ok": False, "error": "RuntimeError"}
+    assert body["warnings"] == [
+        "The spend split has never been recomputed successfully.",
+        "9000 waiting.",
+        "The broken check could not run.",
+    ]
