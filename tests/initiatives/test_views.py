@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -297,6 +298,36 @@ def test_the_lane_recommendation_updates_as_the_pm_answers(client, pm):
     assert "Fast lane" in page and "An experiment should be cheap to start" in page
     assert "explain why" in page
     assert "matches the recommendation" in client.get(url, {**answers, "lane": "fast_lane"}).content.decode()
+
+
+def test_no_warning_until_a_lane_is_chosen_and_the_recommendation_is_preselected(client, pm):
+    # Issue 14: all six answers and no lane yet used to warn "you chose the other lane".
+    _login(client, pm)
+    answers = {f"assessment_{k}": v for k, v in FAST_ANSWERS.items()}
+    partial = client.get(reverse("initiatives:assess"), answers, headers={"HX-Request": "true"})
+    page = partial.content.decode()
+    assert partial.context["chosen_lane"] == "" and partial.context["lane_preselected"] is True
+    assert "alert-warning" not in page and "You chose" not in page
+    assert "The recommended lane is selected below" in page
+    assert 'data-recommended-lane="fast_lane"' in page  # what the page's script pre-selects
+    # Half answered: no recommendation, so nothing to pre-select or warn about.
+    partial = client.get(reverse("initiatives:assess"), {"assessment_customer_facing": "yes"})
+    assert partial.context["lane_preselected"] is False
+    assert "data-recommended-lane" not in partial.content.decode()
+
+
+def test_a_form_sent_back_without_a_lane_shows_the_recommended_lane_selected(
+    client, pm, executive_marketing, executive_it
+):
+    response = _login(client, pm).post(CREATE, _form_data(executive_marketing, executive_it, lane=""))
+    assert response.status_code == 400  # still not saved: the PM has not seen a lane yet
+    assert not Initiative.objects.exists()
+    page = response.content.decode()
+    lane_inputs = dict(re.findall(r'<input type="radio" name="lane" value="(\w+)"([^>]*)>', page))
+    assert " checked" in lane_inputs["fast_lane"] and " checked" not in lane_inputs["core_stack"]
+    assert 'data-lane-preselected="true"' in page
+    assert "the recommended one is selected now" in page
+    assert "alert-warning" not in page and "You chose" not in page
 
 
 def test_the_form_shows_the_recommendation_without_javascript_after_a_submit(
