@@ -14,6 +14,7 @@ from budgets.models import BudgetLine, Expense
 from initiatives import services
 from initiatives.choices import Status
 from initiatives.models import Initiative
+from initiatives.templatetags.portfolio_ui import calendar_span
 from portfolio.fiscal import fiscal_year, fiscal_year_bounds
 from tests.conftest import assert_assets_served_here
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
@@ -399,6 +400,33 @@ def test_detail_shows_every_field_the_approval_state_and_the_history(client, pm,
         "Is it customer-facing?",
     ):
         assert text in page, text
+
+
+def test_detail_says_how_long_the_initiative_runs_in_calendar_months(client, pm):
+    # Issue 14: a twelve-month initiative read "11 months, 4 weeks" (timesince counts 30-day months).
+    initiative = InitiativeFactory(owner=pm, start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31))
+    page = _login(client, pm).get(reverse("initiatives:detail", args=[initiative.code])).content.decode()
+    assert 'Jan 1, 2026 – Dec 31, 2026 <span class="text-secondary small">(1 year)</span>' in page
+    assert "weeks" not in page
+
+
+@pytest.mark.parametrize(
+    "start, end, text",
+    [
+        ((2026, 1, 1), (2026, 12, 31), "1 year"),
+        ((2026, 2, 1), (2026, 9, 30), "8 months"),
+        ((2026, 7, 1), (2027, 12, 31), "1 year, 6 months"),
+        ((2026, 1, 1), (2028, 12, 31), "3 years"),
+        ((2026, 3, 10), (2026, 6, 24), "3 months, 15 days"),
+        ((2026, 1, 15), (2027, 3, 20), "1 year, 2 months"),  # two units at most
+        ((2026, 4, 1), (2026, 4, 1), "1 day"),
+        ((2026, 4, 1), (2026, 4, 14), "14 days"),
+        ((2026, 1, 31), (2026, 2, 28), "1 month, 1 day"),
+        ((2026, 5, 1), (2026, 4, 1), ""),
+    ],
+)
+def test_calendar_span_counts_both_days_in_calendar_units(start, end, text):
+    assert calendar_span(dt.date(*start), dt.date(*end)) == text
 
 
 def test_detail_actions_follow_the_policy(client, pm, submitted, executive_marketing, other_pm):
