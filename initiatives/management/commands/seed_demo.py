@@ -56,6 +56,7 @@ from initiatives.demo_data import (
     InitiativePlan,
     budget_line_count,
     budget_line_rows,
+    demo_logins_table,
     expense_currencies,
     expense_rows,
     fx_rate_series,
@@ -148,7 +149,7 @@ class Command(BaseCommand):
                 progress=options["verbosity"] >= 1,
             )
             self._summary_print(summary, seed=options["seed"], verbosity=options["verbosity"])
-        self._logins_print(users)
+        self._logins_print()
         self.stdout.write(f"Done in {time.perf_counter() - started:.1f} s.")
 
     def _summary_print(self, summary: SeedSummary, *, seed: int, verbosity: int) -> None:
@@ -175,17 +176,10 @@ class Command(BaseCommand):
             for phase, seconds in summary.seconds.items():
                 self.stdout.write(f"  {phase:<18}{seconds:>8.1f} s")
 
-    def _logins_print(self, users: dict[str, User]) -> None:
+    def _logins_print(self) -> None:
         self.stdout.write(self.style.SUCCESS("Demo logins:"))
-        header = f"  {'username':<16}{'password':<17}{'role':<11}{'side':<11}name"
-        self.stdout.write(header)
-        self.stdout.write("  " + "-" * (len(header) + 30))
-        for spec in DEMO_USERS:
-            user = users[spec.username]
-            self.stdout.write(
-                f"  {spec.username:<16}{DEMO_PASSWORD:<17}{spec.role:<11}{spec.side or '—':<11}"
-                f"{user.get_full_name()}, {spec.title}"
-            )
+        for line in demo_logins_table():
+            self.stdout.write(line)
 
 
 # --- Users ------------------------------------------------------------------------
