@@ -67,6 +67,18 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 )
 
 
+def demo_logins_table() -> list[str]:
+    """The demo logins as the lines of a table: username, password, role, side, and who they are."""
+    header = f"  {'username':<16}{'password':<17}{'role':<11}{'side':<11}name"
+    lines = [header, "  " + "-" * (len(header) + 30)]
+    for spec in DEMO_USERS:
+        lines.append(
+            f"  {spec.username:<16}{DEMO_PASSWORD:<17}{spec.role:<11}{spec.side or '—':<11}"
+            f"{spec.first_name} {spec.last_name}, {spec.title}"
+        )
+    return lines
+
+
 # --- Initiatives ----------------------------------------------------------------
 
 # Titles are "<subject> <action>", optionally qualified by a market or a phase,

@@ -231,6 +231,24 @@ class InitiativeForm(forms.Form):
         value = source.get("lane") or ""
         return value if value in Lane.values else ""
 
+    def lane_preselect(self, recommended: str) -> bool:
+        """Show the recommended lane as selected when the PM has chosen none; True when it did.
+
+        Only what the form shows changes: a submission without a lane stays invalid
+        (the page says the recommendation is now selected), so nothing is ever saved
+        in a lane the PM has not seen. The page's script does the same live
+        (static/initiatives/lane_choice.js).
+        """
+        source = self.data if self.is_bound else self.initial
+        if not recommended or source.get("lane"):  # chosen, or a value to refuse as it is
+            return False
+        if self.is_bound:
+            self.data = self.data.copy()
+            self.data["lane"] = recommended
+        else:
+            self.initial = {**self.initial, "lane": recommended}
+        return True
+
     def clean_platforms(self) -> list[Initiative]:
         text = self.cleaned_data.get("platforms", "")
         codes = [code.upper() for code in CODE_PATTERN.findall(text)]

@@ -130,6 +130,7 @@ def _assessment_context(form: InitiativeForm) -> dict[str, Any]:
         "question_count": len(QUESTIONS),
         "answered_count": len(QUESTIONS) - len(assessment.missing),
         "chosen_lane": chosen,
+        "lane_preselected": form.lane_preselect(assessment.recommended),
         "needs_justification": justification_required(chosen_lane=chosen, recommended=assessment.recommended),
     }
 

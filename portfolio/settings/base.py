@@ -407,18 +407,35 @@ def logging_config(*, log_format: str, request_log_level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "portfolio.logging.RequestIdFilter"}},
+        "filters": {
+            "request_id": {"()": "portfolio.logging.RequestIdFilter"},
+            "static_requests_out": {"()": "portfolio.logging.StaticRequestsFilter"},
+        },
         "formatters": {
             "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"},
             "json": {"()": "portfolio.logging.JsonFormatter"},
+            # runserver's request lines, as Django formats them by default.
+            "django.server": {
+                "()": "django.utils.log.ServerFormatter",
+                "format": "[{server_time}] {message}",
+                "style": "{",
+            },
         },
         "handlers": {
             "console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["request_id"]},
+            "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
         },
         "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
             "portfolio.request": {"level": request_log_level},
+            # The development server (make run) logs every request; not the static files served fine.
+            "django.server": {
+                "handlers": ["django.server"],
+                "filters": ["static_requests_out"],
+                "level": "INFO",
+                "propagate": False,
+            },
         },
     }
 
