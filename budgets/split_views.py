@@ -76,6 +76,14 @@ def _runs_context(request: HttpRequest) -> dict:
     if latest is not None:
         latest.duration_text = duration_text(latest.duration_ms)
     followed = _followed_run(request, runs)
+    if followed is not None:
+        # A failed or interrupted run may have been made good since (its retry, the next run).
+        followed.made_good = bool(
+            latest
+            and followed.finished_at
+            and followed.status != RunStatus.SUCCEEDED
+            and latest.finished_at > followed.finished_at
+        )
     panel_url = reverse("split:runs_panel")
     if followed is not None:
         panel_url += "?" + urlencode({"run": followed.pk})

@@ -104,6 +104,19 @@ def test_the_followed_run_says_where_it_is(client, finance, status, fields, says
         assert f'hx-get="{PANEL}?run={run.pk}"' in panel  # the polling keeps following it
 
 
+def test_a_followed_run_that_was_interrupted_and_retried_points_to_the_new_split(client, finance):
+    died = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+    run = SplitRun.objects.create(status="interrupted", trigger="ui", finished_at=died, error="Interrupted: gone.")
+    client.force_login(finance)
+    assert "You can start it again below." in client.get(RUNS, {"run": str(run.pk)}).content.decode()
+
+    SplitRun.objects.create(status="succeeded", trigger="retry", finished_at=died + dt.timedelta(seconds=40))
+    page = client.get(RUNS, {"run": str(run.pk)}).content.decode()
+
+    assert "A later run has recomputed the split since: it is as of 1 Mar 2026, 09:00:40." in page
+    assert "You can start it again below." not in page
+
+
 def test_a_request_that_joined_a_waiting_run_says_so_and_that_it_starts_after_the_running_one(client, finance):
     SplitRun.objects.create(status="running", trigger="schedule", started_at=dt.datetime.now(dt.UTC))
     other = UserFactory(first_name="Fiona", last_name="Feld")
