@@ -41,6 +41,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import logging
+import os
 import tempfile
 import time
 import uuid
@@ -484,6 +485,8 @@ class _FileLock:
 
 def _lock_path() -> Path:
     name = str(connection.settings_dict["NAME"])
+    if connection.is_in_memory_db():  # private to this process (the tests): so is its lock
+        name += f":{os.getpid()}"
     return Path(tempfile.gettempdir()) / f"portfolio-split-{hashlib.sha256(name.encode()).hexdigest()[:16]}.lock"
 
 
