@@ -2,11 +2,13 @@
 
 200 when the database answers `SELECT 1` and the Celery broker is reachable, 503 when
 either is not. The age of the last successful split recompute is reported too, with a
-warning when it is older than `HEALTHZ_RECOMPUTE_MAX_AGE_HOURS`, but it never makes the
-instance unhealthy: taking web servers out of rotation does not bring a recompute back.
+warning when it is older than `HEALTHZ_RECOMPUTE_MAX_AGE_HOURS`, and so is a recompute
+`running` for longer than its time limit (stuck, or its worker is), with a warning; neither
+makes the instance unhealthy: taking web servers out of rotation does not bring a
+recompute back.
 
 Anonymous (load balancers do not sign in) and cheap: no session, no user, one query
-for the database check and one for the recompute age, a two-second bound on the broker.
+for the database check and two for the recompute, a two-second bound on the broker.
 Errors are reported by exception class only; the details go to the log, not to the
 anonymous caller.
 """
@@ -88,32 +90,42 @@ def check_broker() -> dict[str, Any]:
 
 
 def check_recompute() -> dict[str, Any]:
-    """As of when the split figures are: the last successful recompute and its age in seconds."""
-    from budgets.split_selectors import latest_successful_run
+    """As of when the split figures are (the last successful recompute, its age in seconds), and since
+    when a recompute has been running past its time limit (`running_too_long_since`, else null)."""
+    from budgets.spend_split import RUN_TIME_LIMIT_SECONDS
+    from budgets.split_selectors import latest_successful_run, overrunning_run
 
     max_age_hours = settings.HEALTHZ_RECOMPUTE_MAX_AGE_HOURS
     try:
         run = latest_successful_run()
+        overrunning = overrunning_run(limit_seconds=RUN_TIME_LIMIT_SECONDS)
     except Exception as error:
         logger.warning("healthz: could not read the last recompute: %s", error)
         return {"ok": False, "error": type(error).__name__, "max_age_hours": max_age_hours}
-    if run is None or run.finished_at is None:
-        return {"ok": False, "last_success_at": None, "age_seconds": None, "max_age_hours": max_age_hours}
-    age_seconds = max(0, round((timezone.now() - run.finished_at).total_seconds()))
-    return {
-        "ok": age_seconds <= max_age_hours * 3600,
-        "last_success_at": run.finished_at.isoformat(),
-        "age_seconds": age_seconds,
-        "max_age_hours": max_age_hours,
-    }
+    result: dict[str, Any] = {"last_success_at": None, "age_seconds": None, "max_age_hours": max_age_hours}
+    if run is not None and run.finished_at is not None:
+        result["last_success_at"] = run.finished_at.isoformat()
+        result["age_seconds"] = max(0, round((timezone.now() - run.finished_at).total_seconds()))
+    result["running_too_long_since"] = overrunning.started_at.isoformat() if overrunning else None
+    result["time_limit_seconds"] = RUN_TIME_LIMIT_SECONDS
+    fresh = result["age_seconds"] is not None and result["age_seconds"] <= max_age_hours * 3600
+    return {"ok": fresh and overrunning is None, **result}
 
 
-def _recompute_warning(recompute: dict[str, Any]) -> str:
-    if recompute.get("age_seconds") is not None:
-        return f"The spend split was last recomputed more than {recompute['max_age_hours']} hours ago."
+def _recompute_warnings(recompute: dict[str, Any]) -> list[str]:
     if recompute.get("error"):
-        return "The last spend-split recompute could not be read."
-    return "The spend split has never been recomputed successfully."
+        return ["The last spend-split recompute could not be read."]
+    warnings = []
+    if recompute["age_seconds"] is None:
+        warnings.append("The spend split has never been recomputed successfully.")
+    elif recompute["age_seconds"] > recompute["max_age_hours"] * 3600:
+        warnings.append(f"The spend split was last recomputed more than {recompute['max_age_hours']} hours ago.")
+    if recompute["running_too_long_since"]:
+        warnings.append(
+            f"A spend-split recompute has been running since {recompute['running_too_long_since']}, longer than "
+            f"its {recompute['time_limit_seconds'] // 60}-minute time limit: it or its worker is stuck."
+        )
+    return warnings
 
 
 @login_not_required
@@ -126,7 +138,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     # Without a database there is no run to read; say so instead of failing a second time.
     recompute = check_recompute() if database["ok"] else {"ok": False, "error": "database unavailable"}
     healthy = database["ok"] and broker["ok"]
-    warnings = [] if recompute["ok"] or not database["ok"] else [_recompute_warning(recompute)]
+    warnings = [] if recompute["ok"] or not database["ok"] else _recompute_warnings(recompute)
     body = {
         "status": "ok" if healthy else "unavailable",
         "checks": {"database": database, "broker": broker, "recompute": recompute},

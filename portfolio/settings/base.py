@@ -326,6 +326,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 2) % 24, minute=30),
         "options": {"expires": 6 * 3600},
     },
+    # Every minute: a recompute whose worker died is marked interrupted and retried once
+    # (budgets.spend_split.split_runs_recover); a missed tick is dropped, the next one does it.
+    "split-runs-recover-every-minute": {
+        "task": "budgets.tasks.split_runs_recover_task",
+        "schedule": crontab(),
+        "options": {"expires": 50},
+    },
 }
 
 # --- REST framework -------------------------------------------------------
