@@ -670,6 +670,10 @@ class TrendPoint:
         return marketing_share_of_actual(self.actual_marketing, self.actual_total)
 
 
+# Runs that ended without a new table: the dashboard says so when one is newer than the last success.
+UNSUCCESSFUL = (RunStatus.FAILED, RunStatus.INTERRUPTED)
+
+
 def freshness_and_trend(
     filters: DashboardFilters, *, now: dt.datetime | None = None, runs: int = TREND_RUNS
 ) -> tuple[Freshness, list[TrendPoint]]:
@@ -682,7 +686,7 @@ def freshness_and_trend(
     """
     succeeded = SplitRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-finished_at").values("pk")[:runs]
     latest_finished = (
-        SplitRun.objects.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED), finished_at__isnull=False)
+        SplitRun.objects.filter(status__in=(RunStatus.SUCCEEDED, *UNSUCCESSFUL), finished_at__isnull=False)
         .order_by("-finished_at")
         .values("pk")[:1]
     )
@@ -710,7 +714,7 @@ def freshness_and_trend(
     )
     successes = [run for run in found if run.status == RunStatus.SUCCEEDED]
     latest = successes[-1] if successes else None
-    failed = next((run for run in reversed(found) if run.status == RunStatus.FAILED), None)
+    failed = next((run for run in reversed(found) if run.status in UNSUCCESSFUL), None)
     if failed and latest and failed.finished_at <= latest.finished_at:
         failed = None
     trend = [

@@ -2,7 +2,7 @@
 
 200 when the database answers `SELECT 1` and the Celery broker is reachable, 503 when
 either is not. Apps add advisory checks with `register_check` from their AppConfig.ready()
-(the split app: the age of the last successful recompute, `split.health`): each is
+(the split app: the age of the last successful recompute and a run past its time limit, `split.health`): each is
 reported, with a warning when it is not ok, but never makes the instance unhealthy:
 taking web servers out of rotation does not bring a recompute back. Portfolio imports
 no app; the registry is how they reach this page.
@@ -96,27 +96,32 @@ class AdvisoryCheck:
     database answers); `warning(result)` says in one sentence what is wrong when `ok` is false."""
 
     run: Callable[[], dict[str, Any]]
-    warning: Callable[[dict[str, Any]], str]
+    warning: Callable[[dict[str, Any]], str | list[str]]
 
 
 ADVISORY_CHECKS: dict[str, AdvisoryCheck] = {}
 
 
-def register_check(name: str, run: Callable[[], dict[str, Any]], *, warning: Callable[[dict[str, Any]], str]) -> None:
+def register_check(
+    name: str, run: Callable[[], dict[str, Any]], *, warning: Callable[[dict[str, Any]], str | list[str]]
+) -> None:
     """Report `run()` under `checks.<name>` of /healthz, and `warning(result)` when it is not ok (AppConfig.ready)."""
     ADVISORY_CHECKS[name] = AdvisoryCheck(run, warning)
 
 
-def _advisory(check: AdvisoryCheck, database_ok: bool) -> tuple[dict[str, Any], str]:
+def _advisory(check: AdvisoryCheck, database_ok: bool) -> tuple[dict[str, Any], list[str]]:
     # Without a database there is nothing to read; say so instead of failing a second time.
     if not database_ok:
-        return {"ok": False, "error": "database unavailable"}, ""
+        return {"ok": False, "error": "database unavailable"}, []
     try:
         result = check.run()
     except Exception as error:
         logger.warning("healthz: an advisory check failed: %s", error)
         result = {"ok": False, "error": type(error).__name__}
-    return result, "" if result["ok"] else check.warning(result)
+    if result["ok"]:
+        return result, []
+    warning = check.warning(result)
+    return result, [warning] if isinstance(warning, str) else list(warning)
 
 
 @login_not_required
@@ -129,9 +134,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": database, "broker": broker}
     warnings = []
     for name, check in ADVISORY_CHECKS.items():
-        checks[name], warning = _advisory(check, database["ok"])
-        if warning:
-            warnings.append(warning)
+        checks[name], check_warnings = _advisory(check, database["ok"])
+        warnings.extend(check_warnings)
     healthy = database["ok"] and broker["ok"]
     body = {"status": "ok" if healthy else "unavailable", "checks": checks, "warnings": warnings}
     return JsonResponse(body, status=200 if healthy else 503)

@@ -8,6 +8,6 @@ class SplitConfig(AppConfig):
     def ready(self) -> None:
         from portfolio.health import register_check
 
-        from .health import check_recompute, recompute_warning
+        from .health import check_recompute, recompute_warnings
 
-        register_check("recompute", check_recompute, warning=recompute_warning)
+        register_check("recompute", check_recompute, warning=recompute_warnings)

@@ -9,3 +9,5 @@ class RunStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
+    # Its worker died mid-run (killed, out of memory, machine lost): nothing was written.
+    INTERRUPTED = "interrupted", "Interrupted"

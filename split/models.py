@@ -82,6 +82,16 @@ class SplitRun(models.Model):
         db_table = "budgets_splitrun"
         ordering = ["-queued_at"]
         indexes = [models.Index(fields=["status", "-finished_at"], name="split_run_status_finished")]
+        constraints = [
+            # Requests coalesce: one made while a run is waiting to start joins that run
+            # (split.services.split_run_queue), so at most one run is ever queued.
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status="queued"),
+                name="split_run_one_queued",
+                violation_error_message="A recompute is already queued; a new request joins it.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.queued_at:%Y-%m-%d %H:%M} {self.status}"

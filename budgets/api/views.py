@@ -536,11 +536,15 @@ class QueueUnavailable(APIException):
         summary="A recompute's state",
         parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The run's id.")],
         description="`queued`, `running`, `succeeded` (its `finished_at` is the as-of time of the split), "
-        "`failed` (with `error`) or `skipped` (another run was doing the work).",
+        "`failed` (with `error`), `interrupted` (its worker died; `error` says whether it was retried) or "
+        "`skipped` (`recompute_split --skip-if-running` found another run doing the work).",
     ),
     create=extend_schema(
         summary="Queue a recompute (finance)",
-        description="Queues a recompute of the whole split and answers at once with the run; poll its `url`.",
+        description="Queues a recompute of the whole split and answers at once with the run; poll its `url`. "
+        "If a run is already queued, the request joins it and that run is returned: however many requests "
+        "arrive while a recompute runs, exactly one run follows it, and it includes everything saved before "
+        "it starts.",
         request=None,
         responses={202: SplitRunSerializer},
     ),

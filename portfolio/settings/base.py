@@ -324,7 +324,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 1) % 24, minute=0),
         "options": {"expires": 6 * 3600},
     },
-    # Background exports are kept seven days (budgets/export_tasks.py).
+    # Background exports are kept seven days (reports/tasks.py).
     "export-files-purge-nightly": {
         "task": "reports.tasks.export_files_purge_task",
         "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 2) % 24, minute=30),
@@ -336,6 +336,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "initiatives.tasks.notifications_resend_task",
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 4 * 60},
+    },
+    # Every minute: a recompute whose worker died is marked interrupted and retried once
+    # (split.services.split_runs_recover); a missed tick is dropped, the next one does it.
+    "split-runs-recover-every-minute": {
+        "task": "split.tasks.split_runs_recover_task",
+        "schedule": crontab(),
+        "options": {"expires": 50},
     },
 }
 

@@ -80,7 +80,7 @@ def test_retries_back_off_exponentially(some_budget, monkeypatch):
 
 
 def test_a_run_waiting_for_a_retry_says_so(some_budget, monkeypatch):
-    run = split_run_queue(trigger="ui")
+    run, _ = split_run_queue(trigger="ui")
     monkeypatch.setattr(tasks, "split_recompute", lambda **kw: (_ for _ in ()).throw(OperationalError("down")))
     monkeypatch.setattr(split_recompute_task, "retry", lambda **kw: RuntimeError("retry scheduled"))
 
@@ -90,6 +90,28 @@ def test_a_run_waiting_for_a_retry_says_so(some_budget, monkeypatch):
     run.refresh_from_db()
     assert run.status == "queued"
     assert run.error.startswith("Database unavailable (down); retry 1 of 5 in ")
+
+
+def test_no_retry_when_a_request_queued_another_run_meanwhile(some_budget, monkeypatch):
+    """At most one queued run: the queued one recomputes, this one says so and is not retried."""
+    run, _ = split_run_queue(trigger="schedule")
+    retried = []
+    monkeypatch.setattr(split_recompute_task, "retry", lambda **kw: retried.append(kw))
+
+    def down_while_a_request_arrives(**kwargs):
+        SplitRun.objects.filter(pk=run.pk).update(status="running")  # the worker took it …
+        split_run_queue(trigger="ui")  # … and finance asked for another meanwhile
+        raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(tasks, "split_recompute", down_while_a_request_arrives)
+
+    result = split_recompute_task.apply(kwargs={"run_id": str(run.pk)}).get()
+
+    run.refresh_from_db()
+    assert result == {"run_id": str(run.pk), "status": "failed"}
+    assert retried == []
+    assert run.status == "failed" and run.error.endswith("The next run recomputes instead.")
+    assert SplitRun.objects.filter(status="queued").count() == 1
 
 
 def test_gives_up_after_the_last_retry_and_the_run_shows_the_failure(some_budget, monkeypatch):
@@ -102,7 +124,7 @@ def test_gives_up_after_the_last_retry_and_the_run_shows_the_failure(some_budget
         raise OperationalError("could not connect to server")
 
     monkeypatch.setattr(spend_split, "_rebuild_split_table", database_down)
-    run = split_run_queue(trigger="ui")
+    run, _ = split_run_queue(trigger="ui")
 
     with pytest.raises(OperationalError):
         split_recompute_task.apply(kwargs={"run_id": str(run.pk)}).get()
@@ -120,7 +142,7 @@ def test_other_errors_are_not_retried_and_the_run_is_failed(some_budget, monkeyp
         raise ValueError("bad data")
 
     monkeypatch.setattr(spend_split, "_rebuild_split_table", broken)
-    run = split_run_queue(trigger="api")
+    run, _ = split_run_queue(trigger="api")
 
     with pytest.raises(ValueError, match="bad data"):
         split_recompute_task.apply(kwargs={"run_id": str(run.pk)}).get()
