@@ -60,7 +60,7 @@ from django.utils import timezone
 from initiatives.choices import NotificationKind
 from initiatives.models import Initiative
 from initiatives.notifications import notifications_queue
-from portfolio import fiscal
+from portfolio import fiscal, jobs
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, cents_to_amount, split_amounts
 from split.choices import RunStatus
 from split.models import OverspendAlert, SplitRow, SplitRun
@@ -98,7 +98,9 @@ RETRIED_NOTE = "Retried once automatically."
 SUPERSEDED_NOTE = "The next run recomputes instead."
 NOT_RETRIED_NOTE = "Not retried again (it was itself a retry): start a recompute once the workers are healthy."
 EXPIRED_REASON = "Expired: no worker picked the run up within an hour. Start it again."
-QUEUE_UNAVAILABLE = "Queue unavailable, try again."
+QUEUE_UNAVAILABLE = jobs.QUEUE_UNAVAILABLE
+# Services name their task (portfolio.jobs) instead of importing it: tasks import services.
+RECOMPUTE_TASK = "split.tasks.split_recompute_task"
 
 
 class SplitRecomputeError(Exception):
@@ -169,22 +171,11 @@ def _waiting_run() -> SplitRun | None:
 
 
 def _enqueue(run: SplitRun) -> None:
-    from kombu.exceptions import OperationalError as BrokerError
-
-    from split.tasks import split_recompute_task
-
     try:
-        split_recompute_task.apply_async(
-            kwargs={"run_id": str(run.pk)},
-            expires=QUEUED_RUN_EXPIRES_SECONDS,
-            # Fail fast when the broker is down: the person is waiting for the page.
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
-        )
-    except (BrokerError, ConnectionError, OSError) as exc:
+        jobs.enqueue(RECOMPUTE_TASK, kwargs={"run_id": str(run.pk)}, expires=QUEUED_RUN_EXPIRES_SECONDS)
+    except jobs.QueueUnavailable as exc:
         logger.error("split run %s: could not queue the task: %s", run.pk, exc)
-        SplitRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.FAILED, finished_at=timezone.now(), error=f"{QUEUE_UNAVAILABLE} ({exc})"
-        )
+        SplitRun.fail(run.pk, f"{QUEUE_UNAVAILABLE} ({exc})")
         raise SplitQueueUnavailable(
             "The recompute could not be queued: the task queue is unavailable. Try again in a minute."
         ) from exc
@@ -298,19 +289,16 @@ def _after_success(run: SplitRun) -> None:
 
 
 def _claim(*, run_id: uuid.UUID | str | None, trigger: str, by: AbstractBaseUser | None) -> SplitRun:
-    """Mark the run `running` (committed); called while holding the lock."""
-    now = timezone.now()
+    """Mark the run `running` (committed); called while holding the lock.
+
+    Queued (first delivery), failed (a retry after a database error) or running (the task
+    delivered again after its worker died, before anything marked it interrupted) all start.
+    """
     if run_id is None:
-        return SplitRun.objects.create(status=RunStatus.RUNNING, trigger=trigger, requested_by=by, started_at=now)
-    with transaction.atomic():
-        run = SplitRun.objects.select_for_update().get(pk=run_id)
-        if run.status in FINAL_STATUSES:
-            return run
-        # queued (first delivery), failed (a retry after a database error) or running (the
-        # task delivered again after its worker died, before anything marked it interrupted)
-        run.status, run.started_at, run.finished_at, run.error = RunStatus.RUNNING, now, None, ""
-        run.save(update_fields=["status", "started_at", "finished_at", "error"])
-        return run
+        return SplitRun.objects.create(
+            status=RunStatus.RUNNING, trigger=trigger, requested_by=by, started_at=timezone.now()
+        )
+    return SplitRun.claim(run_id, done=FINAL_STATUSES)
 
 
 def _record_skipped(*, run_id: uuid.UUID | str | None, trigger: str, by: AbstractBaseUser | None) -> SplitRun:
@@ -326,25 +314,13 @@ def _record_skipped(*, run_id: uuid.UUID | str | None, trigger: str, by: Abstrac
 
 def _finish(run: SplitRun, *, status: str, error: str, started: float) -> None:
     """Record a failed run after the rebuild's transaction was rolled back."""
-    try:
-        if not connection.in_atomic_block and connection.connection is not None and not connection.is_usable():
-            connection.close()  # a lost connection must not hide the failure (a usable one holds the lock)
-        SplitRun.objects.filter(pk=run.pk).update(
-            status=status,
-            finished_at=timezone.now(),
-            duration_ms=round((time.perf_counter() - started) * 1000),
-            error=error,
-        )
-    except Exception:
-        logger.exception("split run %s: could not record its %s state", run.pk, status)
+    SplitRun.fail(run.pk, error, status=status, duration_ms=round((time.perf_counter() - started) * 1000))
 
 
 def _describe(exc: BaseException) -> str:
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    if isinstance(exc, SoftTimeLimitExceeded):
-        return "Failed: the recompute took longer than its time limit; the previous split was kept."
-    return f"Failed: {type(exc).__name__}: {exc}".strip()[:2000]
+    return jobs.describe_failure(
+        exc, too_long="Failed: the recompute took longer than its time limit; the previous split was kept."
+    )
 
 
 # --- runs whose worker died ---------------------------------------------------------

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import InterfaceError, OperationalError
 
+from portfolio import jobs
 from split import tasks
 from split.models import SplitRow, SplitRun
 from split.services import split_run_queue
@@ -70,13 +71,13 @@ def test_database_errors_are_retried_with_the_same_run(some_budget, monkeypatch)
 
 def test_retries_back_off_exponentially(some_budget, monkeypatch):
     countdowns = []
-    monkeypatch.setattr(tasks, "get_exponential_backoff_interval", lambda **kw: countdowns.append(kw) or 7)
+    monkeypatch.setattr(jobs, "get_exponential_backoff_interval", lambda **kw: countdowns.append(kw) or 7)
     failing_first(monkeypatch, OperationalError("down"), OperationalError("down"))
 
     split_recompute_task.apply().get()
 
     assert [kw["retries"] for kw in countdowns] == [0, 1]
-    assert all(kw["full_jitter"] and kw["maximum"] == tasks.BACKOFF_MAX_SECONDS for kw in countdowns)
+    assert all(kw["full_jitter"] and kw["maximum"] == split_recompute_task.backoff_max_seconds for kw in countdowns)
 
 
 def test_a_run_waiting_for_a_retry_says_so(some_budget, monkeypatch):
@@ -129,7 +130,7 @@ def test_gives_up_after_the_last_retry_and_the_run_shows_the_failure(some_budget
     with pytest.raises(OperationalError):
         split_recompute_task.apply(kwargs={"run_id": str(run.pk)}).get()
 
-    assert len(attempts) == tasks.MAX_RETRIES + 1
+    assert len(attempts) == split_recompute_task.max_retries + 1
     run.refresh_from_db()
     assert run.status == "failed"
     assert "OperationalError: could not connect to server" in run.error
