@@ -10,7 +10,11 @@ from reports.models import ExportJob
 
 @admin.register(ExportJob)
 class ExportJobAdmin(PolicyPermissionsMixin, admin.ModelAdmin):
-    list_display = ("created_at", "requested_by", "format", "status", "progress", "row_count", "finished_at")
+    list_display = ("created_at", "requested_by", "format", "status_shown", "progress", "row_count", "finished_at")
     list_filter = ("status", "format")
     search_fields = ("requested_by__username", "file_name", "error")
     readonly_fields = [f.name for f in ExportJob._meta.fields]
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, job: ExportJob) -> str:
+        return job.status_label  # "Ready", as the reports pages say
