@@ -11,7 +11,8 @@ from django.db.models import Q
 from portfolio.jobs import Job, JobStatus
 from reports.choices import ExportFormat
 
-# How the pages call each state of an export; a finished export is "Ready" (to download).
+# An export is never skipped. How the pages call each state: a finished export is "Ready" (to download).
+EXPORT_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.FAILED)
 EXPORT_STATUS_LABELS = {**dict(JobStatus.choices), JobStatus.SUCCEEDED: "Ready"}
 
 
@@ -21,7 +22,7 @@ class ExportJob(Job):
     One job of `portfolio.jobs` (status, started/finished times, progress, error come from
     `Job`). The task records its own progress here; the file lives under MEDIA_ROOT/exports/
     and is served only to the person who asked for it, until the nightly clean-up removes it
-    after 7 days. An export is never skipped: its status is queued, running, succeeded or failed.
+    after 7 days.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -51,7 +52,7 @@ class ExportJob(Job):
                 violation_error_message="Unknown export format.",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.FAILED]),
+                condition=Q(status__in=EXPORT_STATUSES),
                 name="export_job_status_valid",
                 violation_error_message="Unknown export status.",
             ),

@@ -144,6 +144,7 @@ def test_a_finished_export_is_called_ready_in_the_pages_and_the_admin(finance, c
     assert job.status_label == "Ready"
     assert ">Ready</span>" in listing and "Succeeded" not in listing
     assert '<td class="field-status_shown">Ready</td>' in changelist
+    assert "?status=succeeded" in changelist and "Skipped" not in changelist  # the filter: export states only
 
 
 def test_background_csv_and_journal_are_the_same_files_as_the_direct_downloads(export_portfolio, finance):
