@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from demo.generators import DEMO_PASSWORD, DEMO_USERS
 from demo.management.commands import demo_logins
+from demo.people import DEMO_PASSWORD, DEMO_USERS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,9 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from budgets.models import BudgetLine, Expense, FxRate
-from demo.generators import DEMO_PASSWORD, DEMO_USERS, convert_cents, initiative_plans
-from demo.management.commands import seed_demo
-from demo.management.commands.seed_demo import demo_users_ensure
+from demo import bulk, history
+from demo.finance import convert_cents
+from demo.initiatives import initiative_plans
+from demo.people import DEMO_PASSWORD, DEMO_USERS, demo_users_ensure
+from demo.timelines import demo_timelines
 from initiatives.choices import Action, Lane, Role, Side, Status
 from initiatives.lane_assessment import assess_lane
 from initiatives.models import CodeSequence, Initiative, InitiativeTransition
@@ -295,9 +297,9 @@ def _table_definitions(table: str) -> set[tuple[str, str]]:
 @pytest.mark.postgres
 def test_postgresql_bulk_load_restores_every_index_and_constraint(db, monkeypatch):
     # Make a small load take the big-load path: drop plain indexes and foreign keys, COPY, rebuild.
-    monkeypatch.setattr(seed_demo, "SUSPEND_INDEXES_MIN_ROWS", 10)
+    monkeypatch.setattr(bulk, "SUSPEND_INDEXES_MIN_ROWS", 10)
     records = (Initiative, InitiativeTransition, BudgetLine, Expense)
-    tables = [model._meta.db_table for model in (*records, *seed_demo.HISTORY_MODELS)]
+    tables = [model._meta.db_table for model in (*records, *history.HISTORY_MODELS)]
     before = {table: _table_definitions(table) for table in tables}
 
     seed()
@@ -408,7 +410,7 @@ def test_demo_timelines_never_run_past_now(seed_value, minute_of_day, zone):
             marketing_sponsor_ids=[3],
             it_sponsor_ids=[4],
         )
-        timelines = seed_demo.demo_timelines(rng, plans, now=now)
+        timelines = demo_timelines(rng, plans, now=now)
     for plan, timeline in zip(plans, timelines, strict=True):
         times = [event.at for event in timeline.events]
         assert times == sorted(times) and len(set(times)) == len(times)

@@ -26,7 +26,7 @@ from rest_framework.authtoken.models import Token
 
 from initiatives.models import Notification
 from initiatives.notifications import RESEND_AFTER, notifications_resend_due
-from reports.exports import QUEUE_UNAVAILABLE as EXPORT_QUEUE_UNAVAILABLE
+from portfolio.jobs import QUEUE_UNAVAILABLE as EXPORT_QUEUE_UNAVAILABLE
 from reports.models import ExportJob
 from split.models import SplitRow, SplitRun
 from split.services import QUEUE_UNAVAILABLE, SplitQueueUnavailable, split_recompute, split_recompute_request

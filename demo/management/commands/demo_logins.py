@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from demo.generators import demo_logins_table
+from demo.people import demo_logins_table
 
 POLL_SECONDS = 0.5
 
