@@ -156,7 +156,7 @@ class JobTask(Task):
             full_jitter=True,
         )
 
-    def retry_on_database_error(self, exc: Exception, job_model: type[Job] | None, job_id: Any, **kwargs: Any):
+    def retry_on_database_error(self, exc: Exception, job_model: type[Job] | None, job_id: Any, /, **kwargs: Any):
         """Retry the task later (raises Celery's Retry), after the last attempt re-raise `exc`; returns
         False without retrying when the job declines the retry (`Job.mark_retrying`)."""
         drop_broken_connection()

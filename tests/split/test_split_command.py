@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 
 from split import services as spend_split
 from split.models import SplitRow, SplitRun
-from tests.split import split_lock
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory
+from tests.split import split_lock
 
 pytestmark = pytest.mark.django_db
 lock_held_elsewhere = split_lock.lock_held_elsewhere

@@ -27,8 +27,8 @@ from split.services import (
     SplitLockTimeout,
     split_recompute,
 )
-from tests.split import split_lock
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
+from tests.split import split_lock
 
 pytestmark = pytest.mark.django_db
 lock_held_elsewhere = split_lock.lock_held_elsewhere

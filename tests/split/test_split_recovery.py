@@ -24,8 +24,8 @@ from split.services import (
     split_runs_recover,
 )
 from split.tasks import split_recompute_task, split_runs_recover_task
-from tests.split import split_lock
 from tests.factories import BudgetLineFactory
+from tests.split import split_lock
 
 pytestmark = pytest.mark.django_db
 lock_held_elsewhere = split_lock.lock_held_elsewhere
