@@ -25,12 +25,16 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.package-lock.json
 
+# Ctrl-C ends `make run` with status 0, not "make: *** Error 130": on a terminal honcho runs as the
+# foreground job (set -m), so the interrupt reaches honcho alone, which stops every process and exits
+# 130, the normal end here. Ctrl-Z is ignored: a stopped honcho would strand the processes it started.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py recompute_split  # so the dashboard has figures before the first night
 	@echo "Serving on http://127.0.0.1:8000 with a Celery worker and beat — Ctrl-C stops all of it."
-	exec $(BIN)/honcho start -f Procfile
+	@if [ -t 0 ]; then set -m; fi; trap '' TSTP; \
+	$(BIN)/honcho start -f Procfile; status=$$?; [ $$status -eq 130 ] && exit 0; exit $$status
 
 lint: install
 	$(BIN)/ruff check .

@@ -74,7 +74,7 @@ print(session.session_key)
 XLSX_SCRIPT = """
 import time
 from django.contrib.auth import get_user_model
-from reports.exports import export_file_path, export_job_run
+from reports.services import export_file_path, export_job_run
 from reports.models import ExportJob
 finance = get_user_model().objects.filter(groups__name="finance", is_active=True).order_by("pk").first()
 job = ExportJob.objects.create(requested_by=finance, format="xlsx", filters={})

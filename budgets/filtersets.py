@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters
 from django import forms
+from django.db.models import Max, Min
 
 from budgets.choices import Category, Payer
 from budgets.currencies import currency_choices
 from budgets.forms import BootstrapFormMixin
 from budgets.models import Expense, FxRate
-from budgets.months import month_bounds, parse_year_month
+from budgets.months import month_bounds, month_choices, parse_year_month
 from portfolio.text import canonical_code
 
 
@@ -17,12 +20,47 @@ class FilterForm(BootstrapFormMixin, forms.Form):
     """Filter forms render with Bootstrap classes like every other form."""
 
 
+class MonthSelect(forms.Select):
+    """A month picker that reads: "Any month", then "March 2026"… newest first, grouped by year.
+
+    The browser's own month input showed `--------- ----` until something was
+    picked. `months` gives the (first, last) month to offer and is only called when
+    the widget renders, never when a FilterSet just filters (as the API does).
+    """
+
+    def __init__(self, attrs=None, months=None):
+        super().__init__(attrs)
+        self.months = months
+
+    def get_context(self, name, value, attrs):
+        first, last = self.months() if self.months is not None else (None, None)
+        selected = value if isinstance(value, str) else ""
+        self.choices = month_choices(first, last, selected=selected)
+        return super().get_context(name, value, attrs)
+
+
 class MonthFilter(django_filters.CharFilter):
-    """`2026-03` → the half-open date range of that month (so the date index is used)."""
+    """`2026-03` → the half-open date range of that month (so the date index is used).
+
+    Any `YYYY-MM` filters (the API takes any month); the HTML select offers the
+    months the filtered records span.
+    """
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"}))
+        kwargs.setdefault("widget", MonthSelect())
         super().__init__(*args, **kwargs)
+
+    @property
+    def field(self):
+        field = super().field
+        if isinstance(field.widget, MonthSelect):
+            field.widget.months = self.month_range
+        return field
+
+    def month_range(self) -> tuple[dt.date | None, dt.date | None]:
+        """The first and last dates of the filter's field over the FilterSet's records (two index lookups)."""
+        span = self.parent.queryset.aggregate(first=Min(self.field_name), last=Max(self.field_name))
+        return span["first"], span["last"]
 
     def filter(self, qs, value):
         if not value:

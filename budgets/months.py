@@ -5,6 +5,7 @@ A month is always held as the `date` of its first day.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 
@@ -46,6 +47,32 @@ def parse_year_month(text: str) -> dt.date:
     if not 1 <= month <= 12 or year < 1900:
         raise ValueError(f"'{text}' is not a real month")
     return dt.date(year, month, 1)
+
+
+MONTH_CHOICES_LIMIT = 120  # ten years of months in a select are plenty; older ones can still be typed in the URL
+
+
+def month_choices(
+    first: dt.date | None, last: dt.date | None, *, selected: str = "", empty_label: str = "Any month"
+) -> list:
+    """Choices of a month select: the empty one, then the months from `last` back to `first`, grouped by year.
+
+    Values are `2026-03` (what filters and the API take), labels `March 2026`. A
+    `selected` month outside the range is offered too, so the select shows what a
+    list is filtered by. At most MONTH_CHOICES_LIMIT months back from `last`.
+    """
+    months: set[dt.date] = set()
+    if first is not None and last is not None:
+        month, stop = month_start(last), max(month_start(first), add_months(month_start(last), 1 - MONTH_CHOICES_LIMIT))
+        while month >= stop:
+            months.add(month)
+            month = add_months(month, -1)
+    with contextlib.suppress(TypeError, ValueError):  # no month chosen, or text that is not one
+        months.add(parse_year_month(selected))
+    by_year: dict[int, list[tuple[str, str]]] = {}
+    for month in sorted(months, reverse=True):
+        by_year.setdefault(month.year, []).append((f"{month:%Y-%m}", month_label(month)))
+    return [("", empty_label), *((str(year), options) for year, options in by_year.items())]
 
 
 def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:

@@ -54,8 +54,9 @@ from budgets.services.imports import (
 )
 from budgets.services.locks import locked_months, period_lock_create, period_unlock
 from initiatives.models import Initiative
+from initiatives.rules import visible_initiatives
 from portfolio.fiscal import fiscal_year, fiscal_year_label, fiscal_year_months, parse_fiscal_year
-from portfolio.policy import can, visible_initiatives
+from portfolio.policy import can
 from portfolio.text import canonical_code, unstorable_character
 
 EXPENSES_PER_PAGE = 50

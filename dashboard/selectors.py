@@ -55,6 +55,7 @@ from django.utils import timezone
 
 from initiatives.choices import Health, Lane, Status
 from initiatives.models import Initiative
+from initiatives.rules import visible_initiatives
 from portfolio import fiscal, policy
 from portfolio.money import CENT
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
@@ -165,7 +166,7 @@ def _initiatives(filters: DashboardFilters, user) -> QuerySet[Initiative]:
     """The initiatives the filters cover, exactly as the initiative list filters them (one FilterSet)."""
     from initiatives.filtersets import InitiativeFilterSet
 
-    visible = policy.visible_initiatives(user, Initiative.objects.all())
+    visible = visible_initiatives(user, Initiative.objects.all())
     return InitiativeFilterSet(filters.initiative_params(), queryset=visible).qs.order_by()
 
 
@@ -521,7 +522,7 @@ def platform_map(*, user, limit: int = 6) -> list[dict[str, Any]]:
         from_initiative__lane=Lane.FAST_LANE, to_initiative__lane=Lane.CORE_STACK
     ).exclude(from_initiative__status__in=NEVER_BUILT)
     if not policy.sees_everything(user):
-        visible = policy.visible_initiatives(user, Initiative.objects.all())
+        visible = visible_initiatives(user, Initiative.objects.all())
         links = links.filter(from_initiative__in=visible, to_initiative__in=visible)
     # Ranked on the platform's id alone (grouping thousands of titles costs more than the count),
     # then only the `limit` winners are read with their count: still one query.
@@ -641,6 +642,10 @@ class TrendPoint:
         return marketing_share_of_actual(self.actual_marketing, self.actual_total)
 
 
+# Runs that ended without a new table: the dashboard says so when one is newer than the last success.
+UNSUCCESSFUL = (RunStatus.FAILED, RunStatus.INTERRUPTED)
+
+
 def freshness_and_trend(
     filters: DashboardFilters, *, now: dt.datetime | None = None, runs: int = TREND_RUNS
 ) -> tuple[Freshness, list[TrendPoint]]:
@@ -653,7 +658,7 @@ def freshness_and_trend(
     """
     succeeded = SplitRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-finished_at").values("pk")[:runs]
     latest_finished = (
-        SplitRun.objects.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED), finished_at__isnull=False)
+        SplitRun.objects.filter(status__in=(RunStatus.SUCCEEDED, *UNSUCCESSFUL), finished_at__isnull=False)
         .order_by("-finished_at")
         .values("pk")[:1]
     )
@@ -681,7 +686,7 @@ def freshness_and_trend(
     )
     successes = [run for run in found if run.status == RunStatus.SUCCEEDED]
     latest = successes[-1] if successes else None
-    failed = next((run for run in reversed(found) if run.status == RunStatus.FAILED), None)
+    failed = next((run for run in reversed(found) if run.status in UNSUCCESSFUL), None)
     if failed and latest and failed.finished_at <= latest.finished_at:
         failed = None
     trend = [
@@ -720,7 +725,7 @@ def pending_approvals(*, user, limit: int = 6) -> list[Initiative]:
     sign_off = awaiting_sign_off_q(user)
     change = Q(pk__in=pending_change_proposals(user=user).order_by().values("initiative_id"))
     return list(
-        policy.visible_initiatives(user, Initiative.objects.all())
+        visible_initiatives(user, Initiative.objects.all())
         # Implied by both conditions; lets the database start from the sponsor indexes.
         .filter(Q(marketing_sponsor=user) | Q(it_sponsor=user))
         .filter(sign_off | change)

@@ -1,11 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.html import format_html_join
+from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
 
 from .lane_assessment import QUESTIONS
-from .models import CodeSequence, Initiative, InitiativeChangeProposal, InitiativeTransition, Profile
+from .models import CodeSequence, Initiative, InitiativeChangeProposal, InitiativeTransition, Notification, Profile
+from .notifications import notifications_send_again
 
 User = get_user_model()
 
@@ -145,6 +148,50 @@ class InitiativeChangeProposalAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("initiative__code", "reason")
     list_select_related = ("initiative", "proposed_by")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The e-mails the app sent or tried to send: a record, read here. Filter on status "Failed" to see
+    those that did not go out and why; "Send again" gives the selected failed ones fresh attempts."""
+
+    list_display = ("created_at", "status", "to_address", "about", "why")
+    list_select_related = ("initiative",)
+    list_filter = ("status", "kind")
+    search_fields = ("initiative__code", "to_address", "subject")
+    show_full_result_count = False
+    actions = ("send_again",)
+    fields = (
+        ("kind", "initiative", "transition"),
+        ("recipient", "to_address"),
+        "subject",
+        "body",
+        ("status", "attempts", "error"),
+        ("created_at", "started_at", "finished_at", "sent_at"),
+    )
+    readonly_fields = flatten(fields)
+
+    @admin.display(description="About", ordering="initiative__code")
+    def about(self, notification) -> str:
+        return f"{notification.initiative.code} {notification.get_kind_display().lower()}"
+
+    @admin.display(description="Error")
+    def why(self, notification) -> str:
+        return Truncator(notification.error).chars(100)
+
+    @admin.action(description="Send the selected failed notifications again")
+    def send_again(self, request, queryset):
+        queued = notifications_send_again(ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{queued} failed notification(s) queued again.", messages.SUCCESS)
 
     def has_add_permission(self, request) -> bool:
         return False

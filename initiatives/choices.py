@@ -2,19 +2,9 @@
 
 from django.db import models
 
-
-class Side(models.TextChoices):
-    MARKETING = "marketing", "Marketing"
-    IT = "it", "IT"
-
-
-class Role(models.TextChoices):
-    """Django group names: one per role of PRODUCT.md §1."""
-
-    PM = "pm", "Product manager"
-    EXECUTIVE = "executive", "Executive"
-    FINANCE = "finance", "Finance"
-    ADMIN = "admin", "Administrator"
+# People, not initiatives: declared in the project package (the policy needs them), re-exported here.
+from portfolio.roles import Role as Role
+from portfolio.roles import Side as Side
 
 
 class Lane(models.TextChoices):
@@ -30,10 +20,6 @@ class Status(models.TextChoices):
     DONE = "done", "Done"
     REJECTED = "rejected", "Rejected"
     CANCELLED = "cancelled", "Cancelled"
-
-
-# States from which an initiative may still be cancelled.
-OPEN_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.IN_PROGRESS, Status.REJECTED)
 
 
 class Health(models.TextChoices):
@@ -66,3 +52,10 @@ class ProposalStatus(models.TextChoices):
     APPLIED = "applied", "Approved and applied"
     REJECTED = "rejected", "Rejected"
     WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class NotificationKind(models.TextChoices):
+    """What a notification e-mail is about (Notification.kind)."""
+
+    TRANSITION = "transition", "Workflow transition"
+    OVERSPEND = "overspend", "Overspend alert"

@@ -12,12 +12,11 @@ import re
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from portfolio import policy
-
-from . import services
+from . import services, workflow
 from .choices import Health, Lane
 from .lane_assessment import QUESTIONS
 from .models import Initiative
+from .rules import visible_initiatives
 from .selectors import executives
 
 SHARE_MESSAGES = {
@@ -58,6 +57,20 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class ReasonField(forms.CharField):
+    """The why of a workflow step: whether it is required, and what its absence says, is the table's
+    (`workflow.reason_error`), so the form, the service and the API answer alike."""
+
+    def __init__(self, *, step: workflow.Step, **kwargs):
+        self.step = step
+        kwargs.setdefault("label", step.reason.prompt)
+        super().__init__(required=workflow.reason_required(step), max_length=workflow.REASON_MAX, **kwargs)
+
+    def validate(self, value) -> None:
+        if error := workflow.reason_error(self.step, value):
+            raise ValidationError(error, code="reason")
 
 
 def _style(form: forms.Form) -> None:
@@ -218,6 +231,24 @@ class InitiativeForm(forms.Form):
         value = source.get("lane") or ""
         return value if value in Lane.values else ""
 
+    def lane_preselect(self, recommended: str) -> bool:
+        """Show the recommended lane as selected when the PM has chosen none; True when it did.
+
+        Only what the form shows changes: a submission without a lane stays invalid
+        (the page says the recommendation is now selected), so nothing is ever saved
+        in a lane the PM has not seen. The page's script does the same live
+        (static/initiatives/lane_choice.js).
+        """
+        source = self.data if self.is_bound else self.initial
+        if not recommended or source.get("lane"):  # chosen, or a value to refuse as it is
+            return False
+        if self.is_bound:
+            self.data = self.data.copy()
+            self.data["lane"] = recommended
+        else:
+            self.initial = {**self.initial, "lane": recommended}
+        return True
+
     def clean_platforms(self) -> list[Initiative]:
         text = self.cleaned_data.get("platforms", "")
         codes = [code.upper() for code in CODE_PATTERN.findall(text)]
@@ -232,7 +263,7 @@ class InitiativeForm(forms.Form):
         codes = list(dict.fromkeys(codes))
         found = {
             i.code: i
-            for i in policy.visible_initiatives(self.user, Initiative.objects.all())
+            for i in visible_initiatives(self.user, Initiative.objects.all())
             .filter(code__in=codes)
             .only("id", "code", "lane")
         }
@@ -276,20 +307,11 @@ class InitiativeForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    """The why of a transition: required for a rejection or a cancellation, optional otherwise."""
+    """The why of a workflow step: required or optional as its row of the workflow table says."""
 
-    reason = forms.CharField(
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages={"max_length": "Keep the reason under 2,000 characters (it has %(show_value)d)."},
-    )
-
-    def __init__(self, *args, required: bool, label: str = "Reason", **kwargs):
+    def __init__(self, *args, step: workflow.Step, **kwargs):
         super().__init__(*args, **kwargs)
-        field = self.fields["reason"]
-        field.required = required
-        field.label = label
-        field.error_messages["required"] = "Give a reason: the people concerned will read it."
+        self.fields["reason"] = ReasonField(step=step, widget=forms.Textarea(attrs={"rows": 4}))
         _style(self)
 
 
@@ -300,16 +322,22 @@ class HealthForm(forms.Form):
         error_messages={"required": "Choose green, amber or red.", "invalid_choice": "Choose green, amber or red."},
     )
     reason = forms.CharField(
-        required=False,
-        max_length=2000,
-        label="What is going on?",
+        required=False,  # for amber or red only: clean() asks the workflow table
+        label=workflow.UPDATE_HEALTH.reason.prompt,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Needed for amber or red"}),
-        error_messages={"max_length": "Keep it under 2,000 characters (it has %(show_value)d)."},
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _style(self)
+
+    def clean(self):
+        data = super().clean()
+        if "health" in data and (
+            error := workflow.reason_error(workflow.UPDATE_HEALTH, data.get("reason"), choice=data["health"])
+        ):
+            self.add_error("reason", error)
+        return data
 
 
 class ChangeProposalForm(forms.Form):
@@ -345,15 +373,7 @@ class ChangeProposalForm(forms.Form):
         empty_label="Keep the current sponsor",
         error_messages={"invalid_choice": "Choose one of the IT executives in the list."},
     )
-    reason = forms.CharField(
-        max_length=2000,
-        label="Why is this change needed?",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={
-            "required": "Explain why the change is needed: both sponsors will read it.",
-            "max_length": "Keep the reason under 2,000 characters (it has %(show_value)d).",
-        },
-    )
+    reason = ReasonField(step=workflow.PROPOSE_CHANGE, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, initiative: Initiative, **kwargs):
         super().__init__(*args, **kwargs)

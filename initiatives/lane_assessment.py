@@ -141,5 +141,8 @@ def assess_lane(answers: Mapping[str, object]) -> Assessment:
 
 
 def justification_required(*, chosen_lane: str, recommended: str) -> bool:
-    """Choosing the lane the assessment did not recommend needs a written justification."""
-    return bool(recommended) and chosen_lane != recommended
+    """Choosing the lane the assessment did not recommend needs a written justification.
+
+    No lane chosen yet is not a choice against the recommendation.
+    """
+    return bool(recommended) and bool(chosen_lane) and chosen_lane != recommended

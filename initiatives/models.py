@@ -5,12 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from .choices import Action, Health, Lane, ProposalStatus, Side, Status
+from portfolio.jobs import Job, JobStatus
+
+from .choices import Action, Health, Lane, NotificationKind, ProposalStatus, Side, Status
 
 CODE_PREFIX = "INI-"
 
@@ -299,3 +301,71 @@ class InitiativeChangeProposal(models.Model):
         if self.it_sponsor_id:
             fields.append("it_sponsor")
         return fields
+
+
+class Notification(Job):
+    """One e-mail to one person, kept as a job: queued at commit, sent by a task, retried, recorded.
+
+    Written with its subject and body in the transaction of what it is about (a workflow
+    transition, an overspend alert), so nobody is told of a change that was rolled back and
+    a mail server or broker that is down loses nothing (`initiatives.notifications`). Status
+    `succeeded` means sent; `failed` with attempts left is tried again by the periodic re-send.
+    """
+
+    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="notifications")
+    transition = models.ForeignKey(
+        InitiativeTransition, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_address = models.EmailField(help_text="The recipient's address when the notification was written.")
+    subject = models.TextField()
+    body = models.TextField()
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Send attempts so far.")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=NotificationKind.values),
+                name="notification_kind_valid",
+                violation_error_message="Unknown notification kind.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(to_address=""),
+                name="notification_has_an_address",
+                violation_error_message="A notification needs an e-mail address.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=JobStatus.SUCCEEDED, sent_at__isnull=False)
+                | (~Q(status=JobStatus.SUCCEEDED) & Q(sent_at__isnull=True)),
+                name="notification_sent_iff_sent_at",
+                violation_error_message="A notification has a sent time exactly when it was sent.",
+            ),
+        ]
+        indexes = [
+            # The periodic re-send reads only the notifications not sent yet.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED]),
+                name="notification_unsent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_address}: {self.subject}"
+
+    @classmethod
+    def claim_unsent(cls, pk: int) -> Notification | None:
+        """`Job.claim` for an e-mail, which must never go out twice: counts the attempt and returns the
+        row, or None when it was sent already or is being sent right now (`running`; a worker that died
+        mid-send leaves it so until `notifications_resend_due` releases it). Raises DoesNotExist."""
+        with transaction.atomic():
+            status, attempts = cls.objects.select_for_update().values_list("status", "attempts").get(pk=pk)
+            if status in (JobStatus.SUCCEEDED, JobStatus.RUNNING):
+                return None
+            return cls.claim(pk, attempts=attempts + 1)

@@ -18,6 +18,7 @@ from portfolio import policy
 from .choices import Health, Lane, ProposalStatus, Role, Status
 from .lane_assessment import QUESTIONS
 from .models import Initiative, InitiativeChangeProposal, InitiativeTransition
+from .rules import visible_initiatives
 
 User = get_user_model()
 ZERO = Decimal("0.00")
@@ -26,7 +27,7 @@ ZERO = Decimal("0.00")
 def initiative_queryset(*, user) -> QuerySet[Initiative]:
     """Every initiative `user` may see, with the people a list or page shows joined in."""
     queryset = Initiative.objects.select_related("owner", "marketing_sponsor", "it_sponsor")
-    return policy.visible_initiatives(user, queryset)
+    return visible_initiatives(user, queryset)
 
 
 def initiative_detail_queryset(*, user) -> QuerySet[Initiative]:
@@ -63,7 +64,7 @@ def status_counts(queryset: QuerySet[Initiative]) -> dict[str, int]:
 
 
 def awaiting_sign_off_q(user) -> Q:
-    """Submitted initiatives that `user` sponsors and has not yet approved (cf. policy.awaits_sign_off)."""
+    """Submitted initiatives that `user` sponsors and has not yet approved (cf. rules.awaits_sign_off)."""
     return Q(status=Status.SUBMITTED) & (
         Q(marketing_sponsor=user, marketing_approved_at__isnull=True) | Q(it_sponsor=user, it_approved_at__isnull=True)
     )
@@ -126,7 +127,7 @@ def initiative_proposals(*, initiative: Initiative) -> list[InitiativeChangeProp
 
 def initiative_platform_lists(*, initiative: Initiative, user) -> tuple[list[Initiative], list[Initiative]]:
     """(the platforms it builds on, the initiatives that build on it) that `user` may see."""
-    visible = policy.visible_initiatives(user, Initiative.objects.all()).only("code", "title", "lane", "status")
+    visible = visible_initiatives(user, Initiative.objects.all()).only("code", "title", "lane", "status")
     platforms = list(visible.filter(dependents=initiative).order_by("id"))
     dependents = list(visible.filter(platforms=initiative).order_by("id")[:50])
     return platforms, dependents

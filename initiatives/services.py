@@ -3,13 +3,19 @@
 Every business rule of PRODUCT.md §2 about initiatives lives here: the field
 rules of the filing form, the status workflow with dual sponsor sign-off, the
 change proposals that guard an approved initiative's share, lane and sponsors,
-the timeline (`InitiativeTransition`) and the notifications. Permission
-questions are asked of `portfolio.policy`; views, the API and importers call
-these functions and never change an initiative's status themselves.
+the timeline (`InitiativeTransition`) and the notifications. The steps themselves
+(from which states, to which, who, whether a reason is required) are the rows of
+`initiatives.workflow`, which the services follow; permission questions are asked
+of `portfolio.policy`. Views, the API and importers call these functions and never
+change an initiative's status themselves.
 
 Errors: `PermissionDenied` when the policy refuses (including when the state
 changed under the caller's feet), `ValidationError` with field messages when
 the data is wrong.
+
+Over 500 lines on purpose: filing, the workflow and change proposals share one
+row-lock order (initiative, then proposal), one timeline writer and one field
+validation (a proposal re-checks the filing's share and sponsor rules).
 """
 
 from __future__ import annotations
@@ -27,14 +33,17 @@ from django.utils import timezone
 
 from portfolio import policy
 
+from . import workflow
 from .choices import Action, Health, Lane, ProposalStatus, Side, Status
 from .lane_assessment import QUESTION_KEYS, assess_lane, justification_required
 from .models import CodeSequence, Initiative, InitiativeChangeProposal, InitiativeTransition, format_initiative_code
+from .notifications import transition_notifications_queue
+from .rules import sponsor_side
+from .workflow import REASON_MAX, Step
 
 INITIATIVE_SEQUENCE = "initiative"
 TITLE_MAX = 200
 SUMMARY_MAX = 5000
-REASON_MAX = 2000
 
 
 class InitiativeFields(TypedDict, total=False):
@@ -230,7 +239,7 @@ def _record(
     reason: str = "",
     proposal: InitiativeChangeProposal | None = None,
 ) -> InitiativeTransition:
-    """Append to the timeline and e-mail the people concerned once the transaction commits."""
+    """Append to the timeline and write the people's notifications, sent once the transaction commits."""
     entry = InitiativeTransition.objects.create(
         initiative=initiative,
         action=action,
@@ -241,9 +250,7 @@ def _record(
         proposal=proposal,
     )
     if action != Action.CREATE:
-        from .emails import transition_notify
-
-        transaction.on_commit(lambda: transition_notify(transition_id=entry.pk))
+        transition_notifications_queue(entry=entry)
     return entry
 
 
@@ -255,15 +262,6 @@ def _locked(initiative: Initiative) -> Initiative:
 def _require(by: AbstractBaseUser, action: str, obj, message: str) -> None:
     if not policy.can(by, action, obj):
         raise PermissionDenied(message)
-
-
-def _reason(reason: str | None, *, required: bool, what: str) -> str:
-    text = (reason or "").strip()
-    if required and not text:
-        raise ValidationError({"reason": f"Give a reason {what}."})
-    if len(text) > REASON_MAX:
-        raise ValidationError({"reason": f"Keep the reason under {REASON_MAX} characters."})
-    return text
 
 
 def _save(initiative: Initiative, by: AbstractBaseUser, **kwargs) -> None:
@@ -306,103 +304,67 @@ def initiative_update(
 
 
 @transaction.atomic
-def initiative_submit(*, initiative: Initiative, by: AbstractBaseUser, reason: str = "") -> Initiative:
-    """Send a draft (or a revised, rejected initiative) to both sponsors for approval."""
-    locked = _locked(initiative)
-    _require(by, "initiative.submit", locked, "Only the owner may submit a draft or rejected initiative.")
-    reason = _reason(reason, required=False, what="")
-    previous = locked.status
-    locked.status = Status.SUBMITTED
-    locked.marketing_approved_at = None  # a resubmission needs both sign-offs again
-    locked.it_approved_at = None
-    _save(locked, by)
-    action = Action.RESUBMIT if previous == Status.REJECTED else Action.SUBMIT
-    _record(initiative=locked, action=action, from_status=previous, by=by, reason=reason)
-    return locked
+def initiative_transition(*, initiative: Initiative, by: AbstractBaseUser, verb: str, reason: str = "") -> Initiative:
+    """Take the status step `verb` (`submit`, `approve`, `reject`, `start`, `complete`, `cancel`) of the
+    workflow table from the initiative's current state.
 
-
-@transaction.atomic
-def initiative_approve(*, initiative: Initiative, by: AbstractBaseUser, reason: str = "") -> Initiative:
-    """One sponsor's sign-off; the second one makes the initiative `approved`.
-
-    The row lock serialises two sponsors approving at the same instant: the
-    second sees the first one's sign-off and performs the single transition.
+    Entering `submitted` (a submission or a resubmission) clears both sign-offs: each sponsor decides
+    again. A dual sign-off step (approve) records the sponsor's sign-off and reaches its state with
+    the second one; the row lock serialises two sponsors approving at the same instant, so the second
+    sees the first one's sign-off and performs the single transition. Reaching a closed state
+    withdraws the pending change proposal.
     """
     locked = _locked(initiative)
-    _require(by, "initiative.approve", locked, "Only a sponsor who has not yet decided may approve.")
-    reason = _reason(reason, required=False, what="")
-    side = policy.sponsor_side(by, locked)
-    setattr(locked, f"{side}_approved_at", timezone.now())
-    if locked.marketing_approved_at and locked.it_approved_at:
-        locked.status = Status.APPROVED
-    _save(locked, by)
-    _record(initiative=locked, action=Action.APPROVE, from_status=Status.SUBMITTED, by=by, reason=reason)
-    return locked
-
-
-@transaction.atomic
-def initiative_reject(*, initiative: Initiative, by: AbstractBaseUser, reason: str) -> Initiative:
-    """A sponsor turns the submission down, saying why; the owner may revise and resubmit."""
-    locked = _locked(initiative)
-    _require(by, "initiative.reject", locked, "Only a sponsor who has not yet decided may reject.")
-    reason = _reason(reason, required=True, what="so the owner knows what to change")
-    locked.status = Status.REJECTED
-    _save(locked, by)
-    _record(initiative=locked, action=Action.REJECT, from_status=Status.SUBMITTED, by=by, reason=reason)
-    return locked
-
-
-def _simple_transition(
-    *, initiative: Initiative, by: AbstractBaseUser, policy_action: str, to_status: str, action: str, reason: str
-) -> Initiative:
-    locked = _locked(initiative)
-    _require(by, policy_action, locked, f"You may not {action} this initiative in its current state.")
+    step = workflow.status_step(verb, locked.status)
+    if step is None:
+        raise ValueError(f"no workflow step is called {verb!r}")
+    _require(by, step.action, locked, step.refused)
+    reason = workflow.clean_reason(step, reason)
     previous = locked.status
-    locked.status = to_status
+    if step.dual_sign_off:
+        setattr(locked, f"{sponsor_side(by, locked)}_approved_at", timezone.now())
+        if locked.marketing_approved_at and locked.it_approved_at:
+            locked.status = step.to_state
+    else:
+        locked.status = step.to_state
+    if step.to_state == Status.SUBMITTED:
+        locked.marketing_approved_at = None  # a resubmission needs both sign-offs again
+        locked.it_approved_at = None
     _save(locked, by)
-    _record(initiative=locked, action=action, from_status=previous, by=by, reason=reason)
-    if to_status in (Status.DONE, Status.CANCELLED):
+    _record(initiative=locked, action=step.record, from_status=previous, by=by, reason=reason)
+    if locked.status in workflow.CLOSED:
         _withdraw_pending_proposals(locked, by=by, why=f"The initiative is {locked.get_status_display().lower()}.")
     return locked
 
 
-@transaction.atomic
+def initiative_submit(*, initiative: Initiative, by: AbstractBaseUser, reason: str = "") -> Initiative:
+    """Send a draft (or a revised, rejected initiative) to both sponsors for approval."""
+    return initiative_transition(initiative=initiative, by=by, verb="submit", reason=reason)
+
+
+def initiative_approve(*, initiative: Initiative, by: AbstractBaseUser, reason: str = "") -> Initiative:
+    """One sponsor's sign-off; the second one makes the initiative `approved`."""
+    return initiative_transition(initiative=initiative, by=by, verb="approve", reason=reason)
+
+
+def initiative_reject(*, initiative: Initiative, by: AbstractBaseUser, reason: str) -> Initiative:
+    """A sponsor turns the submission down, saying why; the owner may revise and resubmit."""
+    return initiative_transition(initiative=initiative, by=by, verb="reject", reason=reason)
+
+
 def initiative_start(*, initiative: Initiative, by: AbstractBaseUser, reason: str = "") -> Initiative:
     """Work begins on an approved initiative (its owner or a sponsor)."""
-    return _simple_transition(
-        initiative=initiative,
-        by=by,
-        policy_action="initiative.start",
-        to_status=Status.IN_PROGRESS,
-        action=Action.START,
-        reason=_reason(reason, required=False, what=""),
-    )
+    return initiative_transition(initiative=initiative, by=by, verb="start", reason=reason)
 
 
-@transaction.atomic
 def initiative_complete(*, initiative: Initiative, by: AbstractBaseUser, reason: str = "") -> Initiative:
     """An in-progress initiative is done (its owner or a sponsor)."""
-    return _simple_transition(
-        initiative=initiative,
-        by=by,
-        policy_action="initiative.complete",
-        to_status=Status.DONE,
-        action=Action.COMPLETE,
-        reason=_reason(reason, required=False, what=""),
-    )
+    return initiative_transition(initiative=initiative, by=by, verb="complete", reason=reason)
 
 
-@transaction.atomic
 def initiative_cancel(*, initiative: Initiative, by: AbstractBaseUser, reason: str) -> Initiative:
     """A sponsor stops an open initiative, saying why."""
-    return _simple_transition(
-        initiative=initiative,
-        by=by,
-        policy_action="initiative.cancel",
-        to_status=Status.CANCELLED,
-        action=Action.CANCEL,
-        reason=_reason(reason, required=True, what="for cancelling"),
-    )
+    return initiative_transition(initiative=initiative, by=by, verb="cancel", reason=reason)
 
 
 @transaction.atomic
@@ -410,16 +372,17 @@ def initiative_update_health(
     *, initiative: Initiative, by: AbstractBaseUser, health: str, reason: str = ""
 ) -> Initiative:
     """The owner or a sponsor reports green, amber or red on a running initiative."""
+    step = workflow.UPDATE_HEALTH
     locked = _locked(initiative)
-    _require(by, "initiative.update_health", locked, "Only the owner or a sponsor updates health while it runs.")
+    _require(by, step.action, locked, step.refused)
     if health not in Health.values:
         raise ValidationError({"health": "Choose green, amber or red."})
-    reason = _reason(reason, required=health != Health.GREEN, what="when health is amber or red")
+    reason = workflow.clean_reason(step, reason, choice=health)
     if locked.health == health:
         raise ValidationError({"health": f"Health is already {locked.get_health_display().lower()}."})
     locked.health = health
     _save(locked, by)
-    _record(initiative=locked, action=Action.HEALTH, from_status=locked.status, by=by, reason=reason)
+    _record(initiative=locked, action=step.record, from_status=locked.status, by=by, reason=reason)
     return locked
 
 
@@ -452,7 +415,8 @@ def change_proposal_create(
     sponsor who proposes the change has thereby approved it.
     """
     locked = _locked(initiative)
-    _require(by, "initiative.propose_change", locked, "Only the owner or a sponsor may propose a change.")
+    step = workflow.PROPOSE_CHANGE
+    _require(by, step.action, locked, step.refused)
     errors: dict[str, str] = {}
     share = None
     if marketing_share_pct not in (None, ""):
@@ -473,10 +437,9 @@ def change_proposal_create(
         errors["lane"] = "This initiative builds on platforms; a core-stack initiative cannot."
     if lane == Lane.FAST_LANE and locked.dependents.exists():
         errors["lane"] = "Other initiatives build on this one as a platform; a platform must stay core-stack."
-    try:
-        reason = _reason(reason, required=True, what="for the change")
-    except ValidationError as error:
-        errors.update({k: v[0] for k, v in error.message_dict.items()})
+    if reason_error := workflow.reason_error(step, reason):
+        errors["reason"] = reason_error
+    reason = (reason or "").strip()
     if not errors and share is None and not lane and marketing_sponsor is None and it_sponsor is None:
         errors["__all__"] = "Nothing would change: enter a new share, lane or sponsor."
     if InitiativeChangeProposal.objects.filter(initiative=locked, status=ProposalStatus.PENDING).exists():
@@ -494,14 +457,14 @@ def change_proposal_create(
         it_sponsor=it_sponsor,
     )
     proposal.previous_values = {field: _display_value(locked, field) for field in proposal.changed_fields()}
-    side = policy.sponsor_side(by, locked) if policy.is_executive(by) else ""
+    side = sponsor_side(by, locked) if policy.is_executive(by) else ""
     if side:
         setattr(proposal, f"{side}_approved_by", by)
         setattr(proposal, f"{side}_approved_at", timezone.now())
     proposal.save()
     _record(
         initiative=locked,
-        action=Action.PROPOSE_CHANGE,
+        action=step.record,
         from_status=locked.status,
         by=by,
         reason=reason,
@@ -519,21 +482,57 @@ def _locked_proposal(proposal: InitiativeChangeProposal) -> InitiativeChangeProp
 
 
 @transaction.atomic
-def change_proposal_approve(*, proposal: InitiativeChangeProposal, by: AbstractBaseUser) -> InitiativeChangeProposal:
-    """One sponsor approves a pending change; with both approvals it is applied to the initiative."""
+def change_proposal_decide(
+    *, proposal: InitiativeChangeProposal, by: AbstractBaseUser, verb: str, reason: str = ""
+) -> InitiativeChangeProposal:
+    """Take the change proposal step `verb` (`approve`, `reject`, `withdraw`) of the workflow table.
+
+    An approval is one sponsor's; with both, the change is applied to the initiative.
+    """
+    step = workflow.proposal_step(verb)
+    if step is None:
+        raise ValueError(f"no change proposal step is called {verb!r}")
     locked = _locked_proposal(proposal)
     initiative = locked.initiative
-    _require(by, "change_proposal.approve", locked, "Only a sponsor who has not yet approved may approve this change.")
-    side = policy.sponsor_side(by, initiative)
+    _require(by, step.action, locked, step.refused)
+    reason = workflow.clean_reason(step, reason)
+    if not step.dual_sign_off:
+        _decide(locked, step, by=by, why=reason)
+        return locked
+    side = sponsor_side(by, initiative)
     setattr(locked, f"{side}_approved_by", by)
     setattr(locked, f"{side}_approved_at", timezone.now())
-    action = Action.APPROVE_CHANGE
+    record = step.record
     if locked.marketing_approved_at and locked.it_approved_at:
         _apply(locked, initiative, by)
-        action = Action.APPLY_CHANGE
+        locked.status = step.to_state
+        locked.decided_by = by
+        locked.decided_at = timezone.now()
+        record = step.record_when_reached or step.record
     locked.save()
-    _record(initiative=initiative, action=action, from_status=initiative.status, by=by, proposal=locked)
+    _record(initiative=initiative, action=record, from_status=initiative.status, by=by, reason=reason, proposal=locked)
     return locked
+
+
+def change_proposal_approve(
+    *, proposal: InitiativeChangeProposal, by: AbstractBaseUser, reason: str = ""
+) -> InitiativeChangeProposal:
+    """One sponsor approves a pending change; with both approvals it is applied to the initiative."""
+    return change_proposal_decide(proposal=proposal, by=by, verb="approve", reason=reason)
+
+
+def change_proposal_reject(
+    *, proposal: InitiativeChangeProposal, by: AbstractBaseUser, reason: str
+) -> InitiativeChangeProposal:
+    """A sponsor turns a pending change down, saying why; the initiative keeps its values."""
+    return change_proposal_decide(proposal=proposal, by=by, verb="reject", reason=reason)
+
+
+def change_proposal_withdraw(
+    *, proposal: InitiativeChangeProposal, by: AbstractBaseUser, reason: str = ""
+) -> InitiativeChangeProposal:
+    """The person who proposed a change takes it back."""
+    return change_proposal_decide(proposal=proposal, by=by, verb="withdraw", reason=reason)
 
 
 def _apply(proposal: InitiativeChangeProposal, initiative: Initiative, by: AbstractBaseUser) -> None:
@@ -550,50 +549,11 @@ def _apply(proposal: InitiativeChangeProposal, initiative: Initiative, by: Abstr
     if proposal.it_sponsor_id:
         initiative.it_sponsor_id = proposal.it_sponsor_id
     _save(initiative, by)
-    proposal.status = ProposalStatus.APPLIED
-    proposal.decided_by = by
-    proposal.decided_at = timezone.now()
 
 
-@transaction.atomic
-def change_proposal_reject(
-    *, proposal: InitiativeChangeProposal, by: AbstractBaseUser, reason: str
-) -> InitiativeChangeProposal:
-    """A sponsor turns a pending change down; the initiative keeps its values."""
-    locked = _locked_proposal(proposal)
-    _require(by, "change_proposal.reject", locked, "Only a sponsor who has not yet approved may reject this change.")
-    reason = _reason(reason, required=True, what="for rejecting the change")
-    locked.status = ProposalStatus.REJECTED
-    locked.decided_by = by
-    locked.decided_at = timezone.now()
-    locked.decision_reason = reason
-    locked.save()
-    initiative = locked.initiative
-    _record(
-        initiative=initiative,
-        action=Action.REJECT_CHANGE,
-        from_status=initiative.status,
-        by=by,
-        reason=reason,
-        proposal=locked,
-    )
-    return locked
-
-
-@transaction.atomic
-def change_proposal_withdraw(
-    *, proposal: InitiativeChangeProposal, by: AbstractBaseUser, reason: str = ""
-) -> InitiativeChangeProposal:
-    """The person who proposed a change takes it back."""
-    locked = _locked_proposal(proposal)
-    _require(by, "change_proposal.withdraw", locked, "Only the person who proposed a pending change may withdraw it.")
-    reason = _reason(reason, required=False, what="")
-    _close_proposal(locked, by=by, why=reason)
-    return locked
-
-
-def _close_proposal(proposal: InitiativeChangeProposal, *, by: AbstractBaseUser, why: str) -> None:
-    proposal.status = ProposalStatus.WITHDRAWN
+def _decide(proposal: InitiativeChangeProposal, step: Step, *, by: AbstractBaseUser, why: str) -> None:
+    """Close a pending proposal with `step` (rejected or withdrawn), saying why, on the timeline too."""
+    proposal.status = step.to_state
     proposal.decided_by = by
     proposal.decided_at = timezone.now()
     proposal.decision_reason = why
@@ -601,7 +561,7 @@ def _close_proposal(proposal: InitiativeChangeProposal, *, by: AbstractBaseUser,
     initiative = proposal.initiative
     _record(
         initiative=initiative,
-        action=Action.WITHDRAW_CHANGE,
+        action=step.record,
         from_status=initiative.status,
         by=by,
         reason=why,
@@ -614,4 +574,4 @@ def _withdraw_pending_proposals(initiative: Initiative, *, by: AbstractBaseUser,
         initiative=initiative, status=ProposalStatus.PENDING
     ):
         proposal.initiative = initiative
-        _close_proposal(proposal, by=by, why=why)
+        _decide(proposal, workflow.WITHDRAW_CHANGE, by=by, why=why)

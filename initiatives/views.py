@@ -18,12 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portfolio import policy
 from portfolio.fiscal import fiscal_year, fiscal_year_label
 
-from . import selectors, services
+from . import selectors, services, workflow
 from .choices import Status
 from .filtersets import InitiativeFilterSet
 from .forms import ChangeProposalForm, HealthForm, InitiativeForm, ReasonForm, apply_service_errors
 from .lane_assessment import QUESTIONS, assess_lane, justification_required
 from .models import Initiative, InitiativeChangeProposal
+from .rules import sponsor_side
 
 PAGE_SIZES = (25, 50, 100)
 
@@ -129,6 +130,7 @@ def _assessment_context(form: InitiativeForm) -> dict[str, Any]:
         "question_count": len(QUESTIONS),
         "answered_count": len(QUESTIONS) - len(assessment.missing),
         "chosen_lane": chosen,
+        "lane_preselected": form.lane_preselect(assessment.recommended),
         "needs_justification": justification_required(chosen_lane=chosen, recommended=assessment.recommended),
     }
 
@@ -192,17 +194,39 @@ def _budget_grid_year(initiative) -> int:
     return min(max(fiscal_year(timezone.localdate()), first), max(first, last))
 
 
-ACTION_BUTTONS = ("submit", "approve", "reject", "start", "complete", "cancel")
+@dataclass(frozen=True)
+class StepButton:
+    """A workflow step offered on the initiative's page: one click (POST `url`), or a page to say why."""
+
+    step: workflow.Step
+    url: str
+    one_click: bool  # no reason needed: the button takes the step at once
+
+    @property
+    def css(self) -> str:
+        if self.step.quiet:
+            return "btn-outline-secondary"
+        return f"btn-{self.step.tone}" if self.one_click else f"btn-outline-{self.step.tone}"
+
+
+def _step_button(step: workflow.Step, initiative: Initiative) -> StepButton:
+    if step is workflow.PROPOSE_CHANGE:
+        return StepButton(step, reverse("initiatives:propose", args=[initiative.code]), one_click=False)
+    url = reverse("initiatives:transition", args=[initiative.code, step.verb])
+    return StepButton(step, url, one_click=not workflow.reason_required(step))
+
+
+def _proposal_button(step: workflow.Step, initiative: Initiative, proposal: InitiativeChangeProposal) -> StepButton:
+    url = reverse("initiatives:change_decide", args=[initiative.code, proposal.pk, step.verb])
+    return StepButton(step, url, one_click=not workflow.reason_required(step))
 
 
 @require_GET
 def initiative_detail(request, code: str):
     initiative = _visible(request, code)
     user = request.user
-    allowed = {name: policy.can(user, f"initiative.{name}", initiative) for name in ACTION_BUTTONS}
+    allowed = {step.verb: policy.can(user, step.action, initiative) for step in workflow.INITIATIVE_STEPS}
     allowed["edit"] = policy.can(user, "initiative.edit", initiative)
-    allowed["propose_change"] = policy.can(user, "initiative.propose_change", initiative)
-    allowed["update_health"] = policy.can(user, "initiative.update_health", initiative)
     allowed["view_finances"] = policy.can(user, "initiative.view_finances", initiative)
 
     proposals = selectors.initiative_proposals(initiative=initiative)
@@ -210,29 +234,38 @@ def initiative_detail(request, code: str):
         proposal.initiative = initiative
     pending = next((p for p in proposals if p.is_pending), None)
     allowed["propose_change"] = allowed["propose_change"] and pending is None  # one pending change at a time
+    buttons = [
+        _step_button(step, initiative)
+        for step in workflow.ACTION_BAR
+        if initiative.status in step.from_states and allowed[step.verb]
+    ]
     timeline = selectors.initiative_timeline(initiative=initiative)
     last_rejection = next((t for t in timeline if t.action == "reject"), None)
     platforms, dependents = selectors.initiative_platform_lists(initiative=initiative, user=user)
     context = {
         "initiative": initiative,
         "allowed": allowed,
-        "any_action": any(allowed[name] for name in (*ACTION_BUTTONS, "edit", "propose_change")),
+        "buttons": buttons,
+        "any_action": bool(buttons) or allowed["edit"],
         "assessment": assess_lane(initiative.lane_assessment or {}),
         "answers": _answers(initiative),
         "timeline": timeline,
         "history": selectors.initiative_history(initiative=initiative),
         "proposals": proposals,
         "pending_proposal": pending,
-        "pending_allowed": {
-            name: policy.can(user, f"change_proposal.{name}", pending) for name in ("approve", "reject", "withdraw")
-        }
+        "pending_buttons": [
+            _proposal_button(step, initiative, pending)
+            for step in workflow.PROPOSAL_STEPS
+            if policy.can(user, step.action, pending)
+        ]
         if pending
-        else {},
+        else [],
         "last_rejection": last_rejection if initiative.status == Status.REJECTED else None,
         "platforms": platforms,
         "dependents": dependents,
         "health_form": HealthForm(initial={"health": initiative.health}) if allowed["update_health"] else None,
-        "sponsor_side": policy.sponsor_side(user, initiative),
+        "health_step": workflow.UPDATE_HEALTH,
+        "sponsor_side": sponsor_side(user, initiative),
         "reporting_currency": settings.REPORTING_CURRENCY,
         "budget_grid_year": fiscal_year_label(_budget_grid_year(initiative)),
         "sign_offs": [
@@ -251,79 +284,20 @@ def _answers(initiative: Initiative) -> list[tuple[str, str]]:
 # --- workflow ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Transition:
-    service: Any
-    title: str
-    button: str
-    done: str
-    reason_required: bool = False
-    reason_label: str = "Comment (optional)"
-    button_class: str = "btn-primary"
-    explain: str = ""
-
-
-TRANSITIONS: dict[str, Transition] = {
-    "submit": Transition(
-        services.initiative_submit,
-        "Submit for approval",
-        "Submit for approval",
-        "{code} was submitted: both sponsors have been notified.",
-        explain="Both sponsors will be asked to approve it. You cannot edit it while it waits.",
-    ),
-    "approve": Transition(
-        services.initiative_approve,
-        "Approve",
-        "Approve",
-        "You approved {code}.",
-        button_class="btn-success",
-        explain="It becomes approved when both sponsors have approved it.",
-    ),
-    "reject": Transition(
-        services.initiative_reject,
-        "Reject",
-        "Reject",
-        "You rejected {code}; the owner has been told why.",
-        reason_required=True,
-        reason_label="Why are you rejecting it? What should the owner change?",
-        button_class="btn-danger",
-        explain="The owner may revise it and submit it again.",
-    ),
-    "start": Transition(
-        services.initiative_start, "Start work", "Start work", "{code} is now in progress.", explain=""
-    ),
-    "complete": Transition(
-        services.initiative_complete,
-        "Mark as done",
-        "Mark as done",
-        "{code} is done.",
-        button_class="btn-success",
-    ),
-    "cancel": Transition(
-        services.initiative_cancel,
-        "Cancel the initiative",
-        "Cancel the initiative",
-        "{code} was cancelled.",
-        reason_required=True,
-        reason_label="Why is it cancelled?",
-        button_class="btn-danger",
-        explain="Cancelling cannot be undone.",
-    ),
-}
-
-
 @require_http_methods(["GET", "POST"])
 def initiative_transition(request, code: str, action: str):
-    """Confirm (GET) and perform (POST) one step of the workflow."""
-    spec = TRANSITIONS.get(action)
+    """Confirm (GET) and perform (POST) one status step of the workflow table (`action` is its verb)."""
     initiative = _visible(request, code)
-    if spec is None:
+    step = workflow.status_step(action, initiative.status)
+    if step is None:
         raise PermissionDenied
-    _require(request, f"initiative.{action}", initiative)
-    form = ReasonForm(_posted(request), required=spec.reason_required, label=spec.reason_label)
+    _require(request, step.action, initiative)
+    form = ReasonForm(_posted(request), step=step)
     if request.method == "POST" and form.is_valid():
         try:
-            spec.service(initiative=initiative, by=request.user, reason=form.cleaned_data["reason"])
+            updated = services.initiative_transition(
+                initiative=initiative, by=request.user, verb=step.verb, reason=form.cleaned_data["reason"]
+            )
         except ValidationError as error:
             apply_service_errors(form, error)
         except PermissionDenied:
@@ -332,12 +306,12 @@ def initiative_transition(request, code: str, action: str):
             )
             return redirect("initiatives:detail", code=initiative.code)
         else:
-            messages.success(request, spec.done.format(code=initiative.code))
+            messages.success(request, step.notice(code=initiative.code, reached=updated.status == step.to_state))
             return redirect("initiatives:detail", code=initiative.code)
     return render(
         request,
         "initiatives/confirm.html",
-        {"initiative": initiative, "form": form, "spec": spec, "action_url": request.path},
+        {"initiative": initiative, "form": form, "step": step, "action_url": request.path},
         status=400 if form.is_bound else 200,
     )
 
@@ -345,7 +319,7 @@ def initiative_transition(request, code: str, action: str):
 @require_POST
 def initiative_health(request, code: str):
     initiative = _visible(request, code)
-    _require(request, "initiative.update_health", initiative)
+    _require(request, workflow.UPDATE_HEALTH.action, initiative)
     form = HealthForm(request.POST)
     if form.is_valid():
         try:
@@ -357,7 +331,8 @@ def initiative_health(request, code: str):
         except PermissionDenied:
             messages.warning(request, "Health can no longer be updated: the initiative changed meanwhile.")
         else:
-            messages.success(request, f"Health of {initiative.code} is now {form.cleaned_data['health']}.")
+            notice = workflow.UPDATE_HEALTH.notice(code=initiative.code, health=form.cleaned_data["health"])
+            messages.success(request, notice)
     else:
         for errors in form.errors.values():
             for message in errors:
@@ -371,7 +346,7 @@ def initiative_health(request, code: str):
 @require_http_methods(["GET", "POST"])
 def change_proposal_create(request, code: str):
     initiative = _visible(request, code)
-    _require(request, "initiative.propose_change", initiative)
+    _require(request, workflow.PROPOSE_CHANGE.action, initiative)
     form = ChangeProposalForm(_posted(request), initiative=initiative)
     if request.method == "POST" and form.is_valid():
         try:
@@ -382,9 +357,7 @@ def change_proposal_create(request, code: str):
             messages.warning(request, "Nothing was proposed: the initiative changed meanwhile.")
             return redirect("initiatives:detail", code=initiative.code)
         else:
-            messages.success(
-                request, "Your change waits for both sponsors; the initiative keeps its current values until then."
-            )
+            messages.success(request, workflow.PROPOSE_CHANGE.notice(code=initiative.code))
             return redirect("initiatives:detail", code=initiative.code)
     return render(
         request,
@@ -394,41 +367,29 @@ def change_proposal_create(request, code: str):
     )
 
 
-PROPOSAL_DECISIONS = {
-    "approve": (services.change_proposal_approve, "You approved the change."),
-    "reject": (services.change_proposal_reject, "You rejected the change; the initiative keeps its values."),
-    "withdraw": (services.change_proposal_withdraw, "You withdrew the change."),
-}
-
-
 @require_http_methods(["GET", "POST"])
 def change_proposal_decide(request, code: str, pk: int, decision: str):
+    """Confirm (GET) and take (POST) one change proposal step of the workflow table (`decision` is its verb)."""
     initiative = _visible(request, code)
     proposal = get_object_or_404(InitiativeChangeProposal, pk=pk, initiative=initiative)
     proposal.initiative = initiative
-    if decision not in PROPOSAL_DECISIONS:
+    step = workflow.proposal_step(decision)
+    if step is None:
         raise PermissionDenied
-    _require(request, f"change_proposal.{decision}", proposal)
-    service, done = PROPOSAL_DECISIONS[decision]
-    needs_reason = decision == "reject"
-    form = ReasonForm(
-        _posted(request),
-        required=needs_reason,
-        label="Why do you reject this change?" if needs_reason else "Comment (optional)",
-    )
+    _require(request, step.action, proposal)
+    form = ReasonForm(_posted(request), step=step)
     if request.method == "POST" and form.is_valid():
-        kwargs = {"reason": form.cleaned_data["reason"]} if decision != "approve" else {}
         try:
-            updated = service(proposal=proposal, by=request.user, **kwargs)
+            updated = services.change_proposal_decide(
+                proposal=proposal, by=request.user, verb=step.verb, reason=form.cleaned_data["reason"]
+            )
         except ValidationError as error:
             apply_service_errors(form, error)
         except PermissionDenied:
             messages.warning(request, "Nothing was done: the change was decided meanwhile.")
             return redirect("initiatives:detail", code=initiative.code)
         else:
-            if decision == "approve" and updated.status == "applied":
-                done = "Both sponsors approved: the change is now applied."
-            messages.success(request, done)
+            messages.success(request, step.notice(code=initiative.code, reached=updated.status == step.to_state))
             return redirect("initiatives:detail", code=initiative.code)
     return render(
         request,
@@ -437,8 +398,8 @@ def change_proposal_decide(request, code: str, pk: int, decision: str):
             "initiative": initiative,
             "proposal": proposal,
             "form": form,
-            "decision": decision,
-            "action_url": reverse("initiatives:change_decide", args=[initiative.code, proposal.pk, decision]),
+            "step": step,
+            "action_url": reverse("initiatives:change_decide", args=[initiative.code, proposal.pk, step.verb]),
         },
         status=400 if form.is_bound else 200,
     )

@@ -112,8 +112,8 @@ class PolicyPermission(permissions.BasePermission):
 
     A view declares `policy_actions`: {DRF action name: policy action name or None}.
     None means "any authenticated user; the scoped queryset decides what they see".
-    Actions on an initiative (`initiative.*`) are checked against the object, the
-    initiative the view looked up; the others are global.
+    Actions that apply to an object (`policy.applies_to`: the initiative rules) are
+    checked against the object the view looked up; the others are global.
     An action the view does not map is refused (fail closed).
     """
 
@@ -133,13 +133,13 @@ class PolicyPermission(permissions.BasePermission):
         if not (request.user and request.user.is_authenticated):
             return False
         action = self._policy_action(view)
-        if action is None or action in policy.INITIATIVE_RULES:
-            return True  # visibility by queryset; initiative rules need the object
+        if action is None or policy.applies_to(action):
+            return True  # visibility by queryset; rules about an object need the object
         return policy.can(request.user, action)
 
     def has_object_permission(self, request, view, obj) -> bool:
         action = self._policy_action(view)
-        if action in policy.INITIATIVE_RULES:
+        if action is not None and policy.applies_to(action):
             if policy.can(request.user, action, obj):
                 return True
             verb = action.split(".", 1)[1].replace("_", " ")

@@ -1,12 +1,14 @@
 """`/healthz` for load balancers and monitors: is this instance able to serve?
 
 200 when the database answers `SELECT 1` and the Celery broker is reachable, 503 when
-either is not. The age of the last successful split recompute is reported too, with a
-warning when it is older than `HEALTHZ_RECOMPUTE_MAX_AGE_HOURS`, but it never makes the
-instance unhealthy: taking web servers out of rotation does not bring a recompute back.
+either is not. Apps add advisory checks with `register_check` from their AppConfig.ready()
+(the split app: the age of the last successful recompute and a run past its time limit, `split.health`): each is
+reported, with a warning when it is not ok, but never makes the instance unhealthy:
+taking web servers out of rotation does not bring a recompute back. Portfolio imports
+no app; the registry is how they reach this page.
 
 Anonymous (load balancers do not sign in) and cheap: no session, no user, one query
-for the database check and one for the recompute age, a two-second bound on the broker.
+for the database check and one per advisory check, a two-second bound on the broker.
 Errors are reported by exception class only; the details go to the log, not to the
 anonymous caller.
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +27,6 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -87,33 +90,38 @@ def check_broker() -> dict[str, Any]:
     return {**result, "ok": True, "latency_ms": _elapsed_ms(started)}
 
 
-def check_recompute() -> dict[str, Any]:
-    """As of when the split figures are: the last successful recompute and its age in seconds."""
-    from split.selectors import latest_successful_run
+@dataclass(frozen=True)
+class AdvisoryCheck:
+    """An app's check: `run()` gives a dict with `ok` (it reads the database, so it runs only when the
+    database answers); `warning(result)` says in one sentence what is wrong when `ok` is false."""
 
-    max_age_hours = settings.HEALTHZ_RECOMPUTE_MAX_AGE_HOURS
+    run: Callable[[], dict[str, Any]]
+    warning: Callable[[dict[str, Any]], str | list[str]]
+
+
+ADVISORY_CHECKS: dict[str, AdvisoryCheck] = {}
+
+
+def register_check(
+    name: str, run: Callable[[], dict[str, Any]], *, warning: Callable[[dict[str, Any]], str | list[str]]
+) -> None:
+    """Report `run()` under `checks.<name>` of /healthz, and `warning(result)` when it is not ok (AppConfig.ready)."""
+    ADVISORY_CHECKS[name] = AdvisoryCheck(run, warning)
+
+
+def _advisory(check: AdvisoryCheck, database_ok: bool) -> tuple[dict[str, Any], list[str]]:
+    # Without a database there is nothing to read; say so instead of failing a second time.
+    if not database_ok:
+        return {"ok": False, "error": "database unavailable"}, []
     try:
-        run = latest_successful_run()
+        result = check.run()
     except Exception as error:
-        logger.warning("healthz: could not read the last recompute: %s", error)
-        return {"ok": False, "error": type(error).__name__, "max_age_hours": max_age_hours}
-    if run is None or run.finished_at is None:
-        return {"ok": False, "last_success_at": None, "age_seconds": None, "max_age_hours": max_age_hours}
-    age_seconds = max(0, round((timezone.now() - run.finished_at).total_seconds()))
-    return {
-        "ok": age_seconds <= max_age_hours * 3600,
-        "last_success_at": run.finished_at.isoformat(),
-        "age_seconds": age_seconds,
-        "max_age_hours": max_age_hours,
-    }
-
-
-def _recompute_warning(recompute: dict[str, Any]) -> str:
-    if recompute.get("age_seconds") is not None:
-        return f"The spend split was last recomputed more than {recompute['max_age_hours']} hours ago."
-    if recompute.get("error"):
-        return "The last spend-split recompute could not be read."
-    return "The spend split has never been recomputed successfully."
+        logger.warning("healthz: an advisory check failed: %s", error)
+        result = {"ok": False, "error": type(error).__name__}
+    if result["ok"]:
+        return result, []
+    warning = check.warning(result)
+    return result, [warning] if isinstance(warning, str) else list(warning)
 
 
 @login_not_required
@@ -123,13 +131,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """200 `{"status": "ok", …}` when the database and the broker answer, else 503 `{"status": "unavailable", …}`."""
     database = check_database()
     broker = check_broker()
-    # Without a database there is no run to read; say so instead of failing a second time.
-    recompute = check_recompute() if database["ok"] else {"ok": False, "error": "database unavailable"}
+    checks = {"database": database, "broker": broker}
+    warnings = []
+    for name, check in ADVISORY_CHECKS.items():
+        checks[name], check_warnings = _advisory(check, database["ok"])
+        warnings.extend(check_warnings)
     healthy = database["ok"] and broker["ok"]
-    warnings = [] if recompute["ok"] or not database["ok"] else [_recompute_warning(recompute)]
-    body = {
-        "status": "ok" if healthy else "unavailable",
-        "checks": {"database": database, "broker": broker, "recompute": recompute},
-        "warnings": warnings,
-    }
+    body = {"status": "ok" if healthy else "unavailable", "checks": checks, "warnings": warnings}
     return JsonResponse(body, status=200 if healthy else 503)

@@ -41,6 +41,8 @@ class JobStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
+    # Its worker died mid-run (killed, out of memory, machine lost): nothing was written.
+    INTERRUPTED = "interrupted", "Interrupted"
 
 
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -95,19 +97,23 @@ class Job(models.Model):
     def fail(cls, pk: Any, error: str, *, status: str = JobStatus.FAILED, **fields: Any) -> None:
         """Record a failed (or skipped) job; never raises, so the original error is what propagates."""
         try:
-            if not connection.in_atomic_block:
-                connection.close_if_unusable_or_obsolete()  # a lost connection must not hide the failure
+            drop_broken_connection()  # a lost connection must not hide the failure
             cls.objects.filter(pk=pk).update(status=status, finished_at=timezone.now(), error=error[:2000], **fields)
         except Exception:
             logger.exception("%s %s: could not record its %s state", cls.__name__, pk, status)
 
     @classmethod
-    def mark_retrying(cls, pk: Any, message: str) -> None:
-        """Back to queued while a retry waits, saying why (the database may still be down)."""
+    def mark_retrying(cls, pk: Any, message: str) -> bool:
+        """Back to queued while a retry waits, saying why (the database may still be down).
+
+        False when the job should not be retried after all (a subclass decides, e.g. another
+        job does its work now); True otherwise, also when the database could not be reached.
+        """
         try:
             cls.objects.filter(pk=pk).update(status=JobStatus.QUEUED, error=message)
         except RETRYABLE_ERRORS:
             logger.warning("%s %s: could not record the retry (database still unavailable)", cls.__name__, pk)
+        return True
 
 
 def describe_failure(exc: BaseException, *, too_long: str) -> str:
@@ -120,9 +126,13 @@ def describe_failure(exc: BaseException, *, too_long: str) -> str:
 
 
 def drop_broken_connection() -> None:
-    """The next attempt must not reuse a connection the database dropped."""
-    if not connection.in_atomic_block:
-        connection.close_if_unusable_or_obsolete()
+    """The next attempt must not reuse a connection the database dropped.
+
+    Only a connection that no longer works is closed: a usable one may hold a session lock
+    (the recompute's advisory lock) that must outlive the error being recorded.
+    """
+    if not connection.in_atomic_block and connection.connection is not None and not connection.is_usable():
+        connection.close()
 
 
 class JobTask(Task):
@@ -146,16 +156,18 @@ class JobTask(Task):
             full_jitter=True,
         )
 
-    def retry_on_database_error(self, exc: Exception, job_model: type[Job] | None, job_id: Any, **kwargs: Any):
+    def retry_on_database_error(self, exc: Exception, job_model: type[Job] | None, job_id: Any, /, **kwargs: Any):
+        """Retry the task later (raises Celery's Retry), after the last attempt re-raise `exc`; returns
+        False without retrying when the job declines the retry (`Job.mark_retrying`)."""
         drop_broken_connection()
         if self.request.retries >= self.max_retries:
             raise exc
         countdown = self.backoff()
         if job_model is not None and job_id is not None:
             attempt = self.request.retries + 1
-            job_model.mark_retrying(
-                job_id, f"Database unavailable ({exc}); retry {attempt} of {self.max_retries} in {countdown} s."
-            )
+            message = f"Database unavailable ({exc}); retry {attempt} of {self.max_retries} in {countdown} s."
+            if not job_model.mark_retrying(job_id, message):
+                return False
         raise self.retry(exc=exc, kwargs=kwargs or None, countdown=countdown) from exc
 
 

@@ -1,7 +1,8 @@
 """Log records with the request id, as plain text or one JSON object per line (`LOG_FORMAT`).
 
 `RequestIdFilter` sits on the handlers (settings.LOGGING), so every record that reaches
-them carries `request_id`, whichever logger wrote it. `JsonFormatter` is for production
+them carries `request_id`, whichever logger wrote it. `StaticRequestsFilter` keeps the
+development server's log to the requests worth reading. `JsonFormatter` is for production
 log shippers: one object per line with the time, level, logger, message, request id,
 any `extra=` fields and the traceback.
 """
@@ -12,6 +13,8 @@ import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
+
+from django.conf import settings
 
 from portfolio.middleware import current_request_id
 
@@ -28,6 +31,22 @@ class RequestIdFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
         return True
+
+
+class StaticRequestsFilter(logging.Filter):
+    """Leaves out the development server's lines for static files served fine (`"GET /static/… HTTP/1.1" 200`).
+
+    runserver logs every request on `django.server`, and each page brings a dozen
+    static files along, which buried the requests worth reading in `make run`. A
+    static file that fails (4xx, 5xx) is still logged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if status is None or status >= 400 or not isinstance(record.args, tuple) or not record.args:
+            return True
+        request_line = str(record.args[0]).split()  # method, path, protocol
+        return not (len(request_line) > 1 and request_line[1].startswith(settings.STATIC_URL))
 
 
 class JsonFormatter(logging.Formatter):

@@ -2,23 +2,28 @@
 
 Every view, API endpoint, importer, admin action and task asks this module what
 a user may do; none decides on its own. `can(user, action, obj)` answers one
-question; `visible_initiatives(user, queryset)` narrows a queryset to what the
-user may see (used for lists and for 404-not-403 on detail lookups).
+question.
+
+The policy knows people (their roles and side) and keeps the registry of rules; it
+imports no app. Rules that need only a role are declared here (GLOBAL_RULES). Rules
+about an app's objects are declared by that app and registered when it is ready: the
+initiative and change proposal rules come from `initiatives.rules`, built from the
+workflow table (`initiatives.workflow`), which also holds the queryset forms of the
+visibility rules (`visible_initiatives`, `visible_finances`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import ImproperlyConfigured
 
-from initiatives.choices import OPEN_STATUSES, ProposalStatus, Role, Status
+from .roles import Role
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
-
-    from initiatives.models import Initiative, InitiativeChangeProposal
 
 
 # --- who the user is --------------------------------------------------------
@@ -64,156 +69,77 @@ def sees_everything(user) -> bool:
     return bool(roles(user) & {Role.EXECUTIVE, Role.FINANCE, Role.ADMIN})
 
 
-def is_owner(user, initiative: Initiative) -> bool:
-    return user.is_authenticated and initiative.owner_id == user.pk
+# --- the registry of rules --------------------------------------------------
+
+Rule = Callable[..., Any]
 
 
-def is_sponsor(user, initiative: Initiative) -> bool:
-    return user.is_authenticated and user.pk in (initiative.marketing_sponsor_id, initiative.it_sponsor_id)
+@dataclass(frozen=True)
+class _Registered:
+    rule: Rule  # rule(user) for a global action, rule(user, obj) for one that applies to an object
+    applies_to: str | None  # what `obj` is ("initiative", "change proposal"); None: a global action
 
 
-def sponsor_side(user, initiative: Initiative) -> str:
-    """`marketing` or `it`: which of the initiative's sponsors `user` is ('' if neither)."""
-    if not user.is_authenticated:
-        return ""
-    if user.pk == initiative.marketing_sponsor_id:
-        return "marketing"
-    if user.pk == initiative.it_sponsor_id:
-        return "it"
-    return ""
+_RULES: dict[str, _Registered] = {}
 
 
-def awaits_sign_off(user, initiative: Initiative) -> bool:
-    """A sponsor of a submitted initiative who has not yet approved it (each sponsor decides once)."""
-    who = sponsor_side(user, initiative)
-    if not who or initiative.status != Status.SUBMITTED:
-        return False
-    return getattr(initiative, f"{who}_approved_at") is None
+def register(rules: Mapping[str, Rule], *, applies_to: str | None = None) -> None:
+    """Add rules {action: rule}; an app calls it from its AppConfig.ready().
+
+    With `applies_to` (what the object is, e.g. "initiative") each rule is asked
+    `rule(user, obj)` and `can` demands the object; without, `rule(user)`. An action
+    is registered once: a second, different rule for it is a configuration error.
+    """
+    for action, rule in rules.items():
+        entry = _Registered(rule, applies_to)
+        if _RULES.setdefault(action, entry) != entry:
+            raise ImproperlyConfigured(f"the policy action {action!r} is already registered")
 
 
-# --- what the user may see --------------------------------------------------
+def actions() -> tuple[str, ...]:
+    """Every action the policy knows, once the apps are ready."""
+    return tuple(_RULES)
 
 
-def visible_initiatives(user, queryset: QuerySet) -> QuerySet:
-    """Executives, finance and admins see every initiative; a PM sees all but other people's drafts."""
-    if sees_everything(user):
-        return queryset
-    if is_pm(user):
-        return queryset.filter(~Q(status=Status.DRAFT) | Q(owner=user))
-    return queryset.none()
+def applies_to(action: str) -> str | None:
+    """What object `action` is asked about ("initiative"…), or None for a global action. Unknown actions raise."""
+    if action not in _RULES:
+        raise KeyError(f"unknown action {action!r}")
+    return _RULES[action].applies_to
 
 
-def can_view_initiative(user, initiative: Initiative) -> bool:
-    if sees_everything(user):
-        return True
-    return is_pm(user) and (initiative.status != Status.DRAFT or is_owner(user, initiative))
-
-
-def can_view_initiative_finances(user, initiative: Initiative) -> bool:
-    """Budgets and actuals: executives, finance, admins; a PM only for initiatives they own."""
-    return sees_everything(user) or (is_pm(user) and is_owner(user, initiative))
-
-
-def visible_finances(user, queryset: QuerySet, *, initiative_field: str = "initiative") -> QuerySet:
-    """Budget lines, expenses… whose initiative's finances `user` may see (the queryset form of
-    `can_view_initiative_finances`): everything for executives, finance and admins; a PM's own."""
-    if sees_everything(user):
-        return queryset
-    if is_pm(user):
-        return queryset.filter(**{f"{initiative_field}__owner": user})
-    return queryset.none()
-
-
-# --- what the user may do ---------------------------------------------------
-
-EDITABLE = (Status.DRAFT, Status.REJECTED)
-CHANGE_NEEDS_BOTH_SPONSORS = (Status.APPROVED, Status.IN_PROGRESS)
-
-
-def _initiative_rules() -> dict[str, Callable[[Any, Initiative], bool]]:
-    return {
-        "initiative.view": can_view_initiative,
-        "initiative.edit": lambda u, i: is_pm(u) and is_owner(u, i) and i.status in EDITABLE,
-        "initiative.submit": lambda u, i: is_pm(u) and is_owner(u, i) and i.status in EDITABLE,
-        "initiative.approve": lambda u, i: is_executive(u) and awaits_sign_off(u, i),
-        "initiative.reject": lambda u, i: is_executive(u) and awaits_sign_off(u, i),
-        "initiative.start": lambda u, i: (is_owner(u, i) or is_sponsor(u, i)) and i.status == Status.APPROVED,
-        "initiative.complete": lambda u, i: (is_owner(u, i) or is_sponsor(u, i)) and i.status == Status.IN_PROGRESS,
-        "initiative.cancel": lambda u, i: is_executive(u) and is_sponsor(u, i) and i.status in OPEN_STATUSES,
-        "initiative.propose_change": lambda u, i: (
-            (is_owner(u, i) or is_sponsor(u, i)) and i.status in CHANGE_NEEDS_BOTH_SPONSORS
-        ),
-        "initiative.decide_change": lambda u, i: (
-            is_executive(u) and is_sponsor(u, i) and i.status in CHANGE_NEEDS_BOTH_SPONSORS
-        ),
-        "initiative.update_health": lambda u, i: (
-            (is_owner(u, i) or is_sponsor(u, i)) and i.status in CHANGE_NEEDS_BOTH_SPONSORS
-        ),
-        "initiative.view_finances": can_view_initiative_finances,
-    }
-
-
-def _proposal_awaits(user, proposal: InitiativeChangeProposal) -> bool:
-    """A current sponsor who has not yet approved this pending change of a running initiative."""
-    initiative = proposal.initiative
-    if proposal.status != ProposalStatus.PENDING or initiative.status not in CHANGE_NEEDS_BOTH_SPONSORS:
-        return False
-    who = sponsor_side(user, initiative)
-    return bool(who) and is_executive(user) and getattr(proposal, f"{who}_approved_at") is None
-
-
-def _proposal_rules() -> dict[str, Callable[[Any, InitiativeChangeProposal], bool]]:
-    return {
-        "change_proposal.approve": _proposal_awaits,
-        "change_proposal.reject": _proposal_awaits,
-        "change_proposal.withdraw": lambda u, p: (
-            p.status == ProposalStatus.PENDING and u.is_authenticated and p.proposed_by_id == u.pk
-        ),
-    }
-
-
-def _global_rules() -> dict[str, Callable[[Any], bool]]:
-    finance = is_finance
-    return {
-        "initiative.create": is_pm,
-        # The joint dashboard is for those who see the whole portfolio (PRODUCT.md §1); PMs get 403.
-        "dashboard.view": sees_everything,
-        "budgets.manage": finance,
-        "expenses.manage": finance,
-        "fx.manage": finance,
-        "locks.manage": finance,
-        "imports.run": finance,
-        "reports.export": finance,
-        "split.view": lambda u: sees_everything(u),
-        "split.recompute": finance,
-        "audit.view": lambda u: finance(u) or is_admin(u),
-        # Finance's records in the Django admin: finance, and the admin role, which reads them there
-        # (as it reads their history in the audit log) but writes none of them (see can_in_admin).
-        "admin.view_finance_records": lambda u: finance(u) or is_admin(u),
-    }
-
-
-INITIATIVE_RULES = _initiative_rules()
-PROPOSAL_RULES = _proposal_rules()
-GLOBAL_RULES = _global_rules()
-ACTIONS = tuple(INITIATIVE_RULES) + tuple(PROPOSAL_RULES) + tuple(GLOBAL_RULES)
-
-
-def can(user, action: str, obj: Initiative | InitiativeChangeProposal | None = None) -> bool:
+def can(user, action: str, obj: Any = None) -> bool:
     """May `user` perform `action` (on `obj`: an initiative or a change proposal)? Unknown actions raise."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    if action in INITIATIVE_RULES:
-        if obj is None:
-            raise ValueError(f"{action} needs the initiative it applies to")
-        return bool(INITIATIVE_RULES[action](user, obj))
-    if action in PROPOSAL_RULES:
-        if obj is None:
-            raise ValueError(f"{action} needs the change proposal it applies to")
-        return bool(PROPOSAL_RULES[action](user, obj))
-    if action in GLOBAL_RULES:
-        return bool(GLOBAL_RULES[action](user))
-    raise KeyError(f"unknown action {action!r}")
+    entry = _RULES.get(action)
+    if entry is None:
+        raise KeyError(f"unknown action {action!r} (is the app that declares it installed and ready?)")
+    if entry.applies_to is None:
+        return bool(entry.rule(user))
+    if obj is None:
+        raise ValueError(f"{action} needs the {entry.applies_to} it applies to")
+    return bool(entry.rule(user, obj))
+
+
+# Actions on no particular object that need nothing but a role (the apps' own rules are registered by them).
+GLOBAL_RULES: dict[str, Callable[[Any], bool]] = {
+    # The joint dashboard is for those who see the whole portfolio (PRODUCT.md §1); PMs get 403.
+    "dashboard.view": sees_everything,
+    "budgets.manage": is_finance,
+    "expenses.manage": is_finance,
+    "fx.manage": is_finance,
+    "locks.manage": is_finance,
+    "imports.run": is_finance,
+    "reports.export": is_finance,
+    "split.view": sees_everything,
+    "split.recompute": is_finance,
+    "audit.view": lambda u: is_finance(u) or is_admin(u),
+    # Finance's records in the Django admin: finance, and the admin role, which reads them there
+    # (as it reads their history in the audit log) but writes none of them (see can_in_admin).
+    "admin.view_finance_records": lambda u: is_finance(u) or is_admin(u),
+}
+register(GLOBAL_RULES)
 
 
 # --- the Django admin -------------------------------------------------------

@@ -35,12 +35,14 @@ class NpmPackageFinder(BaseFinder):
             if not source.is_file()
         ]
 
-    def find(self, path: str, find_all: bool = False, **kwargs) -> str | list[str] | None:
+    def find(self, path: str, find_all: bool = False, **kwargs) -> str | list[str]:
         source = self.files.get(path)
         found = str(source) if source is not None and source.is_file() else None
         if find_all:
             return [found] if found else []
-        return found
+        # Nothing found is [] as with Django's own finders: `finders.find` would turn a None into
+        # [None], a "match" that made a missing static file a 500 instead of a 404.
+        return found or []
 
     def list(self, ignore_patterns) -> Iterator[tuple[str, FileSystemStorage]]:
         for served, source in self.files.items():

@@ -1,4 +1,4 @@
-"""Enumerations of the finance exports."""
+"""Enumerations of the finance exports (their status is `portfolio.jobs.JobStatus`, shared by every job)."""
 
 from django.db import models
 
@@ -7,10 +7,3 @@ class ExportFormat(models.TextChoices):
     CSV = "csv", "CSV"
     XLSX = "xlsx", "Excel (XLSX)"
     JOURNAL = "journal", "True-up journal (CSV)"
-
-
-class ExportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Ready"
-    FAILED = "failed", "Failed"

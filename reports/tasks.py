@@ -1,13 +1,13 @@
-"""Celery tasks of the finance exports: thin wrappers that take ids and call reports.exports.
+"""Celery tasks of the finance exports: thin wrappers that take ids and call reports.services.
 
-`export_job_task` writes one background export (safe to run twice: a job that
-succeeded is left alone, a rerun rewrites the file from scratch), so it uses
-`acks_late`; only database connectivity errors are retried, with backoff. Other
-failures are recorded on the job by the service, which the person sees on
-My exports, and are not raised again. `export_files_purge_task` runs nightly
-(CELERY_BEAT_SCHEDULE) and removes exports older than seven days.
-
-Registered with Celery through budgets/tasks.py, which imports this module.
+`export_job_task` writes one background export. It is a `portfolio.jobs.JobTask`: safe
+to run twice (a job that succeeded is left alone, a rerun rewrites the file from
+scratch), so acknowledged late; only database connectivity errors are retried, with
+backoff. Other failures are recorded on the job by the service, which the person sees
+on My exports, and are not raised again. The services queue it by name
+(`portfolio.jobs.enqueue_on_commit`), never by importing this module.
+`export_files_purge_task` runs nightly (CELERY_BEAT_SCHEDULE) and removes exports
+older than seven days. Celery finds both by autodiscovery.
 """
 
 from __future__ import annotations
@@ -15,24 +15,21 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from celery.utils.time import get_exponential_backoff_interval
-from django.db import InterfaceError, OperationalError, connection
 
-from reports.choices import ExportStatus
-from reports.exports import export_files_purge, export_job_run
+from portfolio.jobs import RETRYABLE_ERRORS, JobStatus, JobTask
 from reports.models import ExportJob
+from reports.services import export_files_purge, export_job_run
 
 logger = logging.getLogger(__name__)
 
-RETRYABLE_ERRORS = (OperationalError, InterfaceError)
-MAX_RETRIES = 3
-
 
 @shared_task(
+    base=JobTask,
     bind=True,
     name="reports.tasks.export_job_task",
-    acks_late=True,
-    max_retries=MAX_RETRIES,
+    max_retries=3,
+    backoff_factor_seconds=10,
+    backoff_max_seconds=300,
     soft_time_limit=20 * 60,
     time_limit=25 * 60,
 )
@@ -44,22 +41,9 @@ def export_job_task(self, job_id: str) -> dict:
         logger.warning("export %s does not exist (any more); nothing to do", job_id)
         return {"job_id": job_id, "status": "missing"}
     except RETRYABLE_ERRORS as exc:
-        if not connection.in_atomic_block:
-            connection.close_if_unusable_or_obsolete()
-        if self.request.retries >= self.max_retries:
-            raise
-        countdown = get_exponential_backoff_interval(
-            factor=10, retries=self.request.retries, maximum=300, full_jitter=True
-        )
-        try:
-            ExportJob.objects.filter(pk=job_id).update(
-                status=ExportStatus.QUEUED, error=f"Database unavailable; retrying in {countdown} s."
-            )
-        except RETRYABLE_ERRORS:
-            logger.warning("export %s: could not record the retry (database still unavailable)", job_id)
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        self.retry_on_database_error(exc, ExportJob, job_id)  # the retry keeps this call's arguments
     except Exception:  # recorded on the job by export_job_run; the person sees it on My exports
-        return {"job_id": job_id, "status": ExportStatus.FAILED}
+        return {"job_id": job_id, "status": JobStatus.FAILED}
     return {"job_id": job_id, "status": job.status, "rows": job.rows_written}
 
 

@@ -1,7 +1,8 @@
 """Finance exports (PRODUCT.md §4): the reports page, the split report as CSV and XLSX, the true-up journal.
 
-Thin: the policy decides (`reports.export`, finance only), reports.exports writes
-the files, the split selectors read. `/reports/split.csv` and
+Thin: the policy decides (`reports.export`, finance only), the writers
+(reports.split_csv, reports.journal, reports.xlsx) and reports.services write the
+files, the selectors read. `/reports/split.csv` and
 `/reports/true-up-journal.csv` always stream (memory flat, seconds even for the
 whole portfolio), so scripts can rely on the URLs; an XLSX above
 `EXPORT_ASYNC_ROWS` rows, and every export the reports page starts above it, is
@@ -25,25 +26,16 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from initiatives.choices import Lane, Status
+from portfolio.jobs import JobStatus
 from portfolio.policy import can
-from reports.choices import ExportFormat, ExportStatus
-from reports.exports import (
-    EXPORT_KEEP_DAYS,
-    ExportQueueUnavailable,
-    SplitExport,
-    export_expires_at,
-    export_file_path,
-    export_fiscal_years,
-    export_job_request,
-    export_job_retry,
-    export_jobs_for,
-    journal_csv_chunks,
-    quarter_months_text,
-    settlement_label,
-    split_csv_chunks,
-    write_split_xlsx,
-)
+from reports.cells import quarter_months_text
+from reports.choices import ExportFormat
+from reports.journal import journal_csv_chunks, settlement_label
 from reports.models import ExportJob
+from reports.selectors import EXPORT_KEEP_DAYS, SplitExport, export_expires_at, export_fiscal_years, export_jobs_for
+from reports.services import ExportQueueUnavailable, export_file_path, export_job_request, export_job_retry
+from reports.split_csv import split_csv_chunks
+from reports.xlsx import write_split_xlsx
 from split.arithmetic import SPLIT_COLUMNS, marketing_share_of_actual
 from split.selectors import FILTER_NAMES, SplitFilterError, SplitFilters, split_summary
 
@@ -178,7 +170,7 @@ def reports_index(request: HttpRequest) -> HttpResponse:
         "query": query,
         "filtered": bool(query),
         "in_background": rows > settings.EXPORT_ASYNC_ROWS,
-        "active_jobs": [job for job in export_jobs_for(request.user, limit=5) if job.status in ACTIVE],
+        "active_jobs": [job for job in export_jobs_for(request.user, limit=5) if job.is_active],
         "async_rows": settings.EXPORT_ASYNC_ROWS,
         "currency": settings.REPORTING_CURRENCY,
         "time_zone": settings.TIME_ZONE,
@@ -187,8 +179,6 @@ def reports_index(request: HttpRequest) -> HttpResponse:
 
 
 # --- exports in the background -----------------------------------------------------------
-
-ACTIVE = (ExportStatus.QUEUED, ExportStatus.RUNNING)
 
 
 @require_POST
@@ -227,8 +217,7 @@ def _decorate(jobs: list[ExportJob]) -> list[ExportJob]:
     for job in jobs:
         job.expires_at = export_expires_at(job)
         job.filter_text = _filter_text(job.filters)
-        job.is_active = job.status in ACTIVE
-        job.no_worker = job.status == ExportStatus.QUEUED and (now - job.created_at).total_seconds() > (
+        job.no_worker = job.status == JobStatus.QUEUED and (now - job.created_at).total_seconds() > (
             NO_WORKER_HINT_SECONDS
         )
     return jobs
@@ -294,7 +283,7 @@ def export_download(request: HttpRequest, job_id) -> HttpResponse:
     _require_export(request)
     job = _own_job(request, job_id)
     path = export_file_path(job)
-    if job.status != ExportStatus.SUCCEEDED or not path.is_file():
+    if job.status != JobStatus.SUCCEEDED or not path.is_file():
         raise Http404("This export is not ready, or it has expired.")
     response = FileResponse(open(path, "rb"), content_type=CONTENT_TYPES[job.format])  # noqa: SIM115 - closed by Django
     return _attachment(response, job.file_name)

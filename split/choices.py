@@ -1,11 +1,7 @@
 """Enumerations of the split engine."""
 
-from django.db import models
+from portfolio.jobs import JobStatus
 
-
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped"
+# A recompute's status is the one job status (portfolio.jobs): queued, running, succeeded,
+# failed, skipped (it found the lock taken and was told not to wait), interrupted (its worker died).
+RunStatus = JobStatus

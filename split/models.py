@@ -10,11 +10,11 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 
 from budgets.models import MONEY
-from split.choices import RunStatus
+from portfolio.jobs import Job, JobStatus
 
 
 class SplitRow(models.Model):
@@ -62,29 +62,52 @@ class SplitRow(models.Model):
         return f"{self.initiative_code} {self.month:%Y-%m}"
 
 
-class SplitRun(models.Model):
-    """One recompute of the split: when, how long, how many rows, and how it ended."""
+class SplitRun(Job):
+    """One recompute of the split: when, how long, how many rows, and how it ended.
+
+    Its state (status, started/finished, error) is the one job lifecycle of portfolio.jobs;
+    `finished_at` of a succeeded run is the as-of time of every split figure.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     trigger = models.CharField(max_length=16, default="schedule", help_text="schedule, command, ui or api")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     queued_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True, help_text="The as-of time of a successful run.")
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     row_count = models.PositiveIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
 
     class Meta:
         db_table = "budgets_splitrun"
         ordering = ["-queued_at"]
         indexes = [models.Index(fields=["status", "-finished_at"], name="split_run_status_finished")]
+        constraints = [
+            # Requests coalesce: one made while a run is waiting to start joins that run
+            # (split.services.split_run_queue), so at most one run is ever queued.
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status="queued"),
+                name="split_run_one_queued",
+                violation_error_message="A recompute is already queued; a new request joins it.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.queued_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @classmethod
+    def mark_retrying(cls, pk, message: str) -> bool:
+        """Queued again until the retry, unless another run was queued meanwhile: at most one run is
+        queued (`split_run_one_queued`), and that one recomputes instead, so this one fails."""
+        try:
+            with transaction.atomic():
+                return super().mark_retrying(pk, message)
+        except IntegrityError:
+            cls.objects.filter(pk=pk).update(
+                status=JobStatus.FAILED, error=f"Failed: {message.split(';')[0]}. The next run recomputes instead."
+            )
+            return False
 
 
 class SplitHistory(models.Model):

@@ -7,6 +7,7 @@ the rows they cover, done in the database (exact cents on every engine).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, DecimalField, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from initiatives.choices import Lane, Status
 from portfolio.fiscal import parse_fiscal_year
@@ -217,8 +219,26 @@ def recent_runs(limit: int = 25) -> list[SplitRun]:
 
 
 def active_runs() -> list[SplitRun]:
-    """Runs queued or running now (the runs page polls while there are any)."""
-    return list(SplitRun.objects.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).order_by("-queued_at"))
+    """Runs queued or running now, newest first (the runs page polls while there are any).
+
+    At most one is queued (requests coalesce); one runs at a time, except for a run a
+    dead worker left `running`, which the recovery closes within a minute.
+    """
+    return list(
+        SplitRun.objects.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING))
+        .select_related("requested_by")
+        .order_by("-queued_at")
+    )
+
+
+def overrunning_run(*, limit_seconds: int, now: dt.datetime | None = None) -> SplitRun | None:
+    """The oldest run `running` for longer than `limit_seconds` (its time limit): stuck, or its worker is."""
+    now = now or timezone.now()
+    return (
+        SplitRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=now - dt.timedelta(seconds=limit_seconds))
+        .order_by("started_at")
+        .first()
+    )
 
 
 @dataclass(frozen=True)

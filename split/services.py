@@ -1,17 +1,31 @@
 """The spend-split engine (PRODUCT.md §3): recompute the split table, record the run.
 
 `split_recompute` is the one code path behind the nightly Celery task, the
-`recompute_split` command and the "Recompute now" button:
+`recompute_split` command and the "Recompute now" button (web and API):
 
-1. claim the run (a `SplitRun` row, committed as `running` so the UI can show it);
-2. in ONE transaction: take the single-flight lock (skip if another run holds it),
-   delete the split table, rebuild it with one set-based aggregation over budget
-   lines and expenses grouped by initiative and month, append the compact history
-   (roll-ups by lane and fiscal month, computed from the new table in SQL) and mark
-   the run succeeded. Readers see the old table or the new one, never a mix; a run
-   killed halfway leaves the old table in place;
-3. if anything fails, the transaction is rolled back and the failure is recorded in
-   a transaction of its own, so finance sees it on /split/runs/.
+1. take the single-flight lock, waiting while another run holds it (the command may
+   skip instead). Only the holder of the lock is ever `running`, and it holds the lock
+   until its outcome is recorded;
+2. claim the run (committed as `running`, so the UI shows it) and close any run a dead
+   worker left `running` (see below);
+3. in ONE transaction: delete the split table, rebuild it with one set-based
+   aggregation over budget lines and expenses grouped by initiative and month, append
+   the compact history (roll-ups by lane and fiscal month, computed from the new table
+   in SQL) and mark the run succeeded. Readers see the old table or the new one, never
+   a mix; a run killed halfway leaves the old table in place;
+4. if anything fails, the transaction is rolled back and the failure is recorded in a
+   transaction of its own, so finance sees it on /split/runs/; then the lock is released.
+
+Requests coalesce (`split_run_queue`): at most one run is ever queued (a database
+constraint), and a request made while one waits to start joins it. However many
+requests arrive during a run, exactly one follow-up runs after it; it starts once the
+running one has finished, so it reads everything committed before any of them.
+
+A worker that dies mid-run cannot release the lock, but loses it all the same:
+PostgreSQL ends the dead session and releases its advisory lock; the kernel drops a
+dead process's file lock. So a `running` run while nobody holds the lock is dead.
+`split_runs_recover` marks such runs `interrupted` and retries each once; it runs when
+a worker starts and every minute from beat (split.tasks).
 
 On PostgreSQL the whole table is built by one `INSERT … SELECT` that does the §3
 arithmetic in SQL (`round(numeric, 2)` rounds halves away from zero, like
@@ -27,23 +41,26 @@ import datetime as dt
 import fcntl
 import hashlib
 import logging
+import os
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import Error as DatabaseLayerError
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from initiatives.choices import NotificationKind
 from initiatives.models import Initiative
-from portfolio import fiscal
+from initiatives.notifications import notifications_queue
+from portfolio import fiscal, jobs
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, cents_to_amount, overspend_factor, split_amounts
 from split.choices import RunStatus
 from split.models import OverspendAlert, SplitRow, SplitRun
@@ -54,19 +71,36 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# pg_try_advisory_xact_lock key of the recompute ("SPLIT" in ASCII): any constant
+# pg_try_advisory_lock key of the recompute ("SPLIT" in ASCII): any constant
 # works as long as nothing else in the database uses it.
 SPLIT_ADVISORY_LOCK_KEY = 0x53504C4954
+# The recompute task's Celery time limits (split.tasks); /healthz warns about a run
+# `running` for longer than the hard one.
+RUN_SOFT_TIME_LIMIT_SECONDS = 15 * 60
+RUN_TIME_LIMIT_SECONDS = 20 * 60
+# A run waits at most this long for the running one to finish (a recompute takes
+# seconds: one that holds the lock for ten minutes is stuck, and /healthz says so).
+LOCK_WAIT_SECONDS = 10 * 60
+LOCK_POLL_SECONDS = 0.5
 # A queued run that no worker picked up within this many seconds is given up:
-# the task message itself expires then (see split_recompute_request).
+# the task message itself expires then (see `_enqueue`).
 QUEUED_RUN_EXPIRES_SECONDS = 3600
-TRIGGERS = ("schedule", "command", "ui", "api")
-FINAL_STATUSES = (RunStatus.SUCCEEDED, RunStatus.SKIPPED)
+# A run still queued this long after it was requested, while no recompute is running,
+# has probably lost its task message (Redis restarted without its data): it is sent again.
+QUEUED_RUN_RESEND_SECONDS = 120
+TRIGGERS = ("schedule", "command", "ui", "api", "retry")
+RETRY_TRIGGER = "retry"  # a run queued to retry an interrupted one
+FINAL_STATUSES = (RunStatus.SUCCEEDED, RunStatus.SKIPPED, RunStatus.INTERRUPTED)
 
 SKIPPED_REASON = "Skipped: another recompute was running at the time; this one did nothing."
-INTERRUPTED_REASON = "Interrupted: the worker stopped before the run finished; the previous split was kept."
+INTERRUPTED_REASON = "Interrupted: its worker stopped before the run finished; the previous split was kept."
+RETRIED_NOTE = "Retried once automatically."
+SUPERSEDED_NOTE = "The next run recomputes instead."
+NOT_RETRIED_NOTE = "Not retried again (it was itself a retry): start a recompute once the workers are healthy."
 EXPIRED_REASON = "Expired: no worker picked the run up within an hour. Start it again."
-QUEUE_UNAVAILABLE = "Queue unavailable, try again."
+QUEUE_UNAVAILABLE = jobs.QUEUE_UNAVAILABLE
+# Services name their task (portfolio.jobs) instead of importing it: tasks import services.
+RECOMPUTE_TASK = "split.tasks.split_recompute_task"
 
 
 class SplitRecomputeError(Exception):
@@ -77,85 +111,146 @@ class SplitQueueUnavailable(SplitRecomputeError):
     """The task could not be handed to the broker; the run was marked failed."""
 
 
-# --- triggers ----------------------------------------------------------------
+class SplitLockTimeout(SplitRecomputeError):
+    """The running recompute did not finish within LOCK_WAIT_SECONDS; this one gave up waiting."""
 
 
-def split_run_queue(*, trigger: str, by: AbstractBaseUser | None = None) -> SplitRun:
-    """Record a run as queued (the row the UI shows until a worker picks it up)."""
+# --- requests: queue a run, coalescing ---------------------------------------------
+
+
+def split_run_queue(*, trigger: str, by: AbstractBaseUser | None = None) -> tuple[SplitRun, bool]:
+    """The run waiting to start, or a new queued one; returns `(run, created)` like `get_or_create`.
+
+    At most one run is ever queued (constraint `split_run_one_queued`), so requests
+    made while one waits join it: it has not read anything yet, and will read what
+    they committed. Two requests at the same instant: the constraint lets one insert
+    through and the other joins its run.
+    """
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}; expected one of {', '.join(TRIGGERS)}")
-    return SplitRun.objects.create(status=RunStatus.QUEUED, trigger=trigger, requested_by=by)
+    with transaction.atomic():
+        _queued_runs_expire()
+        for _attempt in range(3):  # join, or create; lost a race: join the winner's (unless it started already)
+            waiting = _waiting_run()
+            if waiting is not None:
+                return waiting, False
+            try:
+                with transaction.atomic():
+                    return SplitRun.objects.create(status=RunStatus.QUEUED, trigger=trigger, requested_by=by), True
+            except IntegrityError:
+                winner = SplitRun.objects.filter(status=RunStatus.QUEUED).first()
+                if winner is not None:
+                    return winner, False
+        raise SplitRecomputeError("Could not queue the recompute: too many requests at once. Try again.")
 
 
 def split_recompute_request(*, by: AbstractBaseUser | None, trigger: str = "ui") -> SplitRun:
-    """Queue a recompute for a person (the UI and the API): create the run, enqueue it after commit.
+    """Ask for a recompute for a person (the UI and the API); returns the queued run that will do it.
 
-    The task is sent only once the run row is committed (`on_commit`), so the worker
-    always finds it. If the broker cannot be reached, the run is marked failed and
-    `SplitQueueUnavailable` is raised for the caller to show. Call it outside any
-    transaction (views and API views are not atomic) so that the commit, and with it
-    the sending and its error, happen inside this call.
+    A new run is sent to a worker once its row is committed (`on_commit`), so the
+    worker always finds it; a request made while a run waits to start joins that run
+    and sends nothing (`split_run_queue`). While a recompute is running, the queued
+    run waits for it to finish, then starts. If the broker cannot be reached, the run
+    is marked failed and `SplitQueueUnavailable` is raised for the caller to show.
+    Call it outside any transaction (views and API views are not atomic) so that the
+    commit, and with it the sending and its error, happen inside this call.
     """
     with transaction.atomic():
-        run = split_run_queue(trigger=trigger, by=by)
-        transaction.on_commit(lambda: _enqueue(run), robust=False)
+        run, created = split_run_queue(trigger=trigger, by=by)
+        if created:
+            transaction.on_commit(lambda: _enqueue(run), robust=False)
+        else:
+            logger.info("split recompute requested (%s): joins the queued run %s", trigger, run.pk)
     run.refresh_from_db()
     return run
 
 
+def _waiting_run() -> SplitRun | None:
+    """The queued run, if any (there is at most one)."""
+    return SplitRun.objects.filter(status=RunStatus.QUEUED).first()
+
+
 def _enqueue(run: SplitRun) -> None:
-    from kombu.exceptions import OperationalError as BrokerError
-
-    from split.tasks import split_recompute_task
-
     try:
-        split_recompute_task.apply_async(
-            kwargs={"run_id": str(run.pk)},
-            expires=QUEUED_RUN_EXPIRES_SECONDS,
-            # Fail fast when the broker is down: the person is waiting for the page.
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
-        )
-    except (BrokerError, ConnectionError, OSError) as exc:
+        jobs.enqueue(RECOMPUTE_TASK, kwargs={"run_id": str(run.pk)}, expires=QUEUED_RUN_EXPIRES_SECONDS)
+    except jobs.QueueUnavailable as exc:
         logger.error("split run %s: could not queue the task: %s", run.pk, exc)
-        SplitRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.FAILED, finished_at=timezone.now(), error=f"{QUEUE_UNAVAILABLE} ({exc})"
-        )
+        SplitRun.fail(run.pk, f"{QUEUE_UNAVAILABLE} ({exc})")
         raise SplitQueueUnavailable(
             "The recompute could not be queued: the task queue is unavailable. Try again in a minute."
         ) from exc
 
 
+def _enqueue_quietly(run: SplitRun) -> None:
+    """`_enqueue` for the background paths: a broker outage is logged (the run says it failed), not raised."""
+    try:
+        _enqueue(run)
+    except SplitQueueUnavailable:
+        logger.warning("split run %s: left failed, the task queue is unavailable", run.pk)
+
+
+def _queued_runs_expire() -> None:
+    """Queued runs whose task message has expired unread are closed: nothing will run them any more."""
+    now = timezone.now()
+    SplitRun.objects.filter(
+        status=RunStatus.QUEUED, queued_at__lt=now - dt.timedelta(seconds=QUEUED_RUN_EXPIRES_SECONDS)
+    ).update(status=RunStatus.FAILED, finished_at=now, error=EXPIRED_REASON)
+
+
 # --- the recompute -------------------------------------------------------------
 
 
-class _Skipped(Exception):
-    """Another run holds the single-flight lock."""
-
-
 def split_recompute(
-    *, run_id: uuid.UUID | str | None = None, trigger: str = "command", by: AbstractBaseUser | None = None
+    *,
+    run_id: uuid.UUID | str | None = None,
+    trigger: str = "command",
+    by: AbstractBaseUser | None = None,
+    wait: bool = True,
+    on_wait: Callable[[], None] | None = None,
 ) -> SplitRun:
     """Recompute the whole split table and record the run; returns the run in its final state.
 
     With `run_id`, the queued run of that id is executed (the task path); without,
-    a new run is recorded for `trigger`. A run that already succeeded or was
-    skipped is returned untouched (a redelivered task message changes nothing).
-    Raises the original exception after recording a failure.
+    a new run is recorded for `trigger` once the lock is taken. If another run holds
+    the lock, this one waits for it to finish (`on_wait` is called once when the
+    waiting starts) up to LOCK_WAIT_SECONDS, then raises `SplitLockTimeout`; with
+    `wait=False` it is recorded as skipped instead. A run that already finished is
+    returned untouched (a task message delivered twice changes nothing). Raises the
+    original exception after recording a failure.
 
     Deliberately not `@transaction.atomic`: it commits the claim, the rebuild and
     a failure record separately, so that others can see the run is running and a
     failure survives the rollback of the rebuild.
     """
-    run = _claim(run_id=run_id, trigger=trigger, by=by)
-    if run.status in FINAL_STATUSES:
-        return run
+    if run_id is None and trigger not in TRIGGERS:
+        raise ValueError(f"unknown trigger {trigger!r}")
+    try:
+        with _recompute_lock(wait=wait, on_wait=on_wait) as held:
+            if not held:
+                return _record_skipped(run_id=run_id, trigger=trigger, by=by)
+            run = _claim(run_id=run_id, trigger=trigger, by=by)
+            if run.status in FINAL_STATUSES:
+                return run
+            # This run holds the lock, so any other `running` run is dead; this one recomputes for it.
+            _dead_runs_close(except_run=run, note=lambda dead: SUPERSEDED_NOTE)
+            _rebuild_and_record(run)
+    except SplitLockTimeout as exc:
+        if run_id is not None:
+            SplitRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+                status=RunStatus.FAILED, finished_at=timezone.now(), error=f"Failed: {exc}"
+            )
+        raise
+    # After the lock is released: a follow-up run need not wait for the statistics and the cache.
+    _after_success(run)
+    run.refresh_from_db()
+    return run
+
+
+def _rebuild_and_record(run: SplitRun) -> None:
+    """Replace the split table and mark `run` succeeded, in one transaction; a failure is recorded and re-raised."""
     started = time.perf_counter()
     try:
-        # The file lock (SQLite) is released by `held` only after the commit.
-        with ExitStack() as held, transaction.atomic():
-            if not _single_flight(held):
-                raise _Skipped
-            _close_abandoned_runs(current=run)
+        with transaction.atomic():
             row_count = _rebuild_split_table()
             _append_history(run)
             duration_ms = round((time.perf_counter() - started) * 1000)
@@ -166,18 +261,11 @@ def split_recompute(
                 row_count=row_count,
                 error="",
             )
-    except _Skipped:
-        logger.warning("split run %s skipped: another recompute holds the lock", run.pk)
-        _finish(run, status=RunStatus.SKIPPED, error=SKIPPED_REASON, started=started)
     except BaseException as exc:
         logger.exception("split run %s failed", run.pk)
         _finish(run, status=RunStatus.FAILED, error=_describe(exc), started=started)
         raise
-    else:
-        logger.info("split run %s: %s rows in %s ms", run.pk, row_count, duration_ms)
-        _after_success(run)
-    run.refresh_from_db()
-    return run
+    logger.info("split run %s: %s rows in %s ms", run.pk, row_count, duration_ms)
 
 
 def _after_success(run: SplitRun) -> None:
@@ -201,86 +289,183 @@ def _after_success(run: SplitRun) -> None:
 
 
 def _claim(*, run_id: uuid.UUID | str | None, trigger: str, by: AbstractBaseUser | None) -> SplitRun:
-    now = timezone.now()
-    with transaction.atomic():
-        if run_id is None:
-            if trigger not in TRIGGERS:
-                raise ValueError(f"unknown trigger {trigger!r}")
-            return SplitRun.objects.create(status=RunStatus.RUNNING, trigger=trigger, requested_by=by, started_at=now)
-        run = SplitRun.objects.select_for_update().get(pk=run_id)
-        if run.status in FINAL_STATUSES:
-            return run
-        # queued (first delivery), running (redelivered after a worker died) or failed (a retry)
-        run.status, run.started_at, run.finished_at, run.error = RunStatus.RUNNING, now, None, ""
-        run.save(update_fields=["status", "started_at", "finished_at", "error"])
-        return run
+    """Mark the run `running` (committed); called while holding the lock.
+
+    Queued (first delivery), failed (a retry after a database error) or running (the task
+    delivered again after its worker died, before anything marked it interrupted) all start.
+    """
+    if run_id is None:
+        return SplitRun.objects.create(
+            status=RunStatus.RUNNING, trigger=trigger, requested_by=by, started_at=timezone.now()
+        )
+    return SplitRun.claim(run_id, done=FINAL_STATUSES)
+
+
+def _record_skipped(*, run_id: uuid.UUID | str | None, trigger: str, by: AbstractBaseUser | None) -> SplitRun:
+    skipped = {"status": RunStatus.SKIPPED, "finished_at": timezone.now(), "duration_ms": 0, "error": SKIPPED_REASON}
+    if run_id is None:
+        run = SplitRun.objects.create(trigger=trigger, requested_by=by, **skipped)
+    else:
+        SplitRun.objects.filter(pk=run_id).exclude(status__in=FINAL_STATUSES).update(**skipped)
+        run = SplitRun.objects.get(pk=run_id)
+    logger.warning("split run %s skipped: another recompute holds the lock", run.pk)
+    return run
 
 
 def _finish(run: SplitRun, *, status: str, error: str, started: float) -> None:
-    """Record a skipped or failed run after the rebuild's transaction was rolled back."""
-    try:
-        if not connection.in_atomic_block:
-            connection.close_if_unusable_or_obsolete()  # a lost connection must not hide the failure
-        SplitRun.objects.filter(pk=run.pk).update(
-            status=status,
-            finished_at=timezone.now(),
-            duration_ms=round((time.perf_counter() - started) * 1000),
-            error=error,
-        )
-    except Exception:
-        logger.exception("split run %s: could not record its %s state", run.pk, status)
+    """Record a failed run after the rebuild's transaction was rolled back."""
+    SplitRun.fail(run.pk, error, status=status, duration_ms=round((time.perf_counter() - started) * 1000))
 
 
 def _describe(exc: BaseException) -> str:
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    if isinstance(exc, SoftTimeLimitExceeded):
-        return "Failed: the recompute took longer than its time limit; the previous split was kept."
-    return f"Failed: {type(exc).__name__}: {exc}".strip()[:2000]
-
-
-def _close_abandoned_runs(*, current: SplitRun) -> None:
-    """Runs the lock proves dead (`running` without the lock) or too old to start are closed."""
-    now = timezone.now()
-    SplitRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=current.started_at).exclude(pk=current.pk).update(
-        status=RunStatus.FAILED, finished_at=now, error=INTERRUPTED_REASON
+    return jobs.describe_failure(
+        exc, too_long="Failed: the recompute took longer than its time limit; the previous split was kept."
     )
-    SplitRun.objects.filter(
-        status=RunStatus.QUEUED, queued_at__lt=now - dt.timedelta(seconds=QUEUED_RUN_EXPIRES_SECONDS)
-    ).update(status=RunStatus.FAILED, finished_at=now, error=EXPIRED_REASON)
+
+
+# --- runs whose worker died ---------------------------------------------------------
+
+
+def split_runs_recover() -> list[SplitRun]:
+    """Close the runs whose worker died, and retry each once; returns the runs closed (usually none).
+
+    A `running` run while nobody holds the recompute lock is dead: its worker was
+    killed, ran out of memory or lost its machine, and its transaction was rolled back
+    with its session, so the previous split is still in place. Each becomes
+    `interrupted`, and a run is queued to retry it — unless a run is queued already
+    (it recomputes anyway), or the dead run was itself such a retry (retried once, not
+    forever: a run that kills its worker every time must not loop). Also expires queued
+    runs whose task message expired, and sends again the message of a run that has
+    waited QUEUED_RUN_RESEND_SECONDS while nothing was running (the broker lost it).
+
+    Called when a worker starts (`worker_ready`) and every minute by beat. If a run
+    holds the lock, there is nothing to do: it closed any dead run when it took the lock.
+    """
+    to_send: SplitRun | None = None
+    with _recompute_lock(wait=False) as held:
+        if not held:
+            return []
+        with transaction.atomic():
+            _queued_runs_expire()
+            waiting = _waiting_run()
+            dead = _dead_runs_close(except_run=None, note=lambda run: _interrupted_note(run, waiting))
+            retryable = [run for run in dead if run.trigger != RETRY_TRIGGER]
+            if retryable and waiting is None:
+                to_send, _ = split_run_queue(trigger=RETRY_TRIGGER, by=retryable[0].requested_by)
+            elif (
+                waiting is not None
+                and not waiting.error  # with an error, it is waiting for its retry after a database error
+                and waiting.queued_at < timezone.now() - dt.timedelta(seconds=QUEUED_RUN_RESEND_SECONDS)
+            ):
+                logger.warning("split run %s queued at %s: sending its task again", waiting.pk, waiting.queued_at)
+                to_send = waiting
+    for run in dead:
+        logger.warning("split run %s: %s", run.pk, run.error)
+    if to_send is not None:  # once committed, and after the lock is released: its worker may start at once
+        transaction.on_commit(lambda: _enqueue_quietly(to_send))
+    return dead
+
+
+def _interrupted_note(run: SplitRun, waiting: SplitRun | None) -> str:
+    if waiting is not None:
+        return SUPERSEDED_NOTE
+    return NOT_RETRIED_NOTE if run.trigger == RETRY_TRIGGER else RETRIED_NOTE
+
+
+def _dead_runs_close(*, except_run: SplitRun | None, note: Callable[[SplitRun], str]) -> list[SplitRun]:
+    """Mark every `running` run but `except_run` interrupted; only while holding the lock (they are dead then)."""
+    now = timezone.now()
+    dead = list(
+        SplitRun.objects.filter(status=RunStatus.RUNNING).exclude(pk=getattr(except_run, "pk", None)).order_by("pk")
+    )
+    for run in dead:
+        run.status, run.finished_at, run.error = RunStatus.INTERRUPTED, now, f"{INTERRUPTED_REASON} {note(run)}"
+        SplitRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            status=run.status, finished_at=run.finished_at, error=run.error
+        )
+    return dead
 
 
 # --- single flight ---------------------------------------------------------------
 
 
-def _single_flight(held: ExitStack) -> bool:
-    """Take the recompute lock for the current transaction; False if another run holds it.
-
-    PostgreSQL: a transaction-scoped advisory lock, released by commit or rollback.
-    Elsewhere (SQLite): an exclusive non-blocking file lock, released by `held`
-    after the transaction has ended.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SPLIT_ADVISORY_LOCK_KEY])
-            return bool(cursor.fetchone()[0])
-    return held.enter_context(_file_lock()) is not None
-
-
 @contextmanager
-def _file_lock() -> Iterator[object | None]:
-    name = str(connection.settings_dict["NAME"])
-    path = Path(tempfile.gettempdir()) / f"portfolio-split-{hashlib.sha256(name.encode()).hexdigest()[:16]}.lock"
-    with open(path, "a+") as handle:
+def _recompute_lock(*, wait: bool, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
+    """Hold the recompute's single-flight lock for the block; yields False if it is taken and `wait` is off.
+
+    PostgreSQL: a session-level advisory lock of this connection. SQLite: an exclusive
+    file lock (the worker and the web share the machine with an SQLite database). The
+    block's end releases it; so does the death of the process (PostgreSQL ends the
+    session, the kernel closes the file). Waiting polls every LOCK_POLL_SECONDS and
+    gives up with `SplitLockTimeout` after LOCK_WAIT_SECONDS.
+    """
+    lock = _AdvisoryLock() if connection.vendor == "postgresql" else _FileLock()
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    waiting = False
+    while not lock.acquire():
+        if not wait:
+            yield False
+            return
+        if not waiting:
+            waiting = True
+            if on_wait is not None:
+                on_wait()
+        if time.monotonic() >= deadline:
+            raise SplitLockTimeout(
+                f"gave up after waiting {LOCK_WAIT_SECONDS // 60} minutes for the running recompute to finish."
+            )
+        _pause()
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
+def _pause() -> None:
+    time.sleep(LOCK_POLL_SECONDS)
+
+
+class _AdvisoryLock:
+    def acquire(self) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [SPLIT_ADVISORY_LOCK_KEY])
+            return bool(cursor.fetchone()[0])
+
+    def release(self) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [SPLIT_ADVISORY_LOCK_KEY])
+        except DatabaseLayerError:
+            # The connection is gone, and with its session the lock.
+            logger.warning("split recompute: could not release the lock; its session has ended", exc_info=True)
+
+
+class _FileLock:
+    def __init__(self) -> None:
+        self.handle: IO[str] | None = None
+
+    def acquire(self) -> bool:
+        handle = open(_lock_path(), "a+")  # noqa: SIM115 - closed by release()
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            yield None
-            return
-        try:
-            yield handle
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+            return False
+        self.handle = handle
+        return True
+
+    def release(self) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+
+
+def _lock_path() -> Path:
+    name = str(connection.settings_dict["NAME"])
+    if connection.is_in_memory_db():  # private to this process (the tests): so is its lock
+        name += f":{os.getpid()}"
+    return Path(tempfile.gettempdir()) / f"portfolio-split-{hashlib.sha256(name.encode()).hexdigest()[:16]}.lock"
 
 
 # --- the set-based rebuild --------------------------------------------------------
@@ -521,9 +706,10 @@ def overspending_initiatives(*, today: dt.date, threshold_pct: int | Decimal) ->
 def overspend_alerts_send(*, today: dt.date | None = None) -> int:
     """Email owner and both sponsors of each overspending initiative, at most once per initiative a month.
 
-    The alert row (unique per initiative and month) is written in the same
-    transaction as the email is sent: if sending fails, no row is kept and the
-    next night tries again. Returns the number of alerts sent.
+    The alert row (unique per initiative and month) and its notifications are written in
+    one transaction; the e-mails go out once it commits, through the notification tasks,
+    which retry a mail server that is down and record each e-mail sent or failed
+    (initiatives.notifications). Returns the number of alerts written.
     """
     today = today or timezone.localdate()
     month = fiscal.month_start(today)
@@ -553,24 +739,23 @@ def overspend_alerts_send(*, today: dt.date | None = None) -> int:
             )
             if not created:
                 continue
-            _send_overspend_email(initiative, overspend, threshold)
+            _queue_overspend_email(initiative, overspend, threshold)
         sent += 1
     logger.info("overspend alerts: %s sent, %s already sent this month", sent, len(candidates) - len(due))
     return sent
 
 
-def _send_overspend_email(initiative: Initiative, overspend: Overspend, threshold: int) -> None:
-    people = [initiative.owner, initiative.marketing_sponsor, initiative.it_sponsor]
-    recipients = list(dict.fromkeys(person.email for person in people if person.email))
-    if not recipients:
-        return
+def _queue_overspend_email(initiative: Initiative, overspend: Overspend, threshold: int) -> None:
     label = fiscal.fiscal_year_label(overspend.fiscal_year)
     planned, actual = overspend.planned_total, overspend.actual_total
     over = f"{(actual - planned) * 100 / planned:.1f} %" if planned else "no budget planned"
     currency = settings.REPORTING_CURRENCY
-    send_mail(
+    notifications_queue(
+        kind=NotificationKind.OVERSPEND,
+        initiative=initiative,
+        recipients=[initiative.owner, initiative.marketing_sponsor, initiative.it_sponsor],
         subject=f"Overspend: {initiative.code} {initiative.title} is over its {label} budget",
-        message=(
+        body=(
             f"{initiative.code} {initiative.title} has spent more than planned this fiscal year.\n\n"
             f"{label} to date\n"
             f"  planned: {planned:,.2f} {currency}\n"
@@ -579,6 +764,4 @@ def _send_overspend_email(initiative: Initiative, overspend: Overspend, threshol
             f"Figures as of the latest nightly recompute. You receive this as the initiative's owner or sponsor;\n"
             f"the alert is sent at most once a month.\n\n{settings.SITE_URL}\n"
         ),
-        from_email=None,
-        recipient_list=recipients,
     )

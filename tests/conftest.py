@@ -119,6 +119,31 @@ def finance(db):
     return UserFactory(username="finance", role="finance", side="")
 
 
+class MailServer:
+    """The test mail server (Django's in-memory backend), which a test can take down and bring back."""
+
+    def __init__(self, monkeypatch):
+        self._monkeypatch = monkeypatch
+        self.refused = 0
+
+    def down(self, error: Exception) -> None:
+        from django.core.mail.backends.locmem import EmailBackend
+
+        def refuse(backend, messages):
+            self.refused += len(messages)
+            raise error
+
+        self._monkeypatch.setattr(EmailBackend, "send_messages", refuse)
+
+    def up(self) -> None:
+        self._monkeypatch.undo()
+
+
+@pytest.fixture
+def mail_server(monkeypatch) -> MailServer:
+    return MailServer(monkeypatch)
+
+
 def assert_assets_served_here(html: str) -> None:
     """Every script and stylesheet of the page comes from this site (the site works with no internet)."""
     assets = re.findall(r'<script[^>]*\ssrc="([^"]*)"', html) + re.findall(r'<link[^>]*\shref="([^"]*)"', html)

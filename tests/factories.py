@@ -9,7 +9,7 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from budgets.models import BudgetLine, Expense, FxRate, PeriodLock
-from initiatives.models import Initiative, Profile
+from initiatives.models import Initiative, Notification, Profile
 
 PASSWORD = "demo-pass-123"  # every user's, for tests that sign in through the login page or the token endpoint
 # A lane assessment whose answers recommend the fast lane (a customer-facing experiment).
@@ -62,6 +62,20 @@ class InitiativeFactory(factory.django.DjangoModelFactory):
     end_date = dt.date(2026, 12, 31)
     marketing_share_pct = Decimal("60.00")
     health = "green"
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    """An overspend e-mail to the initiative's owner, queued (not sent yet)."""
+
+    class Meta:
+        model = Notification
+
+    kind = "overspend"
+    initiative = factory.SubFactory(InitiativeFactory)
+    recipient = factory.LazyAttribute(lambda n: n.initiative.owner)
+    to_address = factory.LazyAttribute(lambda n: n.recipient.email)
+    subject = factory.LazyAttribute(lambda n: f"Overspend: {n.initiative.code} is over its budget")
+    body = "Spent more than planned."
 
 
 class BudgetLineFactory(factory.django.DjangoModelFactory):

@@ -46,7 +46,7 @@ def test_a_missing_package_is_reported_by_the_system_checks(settings, tmp_path):
 
     assert [error.id for error in errors] == ["portfolio.E001"] * 3
     assert "make install" in errors[0].hint
-    assert NpmPackageFinder().find(ECHARTS) is None
+    assert NpmPackageFinder().find(ECHARTS) == []
 
 
 @pytest.mark.django_db
@@ -58,3 +58,12 @@ def test_the_dashboard_script_is_served_by_the_app_itself(client, finance, setti
 
     assert response.status_code == 200
     assert b"echarts" in b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+@pytest.mark.django_db
+def test_a_missing_static_file_is_a_404_not_a_500(client, settings):
+    # Found while quieting `make run`'s log: a missing file was a TypeError in WhiteNoise (issue 14).
+    settings.WHITENOISE_USE_FINDERS = True
+
+    assert finders.find("css/no-such-file.css") is None
+    assert client.get("/static/css/no-such-file.css").status_code == 404

@@ -39,7 +39,7 @@ from budgets.services.budgets import budget_line_delete, budget_line_set, budget
 from budgets.services.fx import fx_rate_delete, fx_rate_set
 from budgets.services.locks import period_lock_create, period_unlock
 from initiatives.choices import Lane, Status
-from portfolio import policy
+from initiatives.rules import visible_finances
 from portfolio.api import KeysetPagination, PolicyPermission, query_parameter, service_error_detail
 from portfolio.money import CENT
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
@@ -193,7 +193,7 @@ class BudgetLineViewSet(_FinanceRecordViewSet):
         lines = BudgetLine.objects.select_related("initiative").only(
             "id", "month", "category", "amount", "initiative__code"
         )
-        return policy.visible_finances(self.request.user, lines)
+        return visible_finances(self.request.user, lines)
 
     def create(self, request, *args, **kwargs) -> Response:
         values = _valid(BudgetLineInputSerializer, request, context=self.get_serializer_context())
@@ -270,7 +270,7 @@ class ExpenseViewSet(_FinanceRecordViewSet):
     manage_action = "expenses.manage"
 
     def get_queryset(self):
-        return policy.visible_finances(self.request.user, Expense.objects.select_related("initiative"))
+        return visible_finances(self.request.user, Expense.objects.select_related("initiative"))
 
     def create(self, request, *args, **kwargs) -> Response:
         context = self.get_serializer_context()
@@ -536,11 +536,15 @@ class QueueUnavailable(APIException):
         summary="A recompute's state",
         parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The run's id.")],
         description="`queued`, `running`, `succeeded` (its `finished_at` is the as-of time of the split), "
-        "`failed` (with `error`) or `skipped` (another run was doing the work).",
+        "`failed` (with `error`), `interrupted` (its worker died; `error` says whether it was retried) or "
+        "`skipped` (`recompute_split --skip-if-running` found another run doing the work).",
     ),
     create=extend_schema(
         summary="Queue a recompute (finance)",
-        description="Queues a recompute of the whole split and answers at once with the run; poll its `url`.",
+        description="Queues a recompute of the whole split and answers at once with the run; poll its `url`. "
+        "If a run is already queued, the request joins it and that run is returned: however many requests "
+        "arrive while a recompute runs, exactly one run follows it, and it includes everything saved before "
+        "it starts.",
         request=None,
         responses={202: SplitRunSerializer},
     ),

@@ -18,7 +18,7 @@ from rest_framework import serializers
 from initiatives.choices import Health, Lane
 from initiatives.lane_assessment import QUESTIONS
 from initiatives.models import Initiative
-from portfolio import policy
+from initiatives.rules import visible_initiatives
 from portfolio.api import ValueOrLabelChoiceField, service_error_detail
 from portfolio.text import canonical_code
 
@@ -54,7 +54,7 @@ class VisibleInitiativeField(serializers.SlugRelatedField):
 
     def get_queryset(self):
         request = self.context["request"]
-        return policy.visible_initiatives(request.user, Initiative.objects.all())
+        return visible_initiatives(request.user, Initiative.objects.all())
 
     def to_internal_value(self, data):
         if isinstance(data, str):

@@ -3,7 +3,8 @@
 Declarative like the web views: the queryset comes from the selectors (scoped by
 the policy, so an initiative you may not see is a 404), the filters from the one
 `InitiativeFilterSet`, permissions from `portfolio.policy`, and every write from
-`initiatives.services`.
+`initiatives.services`. The workflow actions (`submit/`, `approve/`…) are made from
+the status steps of the workflow table, one per verb, and documented from their rows.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from initiatives import services
+from initiatives import services, workflow
+from initiatives.choices import Status
 from initiatives.filtersets import InitiativeFilterSet
 from initiatives.models import Initiative
 from initiatives.selectors import initiative_queryset
@@ -47,15 +49,31 @@ CODE_PARAMETER = OpenApiParameter(
 )
 
 
-def _transition_schema(summary: str, description: str):
+def _states(states) -> str:
+    return ", ".join(f"`{status}`" for status in Status.values if status in states)
+
+
+def _transition_action(verb: str):
+    """The POST action of the status steps called `verb`, documented from their rows of the workflow table."""
+    steps = [step for step in workflow.STATUS_STEPS if step.verb == verb]
+    first = steps[0]
+    moves = "; ".join(f"from {_states(step.from_states)} to `{step.to_state}`" for step in steps)
+    reason = "`reason` is required" if workflow.reason_required(first) else "`reason` is optional"
+    description = " ".join(filter(None, [f"{first.button}: {moves}.", first.explain, f"{reason}."]))
+
+    def take_step(self, request, code: str) -> Response:
+        return self._transition(verb)
+
+    take_step.__name__ = take_step.__qualname__ = verb
+    take_step = action(detail=True, methods=["post"], url_path=verb)(take_step)
     return extend_schema(
-        summary=summary,
+        summary=f"{first.button} ({first.who.label})",
         description=description,
         request=TransitionSerializer,
         responses={200: InitiativeSerializer},
         parameters=[CODE_PARAMETER],
         tags=["initiatives"],
-    )
+    )(take_step)
 
 
 @extend_schema_view(
@@ -106,12 +124,7 @@ class InitiativeViewSet(
         "create": "initiative.create",
         "update": "initiative.edit",
         "partial_update": "initiative.edit",
-        "submit": "initiative.submit",
-        "approve": "initiative.approve",
-        "reject": "initiative.reject",
-        "start": "initiative.start",
-        "complete": "initiative.complete",
-        "cancel": "initiative.cancel",
+        **{step.verb: step.action for step in workflow.STATUS_STEPS},
     }
 
     def get_queryset(self):
@@ -159,49 +172,19 @@ class InitiativeViewSet(
         self._call(services.initiative_update, initiative=initiative, **values)
         return self._show(initiative)
 
-    def _transition(self, service: Callable[..., Initiative]) -> Response:
+    def _transition(self, verb: str) -> Response:
         initiative = self.get_object()
         serializer = TransitionSerializer(data=self.request.data)
         serializer.is_valid(raise_exception=True)
-        self._call(service, initiative=initiative, reason=serializer.validated_data["reason"])
+        self._call(
+            services.initiative_transition,
+            initiative=initiative,
+            verb=verb,
+            reason=serializer.validated_data["reason"],
+        )
         return self._show(initiative)
 
-    @_transition_schema(
-        "Submit for approval (the owner)",
-        "A draft or rejected initiative goes to both sponsors; a resubmission needs both sign-offs again.",
-    )
-    @action(detail=True, methods=["post"])
-    def submit(self, request, code: str) -> Response:
-        return self._transition(services.initiative_submit)
 
-    @_transition_schema(
-        "Approve (a sponsor)",
-        "One sponsor's sign-off; the initiative becomes `approved` when both its marketing and its IT sponsor "
-        "have approved it.",
-    )
-    @action(detail=True, methods=["post"])
-    def approve(self, request, code: str) -> Response:
-        return self._transition(services.initiative_approve)
-
-    @_transition_schema(
-        "Reject (a sponsor)",
-        "Turns the submission down; `reason` is required and tells the owner what to change.",
-    )
-    @action(detail=True, methods=["post"])
-    def reject(self, request, code: str) -> Response:
-        return self._transition(services.initiative_reject)
-
-    @_transition_schema("Start work (the owner or a sponsor)", "An approved initiative becomes `in_progress`.")
-    @action(detail=True, methods=["post"])
-    def start(self, request, code: str) -> Response:
-        return self._transition(services.initiative_start)
-
-    @_transition_schema("Complete (the owner or a sponsor)", "An in-progress initiative becomes `done`.")
-    @action(detail=True, methods=["post"])
-    def complete(self, request, code: str) -> Response:
-        return self._transition(services.initiative_complete)
-
-    @_transition_schema("Cancel (a sponsor)", "Stops an open initiative; `reason` is required.")
-    @action(detail=True, methods=["post"])
-    def cancel(self, request, code: str) -> Response:
-        return self._transition(services.initiative_cancel)
+# One POST action per status step of the workflow table: submit/, approve/, reject/, start/, complete/, cancel/.
+for _verb in workflow.STATUS_VERBS:
+    setattr(InitiativeViewSet, _verb, _transition_action(_verb))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+
 from django import template
 from django.utils.html import format_html
 
@@ -78,6 +81,37 @@ def person(user) -> str:
     if isinstance(user, str):
         return user
     return user.get_full_name() or user.get_username()
+
+
+def _months_later(day: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months later, or the last day of that month when it is shorter."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
+@register.filter
+def calendar_span(start: dt.date | None, end: dt.date | None) -> str:
+    """How long `start` … `end` lasts, both days included, in calendar years, months and days (two units at most).
+
+    Jan 1 – Dec 31 is "1 year" and Feb 1 – Sep 30 "8 months" (Django's timesince
+    counts 30-day months and said "11 months, 4 weeks"); Mar 10 – Jun 24 is
+    "3 months, 15 days". '' when a date is missing or the end is before the start.
+    """
+    if not start or not end or end < start:
+        return ""
+    after = end + dt.timedelta(days=1)  # the end day counts: measure up to the day after it
+    months = (after.year - start.year) * 12 + after.month - start.month
+    if _months_later(start, months) > after:
+        months -= 1
+    days = (after - _months_later(start, months)).days
+    years, months = divmod(months, 12)
+    parts = [_count(number, unit) for number, unit in ((years, "year"), (months, "month"), (days, "day")) if number]
+    return ", ".join(parts[:2])
 
 
 @register.filter

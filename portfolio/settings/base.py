@@ -324,11 +324,25 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 1) % 24, minute=0),
         "options": {"expires": 6 * 3600},
     },
-    # Background exports are kept seven days (budgets/export_tasks.py).
+    # Background exports are kept seven days (reports/tasks.py).
     "export-files-purge-nightly": {
         "task": "reports.tasks.export_files_purge_task",
         "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 2) % 24, minute=30),
         "options": {"expires": 6 * 3600},
+    },
+    # Not nightly: notifications not sent yet (mail server or broker down) are queued again
+    # (initiatives/notifications.py); a run that waited longer than the interval is dropped.
+    "notifications-resend": {
+        "task": "initiatives.tasks.notifications_resend_task",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
+    # Every minute: a recompute whose worker died is marked interrupted and retried once
+    # (split.services.split_runs_recover); a missed tick is dropped, the next one does it.
+    "split-runs-recover-every-minute": {
+        "task": "split.tasks.split_runs_recover_task",
+        "schedule": crontab(),
+        "options": {"expires": 50},
     },
 }
 
@@ -400,18 +414,35 @@ def logging_config(*, log_format: str, request_log_level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "portfolio.logging.RequestIdFilter"}},
+        "filters": {
+            "request_id": {"()": "portfolio.logging.RequestIdFilter"},
+            "static_requests_out": {"()": "portfolio.logging.StaticRequestsFilter"},
+        },
         "formatters": {
             "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"},
             "json": {"()": "portfolio.logging.JsonFormatter"},
+            # runserver's request lines, as Django formats them by default.
+            "django.server": {
+                "()": "django.utils.log.ServerFormatter",
+                "format": "[{server_time}] {message}",
+                "style": "{",
+            },
         },
         "handlers": {
             "console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["request_id"]},
+            "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
         },
         "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
             "portfolio.request": {"level": request_log_level},
+            # The development server (make run) logs every request; not the static files served fine.
+            "django.server": {
+                "handlers": ["django.server"],
+                "filters": ["static_requests_out"],
+                "level": "INFO",
+                "propagate": False,
+            },
         },
     }
 

@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('budgets', '0006_verbose_names'),
+        ('budgets', '0007_split_run_interrupted_one_queued'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -28,8 +28,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('budgets', '0006_verbose_names'),
-        ('initiatives', '0005_verbose_names'),
+        ('budgets', '0007_split_run_interrupted_one_queued'),
+        ('initiatives', '0006_notification'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
                         name='SplitRun',
                         fields=[
                             ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                            ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='queued', max_length=16)),
+                            ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('skipped', 'Skipped'), ('interrupted', 'Interrupted')], default='queued', max_length=16)),
                             ('trigger', models.CharField(default='schedule', help_text='schedule, command, ui or api', max_length=16)),
                             ('queued_at', models.DateTimeField(auto_now_add=True)),
                             ('started_at', models.DateTimeField(blank=True, null=True)),
@@ -129,6 +129,10 @@ class Migration(migrations.Migration):
                     migrations.AddIndex(
                         model_name='splitrun',
                         index=models.Index(fields=['status', '-finished_at'], name='split_run_status_finished'),
+                    ),
+                    migrations.AddConstraint(
+                        model_name='splitrun',
+                        constraint=models.UniqueConstraint(condition=models.Q(('status', 'queued')), fields=('status',), name='split_run_one_queued', violation_error_message='A recompute is already queued; a new request joins it.'),
                     ),
                     migrations.AddConstraint(
                         model_name='splithistory',

@@ -248,7 +248,7 @@ def test_a_service_refusal_after_the_check_is_a_403(api, pm, filing, monkeypatch
 
         raise PermissionDenied("Only the owner may submit a draft or rejected initiative.")
 
-    monkeypatch.setattr(services, "initiative_submit", changed_meanwhile)
+    monkeypatch.setattr(services, "initiative_transition", changed_meanwhile)  # every workflow step goes through it
     response = api(pm).post(f"/api/initiatives/{code}/submit/", {}, format="json")
 
     assert response.status_code == 403

@@ -1,12 +1,14 @@
 """Finance pages: who may open them (a table), the expense list's filters, totals and bounded queries."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from budgets.models import Expense, FxRate, PeriodLock
+from budgets.months import MONTH_CHOICES_LIMIT, month_choices
 from tests.budgets.finance_helpers import admin_user, eur_rate, initiative_with_code
 from tests.factories import ExpenseFactory, FxRateFactory, InitiativeFactory, PeriodLockFactory
 
@@ -89,6 +91,58 @@ def test_expense_filters_and_totals(client, finance, expenses, query, count, tot
     assert len(response.context["expenses"]) == count
 
 
+def _month_options(page: str) -> list[tuple[str, str, bool]]:
+    """(value, label, selected) of each option of the month filter, in order."""
+    select = re.search(r'<select name="month"[^>]*>(.*?)</select>', page, re.S)
+    assert select, "the month filter is a select"
+    return [
+        (value, label.strip(), "selected" in attributes)
+        for value, attributes, label in re.findall(r'<option value="([^"]*)"([^>]*)>([^<]*)</option>', select.group(1))
+    ]
+
+
+def test_the_month_filter_reads_as_months_with_an_any_month_choice(client, finance, expenses):
+    # Issue 14: the browser's month input rendered as "--------- ----" until a month was picked.
+    client.force_login(finance)
+    page = client.get(reverse("budgets:expense_list")).content.decode()
+    assert _month_options(page) == [
+        ("", "Any month", True),
+        ("2026-04", "April 2026", False),
+        ("2026-03", "March 2026", False),
+    ]
+    assert '<optgroup label="2026">' in page
+    assert 'type="month"' not in page
+
+    filtered = client.get(reverse("budgets:expense_list"), {"month": "2026-03"}).content.decode()
+    assert ("2026-03", "March 2026", True) in _month_options(filtered)
+    # A month with no expenses, from a link or a bookmark, still shows as chosen.
+    empty = client.get(reverse("budgets:expense_list"), {"month": "2019-05"})
+    assert empty.context["totals"]["count"] == 0
+    assert ("2019-05", "May 2019", True) in _month_options(empty.content.decode())
+
+
+def test_the_fx_rate_month_filter_offers_the_months_with_rates(client, finance):
+    FxRateFactory(currency="EUR", month=dt.date(2025, 12, 1), rate=Decimal("1.1"))
+    FxRateFactory(currency="EUR", month=dt.date(2026, 2, 1), rate=Decimal("1.2"))
+    client.force_login(finance)
+    page = client.get(reverse("budgets:fx_rate_list")).content.decode()
+    assert _month_options(page) == [
+        ("", "Any month", True),
+        ("2026-02", "February 2026", False),
+        ("2026-01", "January 2026", False),
+        ("2025-12", "December 2025", False),
+    ]
+
+
+def test_month_choices_are_bounded_and_work_without_records():
+    assert month_choices(None, None) == [("", "Any month")]
+    assert month_choices(None, None, selected="2026-03") == [("", "Any month"), ("2026", [("2026-03", "March 2026")])]
+    assert month_choices(None, None, selected="junk") == [("", "Any month")]
+    many = month_choices(dt.date(1990, 1, 5), dt.date(2026, 3, 31))
+    offered = [value for _, options in many[1:] for value, _ in options]
+    assert len(offered) == MONTH_CHOICES_LIMIT and offered[0] == "2026-03"
+
+
 def test_totals_split_by_payer(client, finance, expenses):
     client.force_login(finance)
     totals = client.get(reverse("budgets:expense_list"), {"initiative": "INI-0001"}).context["totals"]
@@ -116,10 +170,11 @@ def test_expense_list_runs_a_fixed_number_of_queries_whatever_the_rows(client, f
     initiative = InitiativeFactory()
     _expenses(initiative, 120)
     client.force_login(finance)
-    with django_assert_num_queries(7):  # session, user, roles, count and totals, the page, locks, profile
+    # session, user, roles, count and totals, the page, locks, profile, the month filter's first and last month
+    with django_assert_num_queries(8):
         client.get(reverse("budgets:expense_list"), {"page": 2})
     _expenses(initiative, 180)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get(reverse("budgets:expense_list"), {"page": 3})
     assert len(response.context["expenses"]) == 50
     assert response.context["pages"] == 6
@@ -128,7 +183,7 @@ def test_expense_list_runs_a_fixed_number_of_queries_whatever_the_rows(client, f
 @pytest.mark.parametrize(
     ("url_name", "more", "queries"),
     [
-        ("budgets:fx_rate_list", lambda n: FxRateFactory(month=dt.date(2000 + n // 12, n % 12 + 1, 1)), 7),
+        ("budgets:fx_rate_list", lambda n: FxRateFactory(month=dt.date(2000 + n // 12, n % 12 + 1, 1)), 8),
         ("budgets:lock_list", lambda n: PeriodLockFactory(month=dt.date(2000 + n // 12, n % 12 + 1, 1)), 6),
     ],
 )

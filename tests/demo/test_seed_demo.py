@@ -14,14 +14,17 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from budgets.models import BudgetLine, Expense, FxRate
-from demo.generators import DEMO_PASSWORD, DEMO_USERS, convert_cents, initiative_plans
-from demo.management.commands import seed_demo
-from demo.management.commands.seed_demo import demo_users_ensure
+from demo import bulk, history
+from demo.finance import convert_cents
+from demo.initiatives import initiative_plans
+from demo.people import DEMO_PASSWORD, DEMO_USERS, demo_users_ensure
+from demo.timelines import demo_timelines
 from initiatives.choices import Action, Lane, Role, Side, Status
 from initiatives.lane_assessment import assess_lane
 from initiatives.models import CodeSequence, Initiative, InitiativeTransition
@@ -294,8 +297,9 @@ def _table_definitions(table: str) -> set[tuple[str, str]]:
 @pytest.mark.postgres
 def test_postgresql_bulk_load_restores_every_index_and_constraint(db, monkeypatch):
     # Make a small load take the big-load path: drop plain indexes and foreign keys, COPY, rebuild.
-    monkeypatch.setattr(seed_demo, "SUSPEND_INDEXES_MIN_ROWS", 10)
-    tables = [model._meta.db_table for model in (Initiative, InitiativeTransition, BudgetLine, Expense)]
+    monkeypatch.setattr(bulk, "SUSPEND_INDEXES_MIN_ROWS", 10)
+    records = (Initiative, InitiativeTransition, BudgetLine, Expense)
+    tables = [model._meta.db_table for model in (*records, *history.HISTORY_MODELS)]
     before = {table: _table_definitions(table) for table in tables}
 
     seed()
@@ -342,8 +346,8 @@ def test_demo_history_is_in_the_past_and_in_workflow_order():
     assert not InitiativeTransition.objects.filter(at__gt=now).exists()
     for field in ("created_at", "updated_at", "marketing_approved_at", "it_approved_at"):
         assert not Initiative.objects.filter(**{f"{field}__gt": now}).exists(), field
-    history = Initiative.history.model.objects.all()  # the seed writes none; any it did must be in the past too
-    assert not history.filter(history_date__gt=now).exists()
+    for model in (Initiative, BudgetLine, Expense, FxRate):  # the seeded history too
+        assert not model.history.filter(history_date__gt=now).exists(), model
 
     initiatives = Initiative.objects.prefetch_related("transitions")
     assert len(initiatives) == 60
@@ -406,7 +410,7 @@ def test_demo_timelines_never_run_past_now(seed_value, minute_of_day, zone):
             marketing_sponsor_ids=[3],
             it_sponsor_ids=[4],
         )
-        timelines = seed_demo.demo_timelines(rng, plans, now=now)
+        timelines = demo_timelines(rng, plans, now=now)
     for plan, timeline in zip(plans, timelines, strict=True):
         times = [event.at for event in timeline.events]
         assert times == sorted(times) and len(set(times)) == len(times)
@@ -415,3 +419,92 @@ def test_demo_timelines_never_run_past_now(seed_value, minute_of_day, zone):
         assert timeline.filed_at == times[0] and timeline.last_event_at == times[-1]
         if timeline.marketing_approved_at:
             assert times[1] < min(timeline.marketing_approved_at, timeline.it_approved_at)
+
+
+# --- the history the app would have written (issue 14: a fresh demo's audit log was empty) ---------
+
+
+@pytest.mark.django_db
+def test_every_seeded_record_has_the_history_the_app_would_have_written():
+    call_command("seed_demo", initiatives=40, expenses=300, months=12, seed=5, stdout=io.StringIO())
+    now = timezone.now()
+    finance = User.objects.get(username="finance")
+
+    # Initiatives: one entry per timeline event, by whoever acted, with the status of the moment.
+    initiative_history = Initiative.history.model.objects.order_by("history_date", "history_id")
+    platform_history = Initiative.history.model.platforms.model.objects.all()
+    for initiative in Initiative.objects.prefetch_related("transitions", "platforms"):
+        records = list(initiative_history.filter(id=initiative.pk))
+        timeline = sorted(initiative.transitions.all(), key=lambda t: (t.at, t.pk))
+        assert [(r.history_type, r.status, r.history_user_id, r.history_date) for r in records] == [
+            ("+" if t.action == Action.CREATE else "~", t.to_status, t.by_id, t.at) for t in timeline
+        ], initiative.code
+        assert records[0].history_user_id == initiative.owner_id
+        assert records[0].marketing_approved_at is None and records[0].it_approved_at is None
+        latest = records[-1]
+        assert (latest.title, latest.lane, latest.marketing_approved_at, latest.it_approved_at) == (
+            initiative.title,
+            initiative.lane,
+            initiative.marketing_approved_at,
+            initiative.it_approved_at,
+        )
+        platforms = {p.pk for p in initiative.platforms.all()}
+        for record in records:  # simple_history keeps the links of every entry
+            linked = platform_history.filter(history_id=record.history_id).values_list("to_initiative_id", flat=True)
+            assert set(linked) == platforms
+
+    # Budget lines: created by finance in the grid, after the sponsors signed off.
+    lines = {line.pk: line for line in BudgetLine.objects.select_related("initiative")}
+    entries = list(BudgetLine.history.all())
+    assert lines and sorted(entry.id for entry in entries) == sorted(lines)
+    for entry in entries:
+        line = lines[entry.id]
+        assert (entry.history_type, entry.history_user_id, entry.amount) == ("+", finance.pk, line.amount)
+        assert entry.history_change_reason.startswith("Budget grid FY")
+        signed_off = line.initiative.it_approved_at
+        assert (signed_off or line.initiative.created_at) < entry.history_date <= now
+
+    # ERP expenses: created by finance's nightly import, the morning after their posting day.
+    expenses = {expense.pk: expense for expense in Expense.objects.all()}
+    entries = list(Expense.history.all())
+    assert len(entries) == len(expenses) == 300
+    for entry in entries:
+        expense = expenses[entry.id]
+        assert (entry.history_type, entry.history_user_id) == ("+", finance.pk)
+        assert entry.history_date == expense.created_at == entry.created_at <= now
+        imported_on = timezone.localdate(entry.history_date)
+        assert imported_on == expense.incurred_on + dt.timedelta(days=1) or imported_on == timezone.localdate()
+        assert entry.history_change_reason == f"Import of erp-actuals-{expense.incurred_on:%Y-%m-%d}.csv"
+
+    # FX rates: imported by finance on the first morning of their month.
+    rates = FxRate.objects.all()
+    assert rates and FxRate.history.count() == len(rates)
+    for entry in FxRate.history.all():
+        assert (entry.history_type, entry.history_user_id) == ("+", finance.pk)
+        assert timezone.localdate(entry.history_date) == entry.month or entry.history_date <= now
+
+    # What people read: the finance audit log and an initiative's change history.
+    from budgets.selectors import audit_log
+    from initiatives.selectors import initiative_history as change_history
+
+    page = audit_log()
+    assert len(page.entries) == 50 and page.has_next
+    assert {entry.user for entry in page.entries} == {finance}
+    submitted = Initiative.objects.filter(status=Status.SUBMITTED).first()
+    changes = [change for entry in change_history(initiative=submitted) for change in entry.changes]
+    assert ("Status", "Draft", "Submitted") in changes
+
+
+@pytest.mark.django_db
+def test_seeding_the_history_takes_as_many_statements_at_any_size():
+    # Bulk, never a save per record: the statements that write history do not grow with the data.
+    def history_statements(**options) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            seed(**options)
+        return [query["sql"] for query in queries if "historical" in query["sql"].lower()]
+
+    small = history_statements(initiatives=10, expenses=50)
+    delete_generated_data()
+    large = history_statements(initiatives=80, expenses=1500)
+    assert Expense.history.filter(history_type="+").count() == 50 + 1500  # (the deletion added "-" entries)
+    assert 0 < len(large) == len(small) <= 8

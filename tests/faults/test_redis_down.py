@@ -21,9 +21,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from reports.exports import QUEUE_UNAVAILABLE as EXPORT_QUEUE_UNAVAILABLE
+from initiatives.models import Notification
+from initiatives.notifications import RESEND_AFTER, notifications_resend_due
+from portfolio.jobs import QUEUE_UNAVAILABLE as EXPORT_QUEUE_UNAVAILABLE
 from reports.models import ExportJob
 from split.models import SplitRow, SplitRun
 from split.services import QUEUE_UNAVAILABLE, SplitQueueUnavailable, split_recompute, split_recompute_request
@@ -171,6 +174,29 @@ def test_background_exports_are_refused_clearly_and_kept_for_a_retry_while_redis
     job.refresh_from_db()
     assert job.status == "queued"
     assert redis_for_the_app.queue_length(BROKER_DB) == 1
+
+
+def test_a_transition_stands_while_redis_is_down_and_its_emails_are_queued_once_it_is_back(redis_for_the_app, client):
+    initiative = InitiativeFactory(status="submitted")
+    client.force_login(initiative.marketing_sponsor)
+    redis_for_the_app.shutdown()
+
+    started = time.monotonic()
+    page = client.post(f"/initiatives/{initiative.code}/approve/", {"reason": ""}, follow=True)
+    assert time.monotonic() - started < ANSWER_SECONDS
+    assert page.status_code == 200 and page.redirect_chain[-1][0] == f"/initiatives/{initiative.code}/"
+    initiative.refresh_from_db()
+    assert initiative.marketing_approved_at is not None
+    # Nothing lost: the owner's and the IT sponsor's e-mails are recorded, failed for the queue.
+    rows = list(Notification.objects.order_by("to_address"))
+    assert [n.to_address for n in rows] == sorted([initiative.owner.email, initiative.it_sponsor.email])
+    assert all(n.status == "failed" and n.error.startswith(QUEUE_UNAVAILABLE) for n in rows), rows
+
+    redis_for_the_app.start()
+    Notification.objects.update(created_at=timezone.now() - 2 * RESEND_AFTER)  # the periodic re-send comes by
+
+    assert notifications_resend_due() == 2
+    assert redis_for_the_app.queue_length(BROKER_DB) == 2
 
 
 def test_a_broker_port_with_nothing_listening_fails_the_request_fast_and_records_the_run(

@@ -96,3 +96,47 @@ def test_pm_files_and_submits_then_both_sponsors_approve(browser, live_server, t
     page.goto(f"{live_server.url}/initiatives/")
     expect(page.locator("table")).to_contain_text("Loyalty app relaunch")
     _shot(page, "06-list")
+
+
+def test_the_lane_follows_the_recommendation_until_the_pm_chooses_one(browser, live_server, transactional_db):
+    # Issue 14: the questionnaire warned "you chose the other lane" before any lane was chosen,
+    # and never pre-selected the recommendation.
+    from playwright.sync_api import expect
+
+    UserFactory(username="pm.marketing", role="pm", side="marketing")
+    page = _sign_in(browser, live_server, "pm.marketing", "/initiatives/new/")
+    console_errors = []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    recommendation = page.locator("#lane-recommendation")
+    fast, core = page.locator("#id_lane_0"), page.locator("#id_lane_1")
+
+    def answer(**answers: int) -> None:
+        for question, index in answers.items():
+            page.click(f"label[for=id_assessment_{question}_{index}]")
+
+    answer(customer_facing=0, maturity=0, quick_time_to_market=0, systems_of_record=1, regulated_data=1)
+    expect(recommendation).to_contain_text("1 question left")
+    expect(fast).not_to_be_checked()  # no recommendation yet, nothing chosen for the PM
+    expect(core).not_to_be_checked()
+    answer(lifespan=0)  # the sixth answer: fast lane recommended, and selected for the PM
+    expect(recommendation).to_contain_text("The recommended lane is selected below")
+    expect(fast).to_be_checked()
+    expect(recommendation.locator(".alert-warning")).to_have_count(0)
+    _shot(page, "lane-preselected")
+
+    # Answers that now point to the core stack: a pre-selected lane follows, still without a warning.
+    answer(customer_facing=1, maturity=1, systems_of_record=0, regulated_data=0)
+    expect(recommendation).to_contain_text("Core stack")
+    expect(core).to_be_checked()
+    expect(recommendation).to_contain_text("The recommended lane is selected below")
+    expect(recommendation.locator(".alert-warning")).to_have_count(0)
+
+    # The PM's own choice against the recommendation: the warning, and it stays theirs.
+    page.click("label[for=id_lane_0]")
+    expect(recommendation.locator(".alert-warning")).to_contain_text("explain why")
+    answer(lifespan=2)
+    expect(recommendation).to_contain_text("A long lifespan")
+    expect(fast).to_be_checked()
+    expect(recommendation.locator(".alert-warning")).to_contain_text("explain why")
+    _shot(page, "lane-other-chosen")
+    assert console_errors == []

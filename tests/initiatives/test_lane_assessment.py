@@ -95,6 +95,8 @@ def test_every_combination_of_answers_yields_a_lane_and_at_least_one_reason():
         ("core_stack", "fast_lane", True),
         ("fast_lane", "core_stack", True),
         ("fast_lane", "", False),
+        ("", "fast_lane", False),  # no lane chosen yet: nothing to justify (issue 14)
+        ("", "core_stack", False),
     ],
 )
 def test_choosing_the_other_lane_needs_a_justification(chosen, recommended, required):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from budgets.models import BudgetLine, Expense
 from initiatives import services
 from initiatives.choices import Status
 from initiatives.models import Initiative
+from initiatives.templatetags.portfolio_ui import calendar_span
 from portfolio.fiscal import fiscal_year, fiscal_year_bounds, fiscal_year_label
 from split.services import split_recompute
 from tests.conftest import assert_assets_served_here
@@ -320,6 +322,36 @@ def test_the_lane_recommendation_updates_as_the_pm_answers(client, pm):
     assert "matches the recommendation" in client.get(url, {**answers, "lane": "fast_lane"}).content.decode()
 
 
+def test_no_warning_until_a_lane_is_chosen_and_the_recommendation_is_preselected(client, pm):
+    # Issue 14: all six answers and no lane yet used to warn "you chose the other lane".
+    _login(client, pm)
+    answers = {f"assessment_{k}": v for k, v in FAST_LANE_ANSWERS.items()}
+    partial = client.get(reverse("initiatives:assess"), answers, headers={"HX-Request": "true"})
+    page = partial.content.decode()
+    assert partial.context["chosen_lane"] == "" and partial.context["lane_preselected"] is True
+    assert "alert-warning" not in page and "You chose" not in page
+    assert "The recommended lane is selected below" in page
+    assert 'data-recommended-lane="fast_lane"' in page  # what the page's script pre-selects
+    # Half answered: no recommendation, so nothing to pre-select or warn about.
+    partial = client.get(reverse("initiatives:assess"), {"assessment_customer_facing": "yes"})
+    assert partial.context["lane_preselected"] is False
+    assert "data-recommended-lane" not in partial.content.decode()
+
+
+def test_a_form_sent_back_without_a_lane_shows_the_recommended_lane_selected(
+    client, pm, executive_marketing, executive_it
+):
+    response = _login(client, pm).post(CREATE, _form_data(executive_marketing, executive_it, lane=""))
+    assert response.status_code == 400  # still not saved: the PM has not seen a lane yet
+    assert not Initiative.objects.exists()
+    page = response.content.decode()
+    lane_inputs = dict(re.findall(r'<input type="radio" name="lane" value="(\w+)"([^>]*)>', page))
+    assert " checked" in lane_inputs["fast_lane"] and " checked" not in lane_inputs["core_stack"]
+    assert 'data-lane-preselected="true"' in page
+    assert "the recommended one is selected now" in page
+    assert "alert-warning" not in page and "You chose" not in page
+
+
 def test_the_form_shows_the_recommendation_without_javascript_after_a_submit(
     client, pm, executive_marketing, executive_it
 ):
@@ -389,6 +421,33 @@ def test_detail_shows_every_field_the_approval_state_and_the_history(client, pm,
         "Is it customer-facing?",
     ):
         assert text in page, text
+
+
+def test_detail_says_how_long_the_initiative_runs_in_calendar_months(client, pm):
+    # Issue 14: a twelve-month initiative read "11 months, 4 weeks" (timesince counts 30-day months).
+    initiative = InitiativeFactory(owner=pm, start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31))
+    page = _login(client, pm).get(reverse("initiatives:detail", args=[initiative.code])).content.decode()
+    assert 'Jan 1, 2026 – Dec 31, 2026 <span class="text-secondary small">(1 year)</span>' in page
+    assert "weeks" not in page
+
+
+@pytest.mark.parametrize(
+    "start, end, text",
+    [
+        ((2026, 1, 1), (2026, 12, 31), "1 year"),
+        ((2026, 2, 1), (2026, 9, 30), "8 months"),
+        ((2026, 7, 1), (2027, 12, 31), "1 year, 6 months"),
+        ((2026, 1, 1), (2028, 12, 31), "3 years"),
+        ((2026, 3, 10), (2026, 6, 24), "3 months, 15 days"),
+        ((2026, 1, 15), (2027, 3, 20), "1 year, 2 months"),  # two units at most
+        ((2026, 4, 1), (2026, 4, 1), "1 day"),
+        ((2026, 4, 1), (2026, 4, 14), "14 days"),
+        ((2026, 1, 31), (2026, 2, 28), "1 month, 1 day"),
+        ((2026, 5, 1), (2026, 4, 1), ""),
+    ],
+)
+def test_calendar_span_counts_both_days_in_calendar_units(start, end, text):
+    assert calendar_span(dt.date(*start), dt.date(*end)) == text
 
 
 def test_detail_actions_follow_the_policy(client, pm, submitted, executive_marketing, other_pm):

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-from reports import exports
+from reports.cells import FORMULA_TRIGGERS
 from split.services import split_recompute
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory
 
@@ -70,4 +70,4 @@ def parse_csv(data: bytes) -> list[list[str]]:
 
 def unescape(text: str) -> str:
     """The text a formula-escaped CSV cell stands for."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(exports.FORMULA_TRIGGERS) else text
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS) else text

@@ -5,25 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from reports import exports
-from reports.choices import ExportStatus
-from reports.exports import (
-    QUEUE_UNAVAILABLE,
-    ExportQueueUnavailable,
-    SplitExport,
-    export_file_path,
-    export_job_request,
-    export_job_run,
-    journal_csv_chunks,
-    split_csv_chunks,
-)
+from portfolio.jobs import QUEUE_UNAVAILABLE, Job, JobStatus, JobTask, QueueUnavailable
+from reports import services, split_csv, tasks
+from reports.journal import journal_csv_chunks
 from reports.models import ExportJob
+from reports.selectors import SplitExport
+from reports.services import ExportQueueUnavailable, export_file_path, export_job_request, export_job_run
+from reports.split_csv import split_csv_chunks
 from reports.tasks import export_files_purge_task, export_job_task
 from split.selectors import SplitFilters, split_rows
 from tests.factories import UserFactory
@@ -54,7 +48,7 @@ def test_a_large_export_runs_in_the_background_and_is_downloaded_from_its_page(
     job = ExportJob.objects.get()
     assert len(callbacks) == 1
     assert response.status_code == 302 and response["Location"] == reverse("reports:export_detail", args=[job.pk])
-    assert (job.status, job.progress, job.requested_by) == (ExportStatus.SUCCEEDED, 100, finance)
+    assert (job.status, job.progress, job.requested_by) == (JobStatus.SUCCEEDED, 100, finance)
     assert job.rows_written == job.row_count == split_rows({"fiscal_year": "FY2027"}).count()
     assert job.file_name.startswith("split-report_FY2027_as-of-") and job.file_name.endswith(".xlsx")
     detail = client.get(response["Location"]).content.decode()
@@ -68,24 +62,82 @@ def test_a_large_export_runs_in_the_background_and_is_downloaded_from_its_page(
 def test_the_task_is_sent_only_once_the_job_is_committed(export_portfolio, finance, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         job = export_job_request(export_format="csv", params={"lane": "fast_lane"}, by=finance)
-        assert job.status == ExportStatus.QUEUED and not export_file_path(job).exists()
+        assert job.status == JobStatus.QUEUED and not export_file_path(job).exists()
 
     callbacks[0]()  # the commit: the task is sent (inline in the test settings)
 
     job.refresh_from_db()
-    assert job.status == ExportStatus.SUCCEEDED
+    assert job.status == JobStatus.SUCCEEDED
     assert job.filters == {"lane": "fast_lane"}
 
 
-def test_the_task_is_sent_with_the_job_id_and_an_expiry(export_portfolio, finance, monkeypatch):
+def test_the_task_is_sent_with_the_job_id_and_an_expiry(
+    export_portfolio, finance, monkeypatch, django_capture_on_commit_callbacks
+):
     sent = []
     monkeypatch.setattr(export_job_task, "apply_async", lambda **options: sent.append(options))
 
-    job = export_job_request(export_format="journal", params={}, by=finance)
-    exports._enqueue_export(job)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = export_job_request(export_format="journal", params={}, by=finance)
 
     [options] = sent
     assert options["kwargs"] == {"job_id": str(job.pk)} and options["expires"] > 0
+
+
+def test_an_export_is_a_job_of_the_one_lifecycle_queued_by_task_name():
+    assert issubclass(ExportJob, Job) and ExportJob._meta.get_field("status").choices == JobStatus.choices
+    assert isinstance(export_job_task._get_current_object(), JobTask) and export_job_task.acks_late
+    assert ExportQueueUnavailable is QueueUnavailable
+    # The service names its task (portfolio.jobs.enqueue_on_commit) instead of importing it.
+    assert not [name for name, value in vars(services).items() if hasattr(value, "apply_async")]
+
+
+def test_an_export_waiting_for_a_database_retry_says_so(finance, monkeypatch):
+    job = ExportJob.objects.create(requested_by=finance, format="csv", filters={})
+    monkeypatch.setattr(tasks, "export_job_run", lambda **kw: (_ for _ in ()).throw(OperationalError("down")))
+    monkeypatch.setattr(export_job_task, "retry", lambda **kw: RuntimeError("retry scheduled"))
+
+    with pytest.raises(RuntimeError, match="retry scheduled"):
+        export_job_task.apply(kwargs={"job_id": str(job.pk)}).get()
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED
+    assert job.error.startswith("Database unavailable (down); retry 1 of 3 in ")
+
+
+def test_after_a_database_outage_the_retry_writes_the_same_export(export_portfolio, finance, monkeypatch):
+    job = ExportJob.objects.create(requested_by=finance, format="csv", filters={"lane": "fast_lane"})
+    calls = []
+
+    def database_down_once(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("down")
+        return export_job_run(**kwargs)
+
+    monkeypatch.setattr(tasks, "export_job_run", database_down_once)
+
+    # throw=False: in eager mode Celery re-applies a retried task inline unless errors propagate at once.
+    result = export_job_task.apply(kwargs={"job_id": str(job.pk)}, throw=False).get()
+
+    job.refresh_from_db()
+    assert calls == [{"job_id": str(job.pk)}] * 2
+    assert result["status"] == job.status == JobStatus.SUCCEEDED and export_file_path(job).exists()
+
+
+def test_a_finished_export_is_called_ready_in_the_pages_and_the_admin(finance, client):
+    job = ExportJob.objects.create(requested_by=finance, format="csv", status=JobStatus.SUCCEEDED, file_name="a.csv")
+    admin = UserFactory(username="admin.exports", role="admin", side="")
+
+    client.force_login(finance)
+    listing = client.get(reverse("reports:exports")).content.decode()
+    client.force_login(admin)
+    changelist = client.get(reverse("admin:reports_exportjob_changelist")).content.decode()
+
+    assert job.status_label == "Ready"
+    assert ">Ready</span>" in listing and "Succeeded" not in listing
+    assert '<td class="field-status_shown">Ready</td>' in changelist
+    assert "?status=succeeded" in changelist and "Skipped" not in changelist  # the filter: export states only
 
 
 def test_background_csv_and_journal_are_the_same_files_as_the_direct_downloads(export_portfolio, finance):
@@ -101,8 +153,8 @@ def test_background_csv_and_journal_are_the_same_files_as_the_direct_downloads(e
 
 
 def test_progress_is_recorded_while_the_file_is_written(export_portfolio, finance, monkeypatch):
-    monkeypatch.setattr(exports, "CHUNK_BYTES", 256)
-    monkeypatch.setattr(exports, "PROGRESS_EVERY_SECONDS", 0)
+    monkeypatch.setattr(split_csv, "CHUNK_BYTES", 256)
+    monkeypatch.setattr(services, "PROGRESS_EVERY_SECONDS", 0)
     job = ExportJob.objects.create(requested_by=finance, format="csv", filters={}, row_count=split_rows().count())
 
     with CaptureQueriesContext(connection) as queries:
@@ -128,13 +180,13 @@ def test_an_unreachable_broker_says_try_again_and_loses_nothing(export_portfolio
     page = client.get(response["Location"]).content.decode()
     assert "task queue is unavailable" in page and "try again" in page
     job = ExportJob.objects.get()
-    assert job.status == ExportStatus.FAILED and job.error.startswith(QUEUE_UNAVAILABLE)
+    assert job.status == JobStatus.FAILED and job.error.startswith(QUEUE_UNAVAILABLE)
     assert job.filters == {"lane": "core_stack"}
 
     monkeypatch.undo()  # the broker is back: "Try again" on the job runs it with its filters
     client.post(reverse("reports:export_retry", args=[job.pk]))
     job.refresh_from_db()
-    assert job.status == ExportStatus.SUCCEEDED and export_file_path(job).exists()
+    assert job.status == JobStatus.SUCCEEDED and export_file_path(job).exists()
 
 
 def test_the_service_raises_queue_unavailable_for_other_callers(
@@ -148,21 +200,21 @@ def test_the_service_raises_queue_unavailable_for_other_callers(
     ):
         export_job_request(export_format="csv", params={}, by=finance)
 
-    assert ExportJob.objects.get().status == ExportStatus.FAILED
+    assert ExportJob.objects.get().status == JobStatus.FAILED
 
 
 def test_a_failed_export_is_recorded_and_leaves_no_partial_file(export_portfolio, finance, monkeypatch, media):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(exports, "write_split_xlsx", disk_full)
+    monkeypatch.setattr(services, "write_split_xlsx", disk_full)
     job = ExportJob.objects.create(requested_by=finance, format="xlsx", filters={})
 
     result = export_job_task.apply(kwargs={"job_id": str(job.pk)}).get()
 
     job.refresh_from_db()
     assert result["status"] == "failed"
-    assert job.status == ExportStatus.FAILED and "No space left on device" in job.error
+    assert job.status == JobStatus.FAILED and "No space left on device" in job.error
     assert list((media / "exports").iterdir()) == []
 
 
@@ -181,7 +233,7 @@ def test_a_redelivered_message_leaves_a_finished_export_alone(export_portfolio, 
 
     again = export_job_run(job_id=job.pk)
 
-    assert again.finished_at == first.finished_at and again.status == ExportStatus.SUCCEEDED
+    assert again.finished_at == first.finished_at and again.status == JobStatus.SUCCEEDED
 
 
 def test_the_progress_card_polls_while_running_and_stops_when_done(finance, client):

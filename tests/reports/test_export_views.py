@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from reports.exports import CSV_HEADER, split_csv_chunks
+from reports.split_csv import CSV_HEADER, split_csv_chunks
 from split.selectors import SplitFilters, split_summary
 from tests.reports.export_helpers import HYPERLINK, parse_csv
 

@@ -19,15 +19,9 @@ from xml.etree import ElementTree
 import pytest
 from django.urls import reverse
 
-from reports.exports import (
-    COVER_SHEET,
-    LANE_MONTH_SHEET,
-    SPLIT_SHEET,
-    TRUE_UP_SHEET,
-    SplitExport,
-    split_csv_chunks,
-    write_split_xlsx,
-)
+from reports.selectors import SplitExport
+from reports.split_csv import split_csv_chunks
+from reports.xlsx import COVER_SHEET, LANE_MONTH_SHEET, SPLIT_SHEET, TRUE_UP_SHEET, write_split_xlsx
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
 from split.selectors import SplitFilters, split_rows, split_summary
 from tests.conftest import service_missing

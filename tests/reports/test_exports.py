@@ -17,15 +17,11 @@ import pytest
 from django.db import connection
 
 from budgets.models import BudgetLine, Expense
-from reports import exports
-from reports.exports import (
-    CSV_HEADER,
-    JOURNAL_COLUMNS,
-    SplitExport,
-    journal_csv_chunks,
-    split_csv_chunks,
-    spreadsheet_safe,
-)
+from reports import split_csv
+from reports.cells import FORMULA_TRIGGERS, spreadsheet_safe
+from reports.journal import JOURNAL_COLUMNS, journal_csv_chunks
+from reports.selectors import SplitExport
+from reports.split_csv import CSV_HEADER, split_csv_chunks
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
 from split.selectors import SplitFilters, split_rows, split_summary
 from split.services import split_recompute
@@ -161,7 +157,7 @@ def test_csv_never_lets_a_title_be_a_formula(export_portfolio):
     assert HYPERLINK not in titles
     assert {"'+44 hotline, relaunch", "'-minus first", "'@SUM(A1:A2)", "'\tTabbed start", "'\rCarriage start"} <= titles
     assert 'Quotes "inside", and a comma' in titles and "Line one\nline two" in titles
-    assert not [title for title in titles if title.startswith(exports.FORMULA_TRIGGERS)]
+    assert not [title for title in titles if title.startswith(FORMULA_TRIGGERS)]
 
 
 def test_csv_filters_select_the_same_rows_as_the_split_selectors(export_portfolio):
@@ -181,7 +177,7 @@ def test_csv_filters_select_the_same_rows_as_the_split_selectors(export_portfoli
 
 
 def test_csv_comes_in_chunks_of_bounded_size(export_portfolio, monkeypatch):
-    monkeypatch.setattr(exports, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(split_csv, "CHUNK_BYTES", 512)
     chunks = list(split_csv_chunks(SplitFilters(), method="python"))
 
     assert len(chunks) > 3
@@ -189,7 +185,7 @@ def test_csv_comes_in_chunks_of_bounded_size(export_portfolio, monkeypatch):
 
 
 def test_python_path_reports_progress_in_rows(export_portfolio, monkeypatch):
-    monkeypatch.setattr(exports, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(split_csv, "CHUNK_BYTES", 512)
     seen = []
 
     body(split_csv_chunks(SplitFilters(), method="python", progress=seen.append))
@@ -209,7 +205,7 @@ def test_copy_and_python_paths_write_the_same_bytes(export_portfolio):
 
 @pytest.mark.postgres
 def test_copy_path_is_chunked(export_portfolio, monkeypatch):
-    monkeypatch.setattr(exports, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(split_csv, "CHUNK_BYTES", 512)
 
     chunks = list(split_csv_chunks(SplitFilters(), method="copy"))
 
@@ -229,17 +225,17 @@ def test_asking_for_progress_takes_the_python_path_which_leaves_the_connection_f
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_client_that_goes_away_cancels_the_copy_and_leaves_the_connection_usable(monkeypatch):
-    monkeypatch.setattr(exports, "CHUNK_BYTES", 64)
-    monkeypatch.setattr(exports, "QUEUE_CHUNKS", 1)
+    monkeypatch.setattr(split_csv, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(split_csv, "QUEUE_CHUNKS", 1)
     initiative = InitiativeFactory()
     for month in range(1, 13):
         BudgetLineFactory(initiative=initiative, month=dt.date(2026, month, 1))
     split_recompute(trigger="command")
-    sql, params = exports.split_csv_select(SplitFilters())
+    sql, params = split_csv.split_csv_select(SplitFilters())
     # Many rows, so the producer is still running when the consumer stops.
     big = sql.replace("FROM (", "FROM generate_series(1, 200000) AS n, (", 1)
 
-    stream = exports.copy_csv_chunks(big, params)
+    stream = split_csv.copy_csv_chunks(big, params)
     first = next(stream)
     stream.close()
 
@@ -293,7 +289,7 @@ def test_journal_memo_cannot_become_a_formula(export_portfolio):
     memos = [dict(zip(header, line, strict=True))["memo"] for line in lines]
 
     assert any(HYPERLINK in memo for memo in memos)
-    assert not [memo for memo in memos if memo.startswith(exports.FORMULA_TRIGGERS)]
+    assert not [memo for memo in memos if memo.startswith(FORMULA_TRIGGERS)]
 
 
 # --- names ----------------------------------------------------------------------------------

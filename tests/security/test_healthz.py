@@ -46,6 +46,8 @@ def test_a_stale_or_missing_recompute_is_a_warning_not_a_failure(client, setting
         "last_success_at": None,
         "age_seconds": None,
         "max_age_hours": 26,
+        "running_too_long_since": None,
+        "time_limit_seconds": 20 * 60,
     }
     assert never.json()["warnings"] == ["The spend split has never been recomputed successfully."]
 
@@ -55,6 +57,26 @@ def test_a_stale_or_missing_recompute_is_a_warning_not_a_failure(client, setting
     assert stale.status_code == 200
     assert stale.json()["checks"]["recompute"]["ok"] is False
     assert stale.json()["warnings"] == ["The spend split was last recomputed more than 26 hours ago."]
+
+
+def test_a_run_running_longer_than_its_time_limit_is_a_warning(client):
+    SplitRun.objects.create(status=RunStatus.SUCCEEDED, finished_at=timezone.now() - dt.timedelta(hours=3))
+    SplitRun.objects.create(status=RunStatus.RUNNING, started_at=timezone.now() - dt.timedelta(minutes=5))
+    assert client.get("/healthz").json()["warnings"] == []  # running, within its limit
+
+    since = timezone.now() - dt.timedelta(minutes=21)
+    SplitRun.objects.create(status=RunStatus.RUNNING, started_at=since)
+    response = client.get("/healthz")
+
+    assert response.status_code == 200  # a warning: taking web servers out of rotation does not help
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["recompute"]["ok"] is False
+    assert body["checks"]["recompute"]["running_too_long_since"] == since.isoformat()
+    assert body["warnings"] == [
+        f"A spend-split recompute has been running since {since.isoformat()}, longer than its 20-minute time "
+        "limit: it or its worker is stuck."
+    ]
 
 
 def test_database_down_answers_503_without_details(client, monkeypatch):
@@ -110,3 +132,26 @@ def test_healthz_needs_no_session_and_sets_no_cookie(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert not response.cookies
+
+
+def test_apps_add_advisory_checks_without_portfolio_importing_them(client, monkeypatch):
+    """portfolio.health imports no app: the split app registers its recompute check, any app may add one."""
+    assert "recompute" in health.ADVISORY_CHECKS  # registered by SplitConfig.ready()
+    monkeypatch.setattr(health, "ADVISORY_CHECKS", dict(health.ADVISORY_CHECKS))
+
+    def broken():
+        raise RuntimeError("the app's own table is missing")
+
+    health.register_check("queue", lambda: {"ok": False, "depth": 9000}, warning=lambda r: f"{r['depth']} waiting.")
+    health.register_check("broken", broken, warning=lambda result: "The broken check could not run.")
+    response = client.get("/healthz")
+
+    assert response.status_code == 200  # advisory: never unhealthy
+    body = response.json()
+    assert body["checks"]["queue"] == {"ok": False, "depth": 9000}
+    assert body["checks"]["broken"] == {"ok": False, "error": "RuntimeError"}
+    assert body["warnings"] == [
+        "The spend split has never been recomputed successfully.",
+        "9000 waiting.",
+        "The broken check could not run.",
+    ]

@@ -13,8 +13,11 @@ from django.core.management import CommandError, call_command
 from split import services as spend_split
 from split.models import SplitRow, SplitRun
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory
+from tests.split import split_lock
 
 pytestmark = pytest.mark.django_db
+lock_held_elsewhere = split_lock.lock_held_elsewhere
+released_while_waiting = split_lock.released_while_waiting
 
 
 @pytest.fixture
@@ -62,10 +65,36 @@ def test_a_failure_exits_non_zero_with_the_reason(data, monkeypatch):
     assert SplitRun.objects.get().status == "failed"
 
 
-def test_skipped_when_another_run_holds_the_lock(data, monkeypatch):
-    monkeypatch.setattr(spend_split, "_single_flight", lambda held: False)
+def test_waits_for_a_running_recompute_then_runs(data, released_while_waiting):
+    """Two `recompute_split` at once: the second waits for the first instead of being skipped."""
+    out, err = StringIO(), StringIO()
 
+    call_command("recompute_split", stdout=out, stderr=err)
+
+    assert released_while_waiting == [1]  # it waited until the other let go of the lock
+    assert "Another recompute is running; waiting for it to finish. Use --skip-if-running to skip instead." in (
+        err.getvalue()
+    )
+    assert "Recomputed the spend split: 1 row in " in out.getvalue()
+    assert SplitRun.objects.get().status == "succeeded"
+
+
+def test_skip_if_running_skips_when_another_run_holds_the_lock(data, lock_held_elsewhere):
     with pytest.raises(CommandError, match="another recompute was running") as skipped:
-        call_command("recompute_split")
+        call_command("recompute_split", "--skip-if-running")
     assert skipped.value.returncode == 2
     assert SplitRun.objects.get().status == "skipped"
+
+
+def test_skip_if_running_runs_when_nothing_else_does(data):
+    call_command("recompute_split", "--skip-if-running", stdout=StringIO())
+    assert SplitRun.objects.get().status == "succeeded"
+
+
+def test_gives_up_after_waiting_too_long_with_exit_status_1(data, lock_held_elsewhere, monkeypatch):
+    monkeypatch.setattr(spend_split, "LOCK_WAIT_SECONDS", 0)
+
+    with pytest.raises(CommandError, match="gave up after waiting 0 minutes") as failed:
+        call_command("recompute_split", stderr=StringIO())
+    assert failed.value.returncode == 1
+    assert not SplitRun.objects.exists()  # a command's run is recorded once it holds the lock

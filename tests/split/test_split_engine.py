@@ -23,11 +23,16 @@ from split.models import SplitHistory, SplitRow, SplitRun
 from split.services import (
     INTERRUPTED_REASON,
     SKIPPED_REASON,
+    SUPERSEDED_NOTE,
+    SplitLockTimeout,
     split_recompute,
 )
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
+from tests.split import split_lock
 
 pytestmark = pytest.mark.django_db
+lock_held_elsewhere = split_lock.lock_held_elsewhere
+released_while_waiting = split_lock.released_while_waiting
 D = Decimal
 JAN = dt.date(2026, 1, 1)
 ROW_FIELDS = ("initiative_id", "month", "fiscal_year", "fiscal_quarter", "initiative_code", "initiative_title")
@@ -475,28 +480,12 @@ def test_a_failed_run_keeps_the_previous_table_and_records_the_error(worked_exam
     assert failed.finished_at is not None
 
 
-@pytest.fixture
-def lock_held_elsewhere():
-    """Another process holds the recompute lock (PostgreSQL advisory lock, or the file lock)."""
-    if connection.vendor == "postgresql":
-        other = connection.copy()
-        other.connect()
-        with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [spend_split.SPLIT_ADVISORY_LOCK_KEY])
-        yield
-        with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [spend_split.SPLIT_ADVISORY_LOCK_KEY])
-        other.close()
-    else:
-        with spend_split._file_lock() as handle:
-            assert handle is not None
-            yield
-
-
-def test_a_run_while_another_holds_the_lock_is_skipped_and_logged(worked_example, lock_held_elsewhere, caplog):
+def test_a_run_while_another_holds_the_lock_is_skipped_when_told_not_to_wait(
+    worked_example, lock_held_elsewhere, caplog
+):
     caplog.set_level(logging.WARNING, logger="split.services")
 
-    run = split_recompute(trigger="command")
+    run = split_recompute(trigger="command", wait=False)
 
     assert run.status == "skipped"
     assert run.error == SKIPPED_REASON
@@ -504,19 +493,54 @@ def test_a_run_while_another_holds_the_lock_is_skipped_and_logged(worked_example
     assert "skipped: another recompute holds the lock" in caplog.text
 
 
+def test_a_run_while_another_holds_the_lock_waits_for_it_then_runs(worked_example, released_while_waiting):
+    """Single flight without dropping: the second run starts when the first lets go of the lock."""
+    waits = []
+
+    run = split_recompute(trigger="command", on_wait=lambda: waits.append(SplitRun.objects.count()))
+
+    assert waits == [0]  # told once that it waits, before any run row of its own exists
+    assert released_while_waiting == [1]  # it did wait, and went on once the lock was free
+    assert (run.status, run.row_count) == ("succeeded", 1)
+    assert SplitRow.objects.count() == 1
+
+
+def test_a_run_gives_up_waiting_for_a_stuck_run_after_the_limit(worked_example, lock_held_elsewhere, monkeypatch):
+    monkeypatch.setattr(spend_split, "LOCK_WAIT_SECONDS", 0)
+    queued = SplitRun.objects.create(status="queued", trigger="ui")
+
+    with pytest.raises(SplitLockTimeout, match="gave up after waiting 0 minutes"):
+        split_recompute(run_id=queued.pk)
+
+    queued.refresh_from_db()
+    assert queued.status == "failed"
+    assert queued.error.startswith("Failed: gave up after waiting")
+    assert SplitRow.objects.count() == 0
+
+
 def test_a_run_left_running_by_a_dead_worker_is_closed_by_the_next_run(worked_example):
     dead = SplitRun.objects.create(
         status="running", trigger="schedule", started_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     )
-    stale = SplitRun.objects.create(status="queued", trigger="ui")
-    SplitRun.objects.filter(pk=stale.pk).update(queued_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 
-    split_recompute(trigger="command")
+    run = split_recompute(trigger="command")
 
     dead.refresh_from_db()
-    stale.refresh_from_db()
-    assert (dead.status, dead.error) == ("failed", INTERRUPTED_REASON)
-    assert stale.status == "failed" and "Expired" in stale.error
+    assert run.status == "succeeded"
+    assert (dead.status, dead.error) == ("interrupted", f"{INTERRUPTED_REASON} {SUPERSEDED_NOTE}")
+    assert dead.finished_at is not None
+
+
+def test_the_lock_is_released_after_a_failure(worked_example, monkeypatch):
+    def crash(run):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(spend_split, "_append_history", crash)
+    with pytest.raises(RuntimeError):
+        split_recompute(trigger="command")
+    monkeypatch.undo()
+
+    assert split_recompute(trigger="command", wait=False).status == "succeeded"  # not skipped: the lock is free
 
 
 def test_a_finished_run_delivered_again_is_not_run_twice(worked_example):
@@ -527,6 +551,16 @@ def test_a_finished_run_delivered_again_is_not_run_twice(worked_example):
 
     assert again.status == "succeeded" and again.pk == run.pk
     assert SplitRow.objects.count() == 0  # untouched: the redelivered message did nothing
+
+
+def test_an_interrupted_run_delivered_again_an_hour_later_is_not_run(worked_example):
+    """The broker redelivers a dead worker's message after its visibility timeout: its retry has done the work."""
+    interrupted = SplitRun.objects.create(status="interrupted", trigger="ui", error=INTERRUPTED_REASON)
+
+    again = split_recompute(run_id=interrupted.pk)
+
+    assert (again.status, again.error) == ("interrupted", INTERRUPTED_REASON)
+    assert SplitRow.objects.count() == 0
 
 
 def test_a_queued_run_is_executed_by_id(worked_example):

@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from split.models import SplitRun
 from split.tasks import split_recompute_task
 from split.views import duration_text
-from tests.factories import BudgetLineFactory
+from tests.factories import BudgetLineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 RUNS = reverse("split:runs")
@@ -53,17 +54,90 @@ def test_anonymous_users_are_sent_to_the_login_page(client):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-def test_recompute_now_queues_a_run_and_says_so(client, finance, django_capture_on_commit_callbacks):
+def test_recompute_now_follows_the_run_and_shows_its_result_once_done(
+    client, finance, django_capture_on_commit_callbacks
+):
+    """The notice is about the run and lives in the polled panel: it turns into the result, never stays "queued"."""
     BudgetLineFactory(month=dt.date(2026, 1, 1))
     client.force_login(finance)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(RECOMPUTE, follow=True)
-
-    assert response.redirect_chain == [(RUNS, 302)]
-    assert "Recompute queued" in response.content.decode()
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(RECOMPUTE)
     run = SplitRun.objects.get()
-    assert (run.trigger, run.requested_by, run.status) == ("ui", finance, "succeeded")  # inline in tests
+    assert response["Location"] == f"{RUNS}?run={run.pk}"
+    queued_page = client.get(response["Location"]).content.decode()
+    assert "Recompute queued." in queued_page and "This page follows it until it finishes." in queued_page
+    assert f'hx-get="{PANEL}?run={run.pk}"' in queued_page
+
+    callbacks[0]()  # the commit sends the task; it runs inline in the tests
+    polled = client.get(PANEL, {"run": str(run.pk)}, headers={"HX-Request": "true"}).content.decode()
+    reloaded = client.get(response["Location"]).content.decode()
+
+    run.refresh_from_db()
+    assert (run.trigger, run.requested_by, run.status) == ("ui", finance, "succeeded")
+    for page in (polled, reloaded):
+        assert "Recompute finished." in page
+        assert f"The split is now as of {timezone.localtime(run.finished_at):%-d %b %Y, %H:%M:%S}: 1 row in" in page
+        assert "This page follows it" not in page and "Recompute queued" not in page
+        assert "hx-trigger" not in page  # done: nothing polls any more
+
+
+@pytest.mark.parametrize(
+    ("status", "fields", "says", "alert"),
+    [
+        ("queued", {}, "Recompute queued.</strong>\n      It starts as soon as a worker is free", "alert-info"),
+        ("running", {"started_at": dt.datetime(2026, 3, 1, 9, 5, 7, tzinfo=dt.UTC)}, "since 09:05:07", "alert-info"),
+        ("failed", {"error": "Failed: disk full"}, "did not finish.</strong> Failed: disk full", "alert-danger"),
+        ("interrupted", {"error": "Interrupted: worker gone"}, "Interrupted: worker gone", "alert-danger"),
+    ],
+)
+def test_the_followed_run_says_where_it_is(client, finance, status, fields, says, alert):
+    run = SplitRun.objects.create(status=status, trigger="ui", requested_by=finance, **fields)
+    client.force_login(finance)
+
+    panel = client.get(PANEL, {"run": str(run.pk)}).content.decode()
+
+    notice = panel[panel.index('id="followed-run"') - 80 : panel.index("</div>", panel.index('id="followed-run"'))]
+    assert says in notice and alert in notice
+    assert "joined" not in notice  # finance's own run
+    if status in ("queued", "running"):
+        assert f'hx-get="{PANEL}?run={run.pk}"' in panel  # the polling keeps following it
+
+
+def test_a_followed_run_that_was_interrupted_and_retried_points_to_the_new_split(client, finance):
+    died = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+    run = SplitRun.objects.create(status="interrupted", trigger="ui", finished_at=died, error="Interrupted: gone.")
+    client.force_login(finance)
+    assert "You can start it again below." in client.get(RUNS, {"run": str(run.pk)}).content.decode()
+
+    SplitRun.objects.create(status="succeeded", trigger="retry", finished_at=died + dt.timedelta(seconds=40))
+    page = client.get(RUNS, {"run": str(run.pk)}).content.decode()
+
+    assert "A later run has recomputed the split since: it is as of 1 Mar 2026, 09:00:40." in page
+    assert "You can start it again below." not in page
+
+
+def test_a_request_that_joined_a_waiting_run_says_so_and_that_it_starts_after_the_running_one(client, finance):
+    SplitRun.objects.create(status="running", trigger="schedule", started_at=dt.datetime.now(dt.UTC))
+    other = UserFactory(first_name="Fiona", last_name="Feld")
+    waiting = SplitRun.objects.create(status="queued", trigger="api", requested_by=other)
+    client.force_login(finance)
+
+    page = client.get(RUNS, {"run": str(waiting.pk)}).content.decode()
+
+    assert "It starts as soon as the running recompute finishes" in page
+    assert "Your request joined the run Fiona Feld had already queued." in page
+    assert "A follow-up run is queued: it starts when this one finishes" in page
+
+
+@pytest.mark.parametrize("value", ["not-a-uuid", "%00", "00000000-0000-0000-0000-000000000000", ""])
+def test_an_odd_or_unknown_followed_run_is_ignored(client, finance, value):
+    client.force_login(finance)
+
+    response = client.get(RUNS, {"run": value})
+
+    assert response.status_code == 200
+    assert 'id="followed-run"' not in response.content.decode()
 
 
 def test_recompute_needs_a_post(client, finance):
@@ -121,7 +195,14 @@ def test_the_panel_polls_only_while_a_run_is_queued_or_running(client, finance):
     assert 'hx-trigger="every 2s"' in panel and PANEL in panel
     assert "Running…" in panel
     assert "<html" not in panel  # a partial, not the whole page
-    assert "Recompute now</button>" not in panel  # no second start while one is running
+    assert "Recompute now</button>" not in panel
+    # During a run finance may ask for one more, which starts when it ends (requests coalesce).
+    assert "Recompute again after it</button>" in panel
+
+    SplitRun.objects.create(status="queued", trigger="api")
+    panel = client.get(PANEL).content.decode()
+    assert "A follow-up run is queued" in panel
+    assert "</button>" not in panel  # another request would only join the queued run
 
 
 def test_runs_page_runs_a_fixed_number_of_queries_whatever_the_runs(client, finance, django_assert_num_queries):
@@ -130,17 +211,19 @@ def test_runs_page_runs_a_fixed_number_of_queries_whatever_the_runs(client, fina
             SplitRun.objects.create(status="succeeded", trigger="ui", requested_by=finance, row_count=1, duration_ms=5)
         SplitRun.objects.create(status="failed", trigger="schedule", error="Failed: boom")
 
-    runs(2)
+    runs(27)
+    followed = SplitRun.objects.order_by("queued_at").first()  # not among the 25 latest: read on its own
     client.force_login(finance)
-    with django_assert_num_queries(7):
-        client.get(RUNS)
+    with django_assert_num_queries(8):
+        client.get(RUNS, {"run": str(followed.pk)})
     runs(30)
-    with django_assert_num_queries(7):
-        response = client.get(RUNS)
+    with django_assert_num_queries(8):
+        response = client.get(RUNS, {"run": str(followed.pk)})
 
     page = response.content.decode()
     assert page.count("Split table replaced.") + page.count("Failed: boom") == 25  # the 25 latest
     assert "Failed: boom" in page
+    assert "Recompute finished." in page
 
 
 @pytest.mark.parametrize(

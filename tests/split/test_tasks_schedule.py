@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -90,12 +91,21 @@ def test_nightly_crontab_runs_exactly_once_a_night_across_dst(tz, night, hour, r
     assert on_the_night.isoformat()[11:] == f"{runs_at[:5]}:00{runs_at[5:]}"
 
 
+NIGHTLY = {name: entry for name, entry in settings.CELERY_BEAT_SCHEDULE.items() if name.endswith("-nightly")}
+
+
 def test_the_configured_entries_run_once_a_night_in_the_configured_zone_over_a_whole_year():
-    """Every configured entry, in a DST zone, over all of 2026 with beat's ticks: one run per local day."""
+    """Every nightly entry, in a DST zone, over all of 2026 with beat's ticks: one run per local day."""
+    # The others: the check for dead recomputes (below) and the notifications' re-send
+    # (tests/initiatives/test_notifications.py).
+    assert set(settings.CELERY_BEAT_SCHEDULE) - set(NIGHTLY) == {
+        "split-runs-recover-every-minute",
+        "notifications-resend",
+    }
     tz = "Europe/Berlin"
     start = dt.datetime(2026, 1, 1, 12, tzinfo=ZoneInfo(tz))
     end = dt.datetime(2027, 1, 1, 12, tzinfo=ZoneInfo(tz))
-    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+    for name, entry in NIGHTLY.items():
         # beat sleeping exactly until each next due time (no intermediate wake-ups: fast)
         sent = simulate_beat(entry["schedule"], tz, start, end, every_minute=False, max_loop=dt.timedelta(days=2))
         dates = [moment.date() for moment in sent]
@@ -116,9 +126,9 @@ def test_recompute_is_scheduled_at_the_setting_hour_and_every_periodic_task_expi
 
 
 def test_the_scheduled_tasks_are_registered_with_the_app():
-    import split.tasks  # noqa: F401 - what autodiscovery imports
     from portfolio.celery import app
 
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovery imports every app's tasks
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks
     assert app.tasks["split.tasks.split_recompute_task"].acks_late is True
@@ -126,3 +136,14 @@ def test_the_scheduled_tasks_are_registered_with_the_app():
         app.tasks["split.tasks.split_recompute_task"].time_limit
         > app.tasks["split.tasks.split_recompute_task"].soft_time_limit
     )
+
+
+def test_runs_whose_worker_died_are_looked_for_every_minute_and_a_missed_check_is_dropped():
+    check = settings.CELERY_BEAT_SCHEDULE["split-runs-recover-every-minute"]
+    assert check["task"] == "split.tasks.split_runs_recover_task"
+    start = dt.datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Berlin"))  # across the spring-forward gap
+    end = start.astimezone(dt.UTC) + dt.timedelta(hours=2)
+    sent = simulate_beat(check["schedule"], "Europe/Berlin", start, end, every_minute=False)
+    gaps = {later.astimezone(dt.UTC) - earlier.astimezone(dt.UTC) for earlier, later in itertools.pairwise(sent)}
+    assert gaps == {dt.timedelta(minutes=1)} and len(sent) >= 119  # every minute of two real hours
+    assert check["options"]["expires"] < 60  # never two checks queued for the same minute

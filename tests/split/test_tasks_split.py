@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import InterfaceError, OperationalError
 
+from portfolio import jobs
 from split import tasks
 from split.models import SplitRow, SplitRun
 from split.services import split_run_queue
@@ -70,17 +71,17 @@ def test_database_errors_are_retried_with_the_same_run(some_budget, monkeypatch)
 
 def test_retries_back_off_exponentially(some_budget, monkeypatch):
     countdowns = []
-    monkeypatch.setattr(tasks, "get_exponential_backoff_interval", lambda **kw: countdowns.append(kw) or 7)
+    monkeypatch.setattr(jobs, "get_exponential_backoff_interval", lambda **kw: countdowns.append(kw) or 7)
     failing_first(monkeypatch, OperationalError("down"), OperationalError("down"))
 
     split_recompute_task.apply().get()
 
     assert [kw["retries"] for kw in countdowns] == [0, 1]
-    assert all(kw["full_jitter"] and kw["maximum"] == tasks.BACKOFF_MAX_SECONDS for kw in countdowns)
+    assert all(kw["full_jitter"] and kw["maximum"] == split_recompute_task.backoff_max_seconds for kw in countdowns)
 
 
 def test_a_run_waiting_for_a_retry_says_so(some_budget, monkeypatch):
-    run = split_run_queue(trigger="ui")
+    run, _ = split_run_queue(trigger="ui")
     monkeypatch.setattr(tasks, "split_recompute", lambda **kw: (_ for _ in ()).throw(OperationalError("down")))
     monkeypatch.setattr(split_recompute_task, "retry", lambda **kw: RuntimeError("retry scheduled"))
 
@@ -90,6 +91,28 @@ def test_a_run_waiting_for_a_retry_says_so(some_budget, monkeypatch):
     run.refresh_from_db()
     assert run.status == "queued"
     assert run.error.startswith("Database unavailable (down); retry 1 of 5 in ")
+
+
+def test_no_retry_when_a_request_queued_another_run_meanwhile(some_budget, monkeypatch):
+    """At most one queued run: the queued one recomputes, this one says so and is not retried."""
+    run, _ = split_run_queue(trigger="schedule")
+    retried = []
+    monkeypatch.setattr(split_recompute_task, "retry", lambda **kw: retried.append(kw))
+
+    def down_while_a_request_arrives(**kwargs):
+        SplitRun.objects.filter(pk=run.pk).update(status="running")  # the worker took it …
+        split_run_queue(trigger="ui")  # … and finance asked for another meanwhile
+        raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(tasks, "split_recompute", down_while_a_request_arrives)
+
+    result = split_recompute_task.apply(kwargs={"run_id": str(run.pk)}).get()
+
+    run.refresh_from_db()
+    assert result == {"run_id": str(run.pk), "status": "failed"}
+    assert retried == []
+    assert run.status == "failed" and run.error.endswith("The next run recomputes instead.")
+    assert SplitRun.objects.filter(status="queued").count() == 1
 
 
 def test_gives_up_after_the_last_retry_and_the_run_shows_the_failure(some_budget, monkeypatch):
@@ -102,12 +125,12 @@ def test_gives_up_after_the_last_retry_and_the_run_shows_the_failure(some_budget
         raise OperationalError("could not connect to server")
 
     monkeypatch.setattr(spend_split, "_rebuild_split_table", database_down)
-    run = split_run_queue(trigger="ui")
+    run, _ = split_run_queue(trigger="ui")
 
     with pytest.raises(OperationalError):
         split_recompute_task.apply(kwargs={"run_id": str(run.pk)}).get()
 
-    assert len(attempts) == tasks.MAX_RETRIES + 1
+    assert len(attempts) == split_recompute_task.max_retries + 1
     run.refresh_from_db()
     assert run.status == "failed"
     assert "OperationalError: could not connect to server" in run.error
@@ -120,7 +143,7 @@ def test_other_errors_are_not_retried_and_the_run_is_failed(some_budget, monkeyp
         raise ValueError("bad data")
 
     monkeypatch.setattr(spend_split, "_rebuild_split_table", broken)
-    run = split_run_queue(trigger="api")
+    run, _ = split_run_queue(trigger="api")
 
     with pytest.raises(ValueError, match="bad data"):
         split_recompute_task.apply(kwargs={"run_id": str(run.pk)}).get()

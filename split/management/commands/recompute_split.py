@@ -1,9 +1,11 @@
 """`manage.py recompute_split`: recompute the spend split now, synchronously (PRODUCT.md §3).
 
 Runs the same service as the nightly task and prints the row count, the totals
-of the new split and the duration. Exit status 0 on success, 1 on failure, 2 when
-skipped because another recompute was running. `--json` prints one JSON object
-instead (used by the benchmark).
+of the new split and the duration. If another recompute is running (a worker's, or
+another `recompute_split`), it waits for that one to finish, then runs, so its figures
+include everything committed before it started; `--skip-if-running` skips instead.
+Exit status 0 on success, 1 on failure (or after waiting ten minutes in vain), 2 when
+skipped. `--json` prints one JSON object instead (used by the benchmark).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from split.choices import RunStatus
+from split.models import SplitRun
 from split.selectors import split_summary
 from split.services import split_recompute
 
@@ -24,11 +28,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print one JSON object (machine-readable).")
+        parser.add_argument(
+            "--skip-if-running",
+            action="store_true",
+            help="If another recompute is running, skip (exit status 2) instead of waiting for it to finish.",
+        )
 
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
+
+        def say_waiting() -> None:
+            running = SplitRun.objects.filter(status=RunStatus.RUNNING).order_by("-started_at").first()
+            since = f" (started {timezone.localtime(running.started_at):%H:%M:%S})" if running else ""
+            self.stderr.write(
+                f"Another recompute is running{since}; waiting for it to finish. Use --skip-if-running to skip instead."
+            )
+
         try:
-            run = split_recompute(trigger="command")
+            run = split_recompute(trigger="command", wait=not options["skip_if_running"], on_wait=say_waiting)
         except Exception as exc:
             raise CommandError(f"Recompute failed: {exc}") from exc
         wall_ms = round((time.perf_counter() - started) * 1000)

@@ -21,7 +21,7 @@ def fill_recorded_runs(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("split", "0001_initial"),
+        ("split", "0002_split_run_is_a_job"),
     ]
 
     operations = [

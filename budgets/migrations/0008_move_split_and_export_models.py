@@ -10,7 +10,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("budgets", "0006_verbose_names"),
+        ("budgets", "0007_split_run_interrupted_one_queued"),
         ("split", "0001_initial"),
         ("reports", "0001_initial"),
     ]
