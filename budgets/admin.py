@@ -29,6 +29,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio.admin_site import PolicyPermissionsMixin
 
+from .amounts import validate_budget_amount, validate_expense_amount
 from .models import (
     BudgetLine,
     Expense,
@@ -112,6 +113,7 @@ class ServiceDeleteMixin:
 
 class BudgetLineAdminForm(LockCheckedForm):
     date_field = "month"
+    amount = forms.DecimalField(validators=[validate_budget_amount])  # the rule of every path, its message
 
     class Meta:
         model = BudgetLine
@@ -149,6 +151,7 @@ class BudgetLineAdmin(PolicyPermissionsMixin, ServiceDeleteMixin, SimpleHistoryA
 
 class ExpenseAdminForm(LockCheckedForm):
     date_field = "incurred_on"
+    amount = forms.DecimalField(validators=[validate_expense_amount])  # the rule of every path, its message
 
     class Meta:
         model = Expense

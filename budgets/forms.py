@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from budgets.amounts import validate_budget_amount, validate_expense_amount
 from budgets.choices import Category, Payer
 from budgets.currencies import currency_choices
 from budgets.months import month_short_label, parse_year_month
@@ -20,14 +21,9 @@ from initiatives.choices import Role
 from initiatives.models import Initiative
 from portfolio.text import canonical_code
 
-MONEY_FIELD = {"max_digits": 14, "decimal_places": 2}
-CELL_ERRORS = {
-    "min_value": "A budget cannot be negative.",
-    "invalid": "Type an amount like 1250.00.",
-    "max_decimal_places": "At most two decimals (cents).",
-    "max_digits": "That amount is too large.",
-    "max_whole_digits": "That amount is too large.",
-}
+# An amount field only parses the number typed; budgets.amounts judges it (the rule the API,
+# the services and the importers apply too), so every path gives the same message.
+AMOUNT_ERRORS = {"invalid": "Type an amount like 1250.00."}
 
 
 def add_service_errors(form: forms.Form, error, *, lock_field: str | None = None) -> None:
@@ -88,7 +84,8 @@ class ExpenseForm(BootstrapFormMixin, forms.Form):
     )
     incurred_on = forms.DateField(label="Incurred on", widget=forms.DateInput(attrs={"type": "date"}))
     amount = forms.DecimalField(
-        **MONEY_FIELD,
+        validators=[validate_expense_amount],
+        error_messages=AMOUNT_ERRORS,
         help_text="In the expense's currency. Negative for a credit or reversal; never zero.",
         widget=forms.NumberInput(attrs={"step": "0.01"}),
     )
@@ -110,12 +107,6 @@ class ExpenseForm(BootstrapFormMixin, forms.Form):
         if initiative is None:
             raise forms.ValidationError(f"There is no initiative {code}.")
         return initiative
-
-    def clean_amount(self) -> Decimal:
-        amount = self.cleaned_data["amount"]
-        if amount == 0:
-            raise forms.ValidationError("An expense amount cannot be zero (use a negative amount for a credit).")
-        return amount
 
 
 class FxRateForm(BootstrapFormMixin, forms.Form):
@@ -213,11 +204,10 @@ class BudgetGridForm(forms.Form):
                 cell_label = f"{label}, {month_short_label(month)}"
                 stored = grid.amounts.get((month, category))
                 self.fields[self.cell_name(month, category)] = forms.DecimalField(
-                    **MONEY_FIELD,
-                    min_value=0,
+                    validators=[validate_budget_amount],
                     required=False,
                     label=cell_label,
-                    error_messages=CELL_ERRORS,
+                    error_messages=AMOUNT_ERRORS,
                     initial=stored,
                     disabled=readonly or month in grid.locked,
                     widget=forms.NumberInput(
@@ -232,11 +222,10 @@ class BudgetGridForm(forms.Form):
                 )
         for category, label in grid.categories:
             self.fields[self.annual_name(category)] = forms.DecimalField(
-                **MONEY_FIELD,
-                min_value=0,
+                validators=[validate_budget_amount],
                 required=False,
                 label=f"{label}: annual amount",
-                error_messages=CELL_ERRORS,
+                error_messages=AMOUNT_ERRORS,
                 disabled=readonly,
                 widget=forms.NumberInput(
                     attrs={"step": "0.01", "min": "0", "placeholder": "Year", "class": "form-control annual-input"}

@@ -58,7 +58,7 @@ from initiatives.models import Initiative
 from initiatives.rules import visible_initiatives
 from portfolio import fiscal, policy
 from portfolio.money import CENT
-from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
+from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
 from split.choices import RunStatus
 from split.models import SplitHistory, SplitRow, SplitRun
 from split.selectors import MoneySum, SplitFilters, run_cached, split_rows
@@ -292,37 +292,8 @@ class Rollup:
         return self.totals["true_up"]
 
 
-# Every split row holds marketing + IT = total, true_up = actual_marketing − paid_marketing,
-# variance = planned − actual and paid_marketing + paid_it = actual_total (every expense is
-# paid by one of the two). So five sums give all ten columns of a roll-up exactly, at half
-# the database's work.
-SUMMED_COLUMNS = ("planned_total", "planned_marketing", "actual_total", "actual_marketing", "paid_marketing")
-
-
-def _all_amounts(summed: dict[str, Decimal]) -> dict[str, Decimal]:
-    """The ten money columns of §3 from the five summed ones."""
-    planned, planned_marketing = summed["planned_total"], summed["planned_marketing"]
-    actual, actual_marketing, paid_marketing = (
-        summed["actual_total"],
-        summed["actual_marketing"],
-        summed["paid_marketing"],
-    )
-    return {
-        "planned_total": planned,
-        "planned_marketing": planned_marketing,
-        "planned_it": planned - planned_marketing,
-        "actual_total": actual,
-        "actual_marketing": actual_marketing,
-        "actual_it": actual - actual_marketing,
-        "paid_marketing": paid_marketing,
-        "paid_it": actual - paid_marketing,
-        "true_up": actual_marketing - paid_marketing,
-        "variance": planned - actual,
-    }
-
-
 def split_rollup(filters: DashboardFilters, *, run: SplitRun | None = None) -> Rollup:
-    """Sums by fiscal month and lane: one query.
+    """Sums of every money column by fiscal month and lane: one query.
 
     Given the latest successful `run` and no status or side filter, they are read from
     that run's compact history (lanes × months, written from the split table in the
@@ -334,8 +305,8 @@ def split_rollup(filters: DashboardFilters, *, run: SplitRun | None = None) -> R
             history = history.filter(month__in=filters.months())
         if filters.lane:
             history = history.filter(lane=filters.lane)
-        return _rollup(history.values("month", "lane", *SUMMED_COLUMNS), months=filters.months())
-    sums = {column: MoneySum(column) for column in SUMMED_COLUMNS}
+        return _rollup(history.values("month", "lane", *SPLIT_AMOUNT_COLUMNS), months=filters.months())
+    sums = {column: MoneySum(column) for column in SPLIT_AMOUNT_COLUMNS}
     return _rollup(_split_queryset(filters).values("month", "lane").annotate(**sums), months=filters.months())
 
 
@@ -344,7 +315,7 @@ def _rollup(grouped: Iterable[dict[str, Any]], *, months: Iterable[dt.date] = ()
     by_lane = {lane: _zero_amounts() for lane in Lane.values}
     totals = _zero_amounts()
     for result in grouped:
-        amounts = _all_amounts({column: _money(result[column]) for column in SUMMED_COLUMNS})
+        amounts = {column: _money(result[column]) for column in SPLIT_AMOUNT_COLUMNS}
         month = result["month"]
         if isinstance(month, str):
             month = dt.date.fromisoformat(month)
@@ -369,7 +340,7 @@ def overspent_ytd(filters: DashboardFilters, *, today: dt.date) -> QuerySet:
     last_month = filters.ytd_last_month(today)
     if last_month is None:
         return SplitRow.objects.none().values("initiative_id")
-    factor = Decimal(1) + Decimal(settings.OVERSPEND_ALERT_PCT) / 100
+    factor = overspend_factor(settings.OVERSPEND_ALERT_PCT)
     year = DashboardFilters(
         fiscal_year=filters.fiscal_year, lane=filters.lane, status=filters.status, side=filters.side
     )
@@ -602,6 +573,7 @@ def spend_ranking(filters: DashboardFilters, *, today: dt.date, limit: int = 10)
             period_rows=Count("id", filter=period) if period else Count("id"),
             planned=part("planned_total", period),
             actual=part("actual_total", period),
+            variance=part("variance", period),
             ytd_planned=part("planned_total", to_date),
             ytd_actual=part("actual_total", to_date),
         )
@@ -611,10 +583,10 @@ def spend_ranking(filters: DashboardFilters, *, today: dt.date, limit: int = 10)
     # The ranking runs over the grouped rows (Django cannot window over its own GROUP BY).
     ranked_sql = f"""
         SELECT initiative_id, initiative_code, initiative_title, lane, period_rows,
-               planned, actual, ytd_planned, ytd_actual, variance_rank, overspent
+               planned, actual, variance, ytd_planned, ytd_actual, variance_rank, overspent
         FROM (
             SELECT grouped.*,
-                   ROW_NUMBER() OVER (ORDER BY ABS(grouped.planned - grouped.actual) DESC,
+                   ROW_NUMBER() OVER (ORDER BY ABS(grouped.variance) DESC,
                                       grouped.initiative_code) AS variance_rank,
                    CASE WHEN grouped.ytd_actual > 0 AND grouped.ytd_actual > grouped.ytd_planned * %s
                         THEN 1 ELSE 0 END AS overspent
@@ -622,7 +594,7 @@ def spend_ranking(filters: DashboardFilters, *, today: dt.date, limit: int = 10)
         ) ranked
         WHERE variance_rank <= %s OR overspent = 1
     """  # noqa: S608 - Django's compiled query and constants only; values are parameters  # nosec B608
-    factor = Decimal(1) + Decimal(settings.OVERSPEND_ALERT_PCT) / 100
+    factor = overspend_factor(settings.OVERSPEND_ALERT_PCT)
     with connection.cursor() as cursor:
         cursor.execute(ranked_sql, [factor, *inner_params, limit])
         names = [column[0] for column in cursor.description]
@@ -642,7 +614,7 @@ def spend_ranking(filters: DashboardFilters, *, today: dt.date, limit: int = 10)
                     "lane": row["lane"],
                     "planned": planned,
                     "actual": actual,
-                    "variance": planned - actual,
+                    "variance": _money(row["variance"]),
                 }
             )
     overspent.sort(key=lambda item: (-item[0], item[1]))

@@ -8,10 +8,12 @@ Per initiative and month, with `s = marketing_share_pct / 100`:
     variance = planned_total − actual_total
 
 Only the marketing part is rounded; IT gets the remainder, so marketing + IT equals
-the total exactly in every row and therefore in every roll-up. The SQL of the
-engine (budgets/spend_split.py) implements the same formulas with PostgreSQL's
-`round(numeric, 2)`, which also rounds halves away from zero; the tests hold the two
-to each other.
+the total exactly in every row and therefore in every roll-up. This module and its
+one SQL twin (`split.services.SPLIT_AMOUNTS_SQL`, PostgreSQL's `round(numeric, 2)`,
+which also rounds halves away from zero) are the only places the parts are derived;
+tests/split/test_split_arithmetic.py holds the two to each other on random inputs.
+Every other figure (dashboard, reports, API, the initiative page) sums the split
+rows' columns; `marketing_share_of_actual` is the one ratio of roll-up sums.
 """
 
 from __future__ import annotations
@@ -108,3 +110,8 @@ def marketing_share_of_actual(actual_marketing: Decimal, actual_total: Decimal) 
     if not actual_total:
         return None
     return round_half_up(actual_marketing * 100 / actual_total, 2)
+
+
+def overspend_factor(threshold_pct: int | Decimal) -> Decimal:
+    """Overspent means year-to-date actual > planned × this factor (and actual > 0): 1 + threshold / 100."""
+    return 1 + Decimal(threshold_pct) / 100

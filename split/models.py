@@ -111,7 +111,10 @@ class SplitRun(Job):
 
 
 class SplitHistory(models.Model):
-    """Compact per-run history: roll-ups by lane and fiscal month (bounded whatever the portfolio size)."""
+    """Compact per-run history: roll-ups by lane and fiscal month (bounded whatever the portfolio size).
+
+    Every money column of the split rows, summed: readers sum these, never derive one from others.
+    """
 
     run = models.ForeignKey(SplitRun, on_delete=models.CASCADE, related_name="history_rows")
     lane = models.CharField(max_length=16)
@@ -119,10 +122,14 @@ class SplitHistory(models.Model):
     fiscal_year = models.PositiveSmallIntegerField()
     planned_total = models.DecimalField(**MONEY)
     planned_marketing = models.DecimalField(**MONEY)
+    planned_it = models.DecimalField(**MONEY)
     actual_total = models.DecimalField(**MONEY)
     actual_marketing = models.DecimalField(**MONEY)
+    actual_it = models.DecimalField(**MONEY)
     paid_marketing = models.DecimalField(**MONEY)
+    paid_it = models.DecimalField(**MONEY)
     true_up = models.DecimalField(**MONEY)
+    variance = models.DecimalField(**MONEY)
 
     class Meta:
         db_table = "budgets_splithistory"

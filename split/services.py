@@ -61,7 +61,7 @@ from initiatives.choices import NotificationKind
 from initiatives.models import Initiative
 from initiatives.notifications import notifications_queue
 from portfolio import fiscal, jobs
-from split.arithmetic import SPLIT_AMOUNT_COLUMNS, cents_to_amount, split_amounts
+from split.arithmetic import SPLIT_AMOUNT_COLUMNS, cents_to_amount, overspend_factor, split_amounts
 from split.choices import RunStatus
 from split.models import OverspendAlert, SplitRow, SplitRun
 from split.signals import split_recomputed
@@ -485,49 +485,69 @@ SPLIT_ROW_COLUMNS = (
     *SPLIT_AMOUNT_COLUMNS,
 )
 
-# One statement: budget sums and expense sums per (initiative, month), full-outer
-# joined, joined to the initiative's share, §3 arithmetic in numeric. Fiscal year
-# and quarter follow portfolio/fiscal.py: with start month S > 1, months from S on
-# belong to the next calendar year's fiscal year; Q1 holds S.
-POSTGRESQL_REBUILD = f"""
-INSERT INTO budgets_splitrow ({", ".join(SPLIT_ROW_COLUMNS)})
-SELECT m.initiative_id, m.month,
-       extract(year FROM m.month)::int
-           + CASE WHEN %(start)s > 1 AND extract(month FROM m.month) >= %(start)s THEN 1 ELSE 0 END,
-       mod(extract(month FROM m.month)::int - %(start)s + 12, 12) / 3 + 1,
-       i.code, i.title, i.lane, i.status, i.marketing_share_pct,
+# §3 in SQL: the twin of `split.arithmetic.split_amounts`, held to it on random inputs by
+# tests/split/test_split_arithmetic.py. `m` holds, per row, the month's sums (planned_total,
+# actual_total, paid_marketing, paid_it) and the initiative's marketing_share_pct; the ten
+# money columns come out in SPLIT_AMOUNT_COLUMNS order. PostgreSQL's round(numeric, 2)
+# rounds halves away from zero, like round_half_up; IT gets the remainder.
+SPLIT_AMOUNTS_SQL = """
+SELECT {keys},
        m.planned_total, s.planned_marketing, m.planned_total - s.planned_marketing,
        m.actual_total, s.actual_marketing, m.actual_total - s.actual_marketing,
        m.paid_marketing, m.paid_it,
        s.actual_marketing - m.paid_marketing,
        m.planned_total - m.actual_total
-FROM (
-    SELECT coalesce(b.initiative_id, e.initiative_id) AS initiative_id,
-           coalesce(b.month, e.month) AS month,
-           coalesce(b.planned_total, 0) AS planned_total,
-           coalesce(e.actual_total, 0) AS actual_total,
-           coalesce(e.paid_marketing, 0) AS paid_marketing,
-           coalesce(e.paid_it, 0) AS paid_it
-    FROM (
-        SELECT initiative_id, month, sum(amount) AS planned_total
-        FROM budgets_budgetline
-        GROUP BY initiative_id, month
-    ) b
-    FULL OUTER JOIN (
-        SELECT initiative_id, date_trunc('month', incurred_on)::date AS month,
-               sum(amount_reporting) AS actual_total,
-               coalesce(sum(amount_reporting) FILTER (WHERE paid_by = 'marketing'), 0) AS paid_marketing,
-               coalesce(sum(amount_reporting) FILTER (WHERE paid_by = 'it'), 0) AS paid_it
-        FROM budgets_expense
-        GROUP BY initiative_id, date_trunc('month', incurred_on)
-    ) e ON e.initiative_id = b.initiative_id AND e.month = b.month
-) m
-JOIN initiatives_initiative i ON i.id = m.initiative_id
+FROM {source} m
 CROSS JOIN LATERAL (
-    SELECT round(m.planned_total * i.marketing_share_pct * 0.01, 2) AS planned_marketing,
-           round(m.actual_total * i.marketing_share_pct * 0.01, 2) AS actual_marketing
+    SELECT round(m.planned_total * m.marketing_share_pct * 0.01, 2) AS planned_marketing,
+           round(m.actual_total * m.marketing_share_pct * 0.01, 2) AS actual_marketing
 ) s
-"""  # noqa: S608 - built from this module's constants only  # nosec B608
+"""
+
+
+def split_amounts_sql(*, keys: str, source: str) -> str:
+    """`SPLIT_AMOUNTS_SQL` over `source` (a parenthesised relation), selecting `keys` before the amounts."""
+    return SPLIT_AMOUNTS_SQL.format(keys=keys, source=source)
+
+
+# One statement: budget sums and expense sums per (initiative, month), full-outer
+# joined, joined to the initiative's share, §3 arithmetic in numeric. Fiscal year
+# and quarter follow portfolio/fiscal.py: with start month S > 1, months from S on
+# belong to the next calendar year's fiscal year; Q1 holds S.
+_REBUILD_KEYS = """m.initiative_id, m.month,
+       extract(year FROM m.month)::int
+           + CASE WHEN %(start)s > 1 AND extract(month FROM m.month) >= %(start)s THEN 1 ELSE 0 END,
+       mod(extract(month FROM m.month)::int - %(start)s + 12, 12) / 3 + 1,
+       m.code, m.title, m.lane, m.status, m.marketing_share_pct"""
+_REBUILD_SOURCE = """(
+    SELECT sums.*, i.code, i.title, i.lane, i.status, i.marketing_share_pct
+    FROM (
+        SELECT coalesce(b.initiative_id, e.initiative_id) AS initiative_id,
+               coalesce(b.month, e.month) AS month,
+               coalesce(b.planned_total, 0) AS planned_total,
+               coalesce(e.actual_total, 0) AS actual_total,
+               coalesce(e.paid_marketing, 0) AS paid_marketing,
+               coalesce(e.paid_it, 0) AS paid_it
+        FROM (
+            SELECT initiative_id, month, sum(amount) AS planned_total
+            FROM budgets_budgetline
+            GROUP BY initiative_id, month
+        ) b
+        FULL OUTER JOIN (
+            SELECT initiative_id, date_trunc('month', incurred_on)::date AS month,
+                   sum(amount_reporting) AS actual_total,
+                   coalesce(sum(amount_reporting) FILTER (WHERE paid_by = 'marketing'), 0) AS paid_marketing,
+                   coalesce(sum(amount_reporting) FILTER (WHERE paid_by = 'it'), 0) AS paid_it
+            FROM budgets_expense
+            GROUP BY initiative_id, date_trunc('month', incurred_on)
+        ) e ON e.initiative_id = b.initiative_id AND e.month = b.month
+    ) sums
+    JOIN initiatives_initiative i ON i.id = sums.initiative_id
+)"""
+POSTGRESQL_REBUILD = f"""
+INSERT INTO budgets_splitrow ({", ".join(SPLIT_ROW_COLUMNS)})
+{split_amounts_sql(keys=_REBUILD_KEYS, source=_REBUILD_SOURCE)}
+"""
 
 
 def _rebuild_split_table() -> int:
@@ -620,14 +640,8 @@ def _split_row(values: tuple, start_month: int) -> SplitRow:
 
 # --- the compact history --------------------------------------------------------
 
-HISTORY_AMOUNTS = (
-    "planned_total",
-    "planned_marketing",
-    "actual_total",
-    "actual_marketing",
-    "paid_marketing",
-    "true_up",
-)
+# Every money column, summed: the history's readers never derive one column from others.
+HISTORY_AMOUNTS = SPLIT_AMOUNT_COLUMNS
 
 
 def money_sum_sql(column: str, vendor: str | None = None) -> str:
@@ -677,7 +691,7 @@ def overspending_initiatives(*, today: dt.date, threshold_pct: int | Decimal) ->
 
     year = fiscal.fiscal_year(today)
     first_month, _ = fiscal.fiscal_year_bounds(year)
-    factor = Decimal(1) + Decimal(threshold_pct) / 100
+    factor = overspend_factor(threshold_pct)
     rows = (
         SplitRow.objects.filter(month__gte=first_month, month__lte=fiscal.month_start(today))
         .values("initiative_id")

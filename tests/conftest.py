@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # the browser tests' screenshots
 
 
 def service_missing(message: str) -> None:
@@ -51,6 +52,16 @@ def browser(monkeypatch):
         chromium.close()
 
 
+def browser_sign_in(page, base_url: str, username: str, path: str = "/accounts/login/", wait: str = "load") -> None:
+    """Open `path` signed out (the login page, or a page that sends there) and sign in as `username`."""
+    page.goto(f"{base_url}{path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state(wait)
+    assert "/accounts/login/" not in page.url, f"{username} could not sign in"
+
+
 @pytest.fixture(autouse=True)
 def _rows_the_migrations_made(request):
     """Put back the role groups and the code sequence for transactional tests.
@@ -74,6 +85,13 @@ def _rows_the_migrations_made(request):
     for role in Role.values:
         Group.objects.get_or_create(name=role)
     CodeSequence.objects.get_or_create(name=INITIATIVE_SEQUENCE)
+
+
+@pytest.fixture
+def media(settings, tmp_path) -> Path:
+    """Uploaded and generated files go to a directory of this test's own (MEDIA_ROOT)."""
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
 
 
 @pytest.fixture

@@ -11,6 +11,17 @@ from django.contrib.auth.models import Group, User
 from budgets.models import BudgetLine, Expense, FxRate, PeriodLock
 from initiatives.models import Initiative, Notification, Profile
 
+PASSWORD = "demo-pass-123"  # every user's, for tests that sign in through the login page or the token endpoint
+# A lane assessment whose answers recommend the fast lane (a customer-facing experiment).
+FAST_LANE_ANSWERS = {
+    "customer_facing": "yes",
+    "maturity": "experiment",
+    "quick_time_to_market": "yes",
+    "systems_of_record": "no",
+    "regulated_data": "no",
+    "lifespan": "short",
+}
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     """A user with a profile; `role` names the Django group, `side` the profile's side."""
@@ -24,7 +35,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.django.Password("demo-pass-123")
+    password = factory.django.Password(PASSWORD)
 
     @classmethod
     def _create(cls, model_class, *args, role: str = "pm", side: str = "marketing", **kwargs):

@@ -1,8 +1,9 @@
 """Serializers of the finance endpoints: budget lines, expenses, FX rates, locks, the split and its runs.
 
 Shape only: types, enumerations and the sizes of the columns. Every rule (period
-locks, FX conversion, amounts ≥ 0 or never zero, ISO currency codes, duplicates)
-is applied by `budgets.services`, whose field messages come back as the 400 body.
+locks, FX conversion, amounts ≥ 0 or never zero, ISO currency codes, duplicates) is
+applied by `budgets.services`, whose field messages come back as the 400 body: an amount
+field only parses the number, the services judge it by its rule in `budgets.amounts`.
 Money is a decimal string with two places (`"1234.50"`), never a float.
 """
 
@@ -13,6 +14,7 @@ import datetime as dt
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from budgets.amounts import MONEY_WHOLE_DIGITS
 from budgets.choices import Category, Payer
 from budgets.models import MONEY, BudgetLine, Expense, FxRate, PeriodLock
 from budgets.months import parse_year_month
@@ -57,6 +59,20 @@ def money(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=MONEY["max_digits"], decimal_places=MONEY["decimal_places"], **kwargs)
 
 
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": rf"^-?\d{{0,{MONEY_WHOLE_DIGITS}}}(?:\.\d{{0,2}})?$"}
+)
+class AmountInputField(serializers.DecimalField):
+    """A money amount a client sends, only parsed here: the service judges it by its rule in
+    `budgets.amounts` (the one of the forms and the importers, with the same messages).
+
+    The field refuses only what is not a number (or a string of more than 1,000 characters).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=None, decimal_places=None, **kwargs)
+
+
 # --- budget lines ------------------------------------------------------------------------
 
 
@@ -77,7 +93,7 @@ class BudgetLineInputSerializer(serializers.Serializer):
     initiative = VisibleInitiativeField(help_text="The initiative's code, e.g. INI-0042.")
     month = MonthField()
     category = ValueOrLabelChoiceField(choices=Category.choices)
-    amount = money(help_text="Planned spend in reporting currency, ≥ 0.")
+    amount = AmountInputField(help_text="Planned spend in reporting currency, ≥ 0.")
 
 
 class BudgetLineUpdateSerializer(serializers.Serializer):
@@ -85,7 +101,7 @@ class BudgetLineUpdateSerializer(serializers.Serializer):
 
     month = MonthField()
     category = ValueOrLabelChoiceField(choices=Category.choices)
-    amount = money()
+    amount = AmountInputField()
 
 
 # --- expenses ----------------------------------------------------------------------------
@@ -112,7 +128,7 @@ class ExpenseUpdateSerializer(serializers.Serializer):
 
     initiative = VisibleInitiativeField(help_text="The initiative's code, e.g. INI-0042.")
     incurred_on = serializers.DateField()
-    amount = money(help_text="In `currency`; not zero; negative for a credit or reversal.")
+    amount = AmountInputField(help_text="In `currency`; not zero; negative for a credit or reversal.")
     currency = serializers.CharField(help_text="ISO 4217 code, e.g. EUR; converted at the month's FX rate.")
     paid_by = ValueOrLabelChoiceField(choices=Payer.choices, help_text="Whose cost centre was charged.")
     category = ValueOrLabelChoiceField(choices=Category.choices)

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from budgets.amounts import expense_amount_error
 from budgets.choices import Category, Payer
 from budgets.currencies import is_iso_4217
 from budgets.models import Expense
@@ -23,20 +24,6 @@ from budgets.services.locks import period_lock_check
 MANUAL_SOURCE = "manual"
 EDITABLE_FIELDS = ("initiative", "incurred_on", "amount", "currency", "paid_by", "category", "vendor", "description")
 _MAX_LENGTH = {name: Expense._meta.get_field(name).max_length for name in ("vendor", "description", "external_ref")}
-
-
-def expense_amount_error(amount: Decimal) -> str | None:
-    """Why `amount` cannot be an expense amount, or None: not zero, finite, at most two decimals."""
-    if not amount.is_finite():
-        return "An amount must be a number."
-    if amount == 0:
-        return "An expense amount cannot be zero (use a negative amount for a credit)."
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(Decimal("0.01")):
-        return "An amount has at most two decimal places (cents)."
-    if abs(amount) >= Decimal("1e12"):
-        return "That amount is too large."
-    return None
 
 
 def expense_validate(values: Mapping[str, Any]) -> None:

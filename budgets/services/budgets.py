@@ -19,8 +19,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from budgets.amounts import budget_amount_error
 from budgets.choices import Category
-from budgets.models import MONEY, BudgetLine
+from budgets.models import BudgetLine
 from budgets.months import month_label
 from budgets.services.locks import period_lock_check
 from initiatives.models import Initiative
@@ -28,7 +29,6 @@ from portfolio.fiscal import fiscal_year_months, month_start
 from portfolio.money import spread_evenly
 
 Cell = tuple[dt.date, str]  # (month, category)
-BUDGET_LIMIT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
 
 
 class BudgetGridConflictError(ValidationError):
@@ -51,20 +51,6 @@ class GridSaveResult:
     @property
     def changed(self) -> int:
         return len(self.added) + len(self.updated) + len(self.removed)
-
-
-def budget_amount_error(amount: Decimal) -> str | None:
-    """Why `amount` cannot be a budget amount, or None (≥ 0, cents, fits the column)."""
-    if not amount.is_finite():
-        return "An amount must be a number."
-    if amount < 0:
-        return "A budget amount cannot be negative."
-    # Before the cents check: quantizing an amount of more digits than the context holds raises.
-    if amount >= BUDGET_LIMIT:
-        return "That amount is too large."
-    if amount != amount.quantize(Decimal("0.01")):
-        return "An amount has at most two decimal places (cents)."
-    return None
 
 
 def budget_grid_amounts(*, initiative: Initiative, fiscal_year: int) -> dict[Cell, Decimal]:

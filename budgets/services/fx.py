@@ -20,8 +20,9 @@ from django.db.models import Count, Max
 from django.db.models.functions import Abs
 from simple_history.utils import bulk_update_with_history
 
+from budgets.amounts import MONEY_LIMIT
 from budgets.currencies import is_iso_4217
-from budgets.models import MONEY, Expense, FxRate
+from budgets.models import Expense, FxRate
 from budgets.months import month_bounds, month_label
 from budgets.services.locks import period_lock_check
 from portfolio.fiscal import month_start
@@ -30,8 +31,6 @@ from portfolio.money import round_half_up
 ONE = Decimal(1)
 RATE_MAX_DIGITS = FxRate._meta.get_field("rate").max_digits
 RATE_DECIMAL_PLACES = FxRate._meta.get_field("rate").decimal_places
-# The largest absolute amount a MONEY column holds (max_digits 14, 2 places).
-MONEY_LIMIT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
 
 RateKey = tuple[str, dt.date]
 

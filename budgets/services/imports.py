@@ -37,11 +37,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from budgets.amounts import MONEY_WHOLE_DIGITS, budget_amount_error, expense_amount_error
 from budgets.choices import Category, Payer
 from budgets.currencies import is_iso_4217
 from budgets.models import BudgetLine, Expense, ImportRun
 from budgets.months import month_label, parse_year_month
-from budgets.services.budgets import budget_amount_error
 from budgets.services.fx import (
     RATE_DECIMAL_PLACES,
     RATE_MAX_DIGITS,
@@ -247,7 +247,7 @@ def _shown(value: str) -> str:
     return f"'{value[:SHOWN_CHARACTERS]}…' ({len(value):,} characters)"
 
 
-def parse_amount(text: str, *, places: int = 2, whole_digits: int = 12) -> Decimal:
+def parse_amount(text: str, *, places: int = 2, whole_digits: int = MONEY_WHOLE_DIGITS) -> Decimal:
     """A plain decimal like `1234.56` or `-12`; ValueError in plain words for anything else.
 
     Refused: thousands separators (`1,234.00`), currency symbols (`$12`),
@@ -408,8 +408,9 @@ class ActualsImporter(Importer):
             _, initiative_id = rows.initiative(line, row, initiative_ids)
             incurred_on = rows.parse(line, "incurred_on", parse_date, row["incurred_on"])
             amount = rows.parse(line, "amount", parse_amount, row["amount"])
-            if amount is not None and amount == 0:
-                rows.error(line, "amount", "An expense amount cannot be zero (a credit is negative)")
+            # The expense rule of the forms, the API and the services (never zero: a credit is negative).
+            if amount is not None and (message := expense_amount_error(amount)):
+                rows.error(line, "amount", message)
             currency = canonical_code(row["currency"])
             if not is_iso_4217(currency):
                 rows.error(line, "currency", f"{_shown(row['currency'].strip())} is not an ISO 4217 currency code")

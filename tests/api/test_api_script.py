@@ -12,13 +12,11 @@ import re
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 # A real commit per request, as in production: the recompute is queued after its
 # run is committed and runs inline (CELERY_TASK_ALWAYS_EAGER in the test settings).
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PASSWORD = "demo-pass-123"  # tests.factories.UserFactory's
 
 
 class Script:

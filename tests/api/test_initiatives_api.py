@@ -8,18 +8,9 @@ from django.utils import timezone
 from initiatives import services
 from initiatives.models import Initiative, InitiativeTransition
 from portfolio import fiscal
-from tests.factories import InitiativeFactory
+from tests.factories import FAST_LANE_ANSWERS, InitiativeFactory
 
 pytestmark = pytest.mark.django_db
-
-ANSWERS = {
-    "customer_facing": "yes",
-    "maturity": "experiment",
-    "quick_time_to_market": "yes",
-    "systems_of_record": "no",
-    "regulated_data": "no",
-    "lifespan": "short",
-}
 
 
 @pytest.fixture
@@ -34,7 +25,7 @@ def filing(executive_marketing, executive_it):
         "start_date": "2026-02-01",
         "end_date": "2026-09-30",
         "marketing_share_pct": "60.00",
-        "lane_assessment": dict(ANSWERS),
+        "lane_assessment": dict(FAST_LANE_ANSWERS),
     }
 
 
@@ -69,7 +60,7 @@ def test_the_services_field_rules_come_back_as_field_messages(api, pm, filing, e
     }
     assert not Initiative.objects.exists()
 
-    filing["lane_assessment"] = dict(ANSWERS)
+    filing["lane_assessment"] = dict(FAST_LANE_ANSWERS)
     response = api(pm).post("/api/initiatives/", filing, format="json")
 
     assert response.status_code == 400
@@ -114,7 +105,7 @@ def test_patch_revises_the_given_fields_of_a_draft(api, pm, filing):
     assert response.status_code == 200, response.json()
     initiative = Initiative.objects.get(code=code)
     assert initiative.title == "Loyalty app 2.0"
-    assert initiative.lane_assessment == {**ANSWERS, "lifespan": "long"}
+    assert initiative.lane_assessment == {**FAST_LANE_ANSWERS, "lifespan": "long"}
     assert initiative.marketing_share_pct == 60
 
 
@@ -231,13 +222,17 @@ def test_the_fiscal_year_filter_takes_the_split_apis_spelling_too(api, finance):
     assert "fiscal_year" in bad.json()
 
 
-def test_the_list_costs_a_fixed_number_of_queries(api, finance, django_assert_max_num_queries):
+def test_the_list_costs_a_fixed_number_of_queries(api, finance, django_assert_num_queries):
+    """The token, the caller's roles, the count, the page, its platforms: whatever the number of initiatives."""
     platform = InitiativeFactory(lane="core_stack")
-    for _ in range(12):
-        InitiativeFactory().platforms.add(platform)
+    InitiativeFactory().platforms.add(platform)
     client = api(finance)
+    with django_assert_num_queries(5):
+        client.get("/api/initiatives/", {"page_size": 100})
+    for _ in range(11):
+        InitiativeFactory().platforms.add(platform)
 
-    with django_assert_max_num_queries(6):
+    with django_assert_num_queries(5):
         response = client.get("/api/initiatives/", {"page_size": 100})
 
     assert response.json()["count"] == 13

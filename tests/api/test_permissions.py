@@ -15,6 +15,7 @@ import pytest
 from initiatives import services
 from split.models import SplitRun
 from tests.factories import (
+    FAST_LANE_ANSWERS,
     BudgetLineFactory,
     ExpenseFactory,
     FxRateFactory,
@@ -26,14 +27,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 ROLES = ("anonymous", "pm", "executive", "finance", "admin")
-ANSWERS = {
-    "customer_facing": "yes",
-    "maturity": "experiment",
-    "quick_time_to_market": "yes",
-    "systems_of_record": "no",
-    "regulated_data": "no",
-    "lifespan": "short",
-}
 
 
 def _filing(world):
@@ -46,7 +39,7 @@ def _filing(world):
         "start_date": "2026-02-01",
         "end_date": "2026-09-30",
         "marketing_share_pct": "60",
-        "lane_assessment": ANSWERS,
+        "lane_assessment": FAST_LANE_ANSWERS,
     }
 
 
@@ -161,7 +154,9 @@ TABLE: list[tuple[str, str, str, object, dict[str, int]]] = [
 def world(pm, other_pm, executive_marketing, executive_it, finance):
     """The records the table's paths name; the PM owns `own`, the executive is the marketing sponsor."""
     sponsors = {"marketing_sponsor": executive_marketing, "it_sponsor": executive_it}
-    own = InitiativeFactory(owner=pm, status="draft", lane_assessment=ANSWERS, lane_recommended="fast_lane", **sponsors)
+    own = InitiativeFactory(
+        owner=pm, status="draft", lane_assessment=FAST_LANE_ANSWERS, lane_recommended="fast_lane", **sponsors
+    )
     submitted = InitiativeFactory(owner=pm, status="draft", **sponsors)
     services.initiative_submit(initiative=submitted, by=pm)
     approved = InitiativeFactory(owner=pm, status="approved", **sponsors)

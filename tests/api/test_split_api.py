@@ -235,3 +235,32 @@ def test_a_user_without_a_role_sees_nothing(api):
     assert api(nobody).get("/api/split/").status_code == 403
     assert api(nobody).get("/api/initiatives/").json()["results"] == []
     assert api(nobody).get("/api/expenses/").json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("url", "queries"),
+    [
+        ("/api/split/?fiscal_year=FY2026", 3),  # the token, the caller's roles, the page (a cursor: no count)
+        (
+            "/api/split/summary/?group_by=lane&fiscal_year=FY2026",
+            5,
+        ),  # … the latest run twice (cache key, as_of), the sums
+        ("/api/split/summary/?group_by=side", 5),
+        ("/api/recompute/", 4),  # … the count, the page
+    ],
+)
+def test_split_lists_run_a_fixed_number_of_queries_whatever_the_rows(
+    api, finance, portfolio, django_assert_num_queries, url, queries
+):
+    client = api(finance)
+    with django_assert_num_queries(queries):
+        assert client.get(url).status_code == 200
+    for number in range(40):
+        initiative = InitiativeFactory(lane=("fast_lane", "core_stack")[number % 2], status="approved")
+        BudgetLineFactory(initiative=initiative, month=dt.date(2026, number % 12 + 1, 1))
+        ExpenseFactory(initiative=initiative, incurred_on=dt.date(2026, number % 12 + 1, 5))
+        if number % 10 == 0:
+            split_recompute(trigger="command")  # more runs too
+    split_recompute(trigger="command")
+    with django_assert_num_queries(queries):
+        assert client.get(url).status_code == 200

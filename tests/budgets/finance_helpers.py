@@ -8,6 +8,7 @@ from decimal import Decimal
 from budgets.services.imports import ACTUALS_COLUMNS, BUDGET_COLUMNS
 from tests.factories import FxRateFactory, InitiativeFactory, UserFactory
 
+MARCH = dt.date(2026, 3, 1)  # the month most finance tests record in
 GOOD_ACTUAL = {
     "initiative_code": "INI-0001",
     "incurred_on": "2026-03-15",
@@ -52,6 +53,21 @@ def initiative_with_code(code: str = "INI-0001", **kwargs):
 
 def eur_rate(month: dt.date = dt.date(2026, 3, 1), rate: str = "1.10000000"):
     return FxRateFactory(currency="EUR", month=month, rate=Decimal(rate))
+
+
+def grid_post(initiative, fiscal_year=2026, **cells):
+    """Form data for the budget grid: every cell as stored, then `cells` (cell_YYYYMM_category=value) on top."""
+    from budgets.forms import BudgetGridForm
+    from budgets.selectors import budget_grid
+
+    grid = budget_grid(initiative=initiative, fiscal_year=fiscal_year)
+    form = BudgetGridForm(grid=grid)
+    data = {"version": grid.version, "action": "save"}
+    for name, field in form.fields.items():
+        if name.startswith("cell_") and field.initial is not None:
+            data[name] = f"{field.initial:.2f}"
+    data.update(cells)
+    return data
 
 
 def admin_user():

@@ -20,9 +20,10 @@ from budgets.models import BudgetLine, Expense, FxRate, ImportRun, PeriodLock
 from budgets.services.actuals import expense_delete, expense_update
 from portfolio import policy
 from reports.models import ExportJob
+from split.arithmetic import SPLIT_AMOUNT_COLUMNS
 from split.models import OverspendAlert, SplitHistory, SplitRow, SplitRun
 from tests.api.conftest import token_client
-from tests.budgets.finance_helpers import admin_user, eur_rate, finance_in_admin
+from tests.budgets.finance_helpers import MARCH, admin_user, eur_rate, finance_in_admin
 from tests.factories import (
     BudgetLineFactory,
     ExpenseFactory,
@@ -34,7 +35,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-MARCH = dt.date(2026, 3, 1)
 MAY = dt.date(2026, 5, 1)
 ZERO = Decimal("0.00")
 
@@ -69,8 +69,6 @@ TABLE: dict[str, dict[str, frozenset[str]]] = {
     "pm": dict.fromkeys(MODELS, NOTHING),
 }
 
-MONEY_FIELDS = ("planned_total", "planned_marketing", "actual_total", "actual_marketing", "paid_marketing", "true_up")
-
 
 @pytest.fixture
 def world(db):
@@ -97,11 +95,11 @@ def world(db):
             lane=initiative.lane,
             status=initiative.status,
             marketing_share_pct=initiative.marketing_share_pct,
-            **dict.fromkeys((*MONEY_FIELDS, "planned_it", "actual_it", "paid_it", "variance"), ZERO),
+            **dict.fromkeys(SPLIT_AMOUNT_COLUMNS, ZERO),
         ),
         "splitrun": run,
         "splithistory": SplitHistory.objects.create(
-            run=run, lane="fast_lane", month=MAY, fiscal_year=2026, **dict.fromkeys(MONEY_FIELDS, ZERO)
+            run=run, lane="fast_lane", month=MAY, fiscal_year=2026, **dict.fromkeys(SPLIT_AMOUNT_COLUMNS, ZERO)
         ),
         "overspendalert": OverspendAlert.objects.create(
             initiative=initiative, month=MAY, fiscal_year=2026, planned_total=ZERO, actual_total=Decimal("1.00")
@@ -167,7 +165,7 @@ def change_data(model: str, world) -> dict:
         return {"month": "2025-12-01", "reason": "Changed in the admin"}
     if model == "splithistory":
         fields = {"run": record.run_id, "lane": "core_stack", "month": "2026-05-01", "fiscal_year": "2026"}
-        return fields | dict.fromkeys(MONEY_FIELDS, "5.00")
+        return fields | dict.fromkeys(SPLIT_AMOUNT_COLUMNS, "5.00")
     return {}
 
 

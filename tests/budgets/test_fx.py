@@ -16,12 +16,10 @@ from budgets.services.fx import (
     fx_rate_set,
     fx_rates_for,
 )
-from tests.budgets.finance_helpers import eur_rate
+from tests.budgets.finance_helpers import MARCH, eur_rate
 from tests.factories import ExpenseFactory
 
 pytestmark = pytest.mark.django_db
-
-MARCH = dt.date(2026, 3, 1)
 
 
 @pytest.mark.parametrize(

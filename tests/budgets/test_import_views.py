@@ -1,6 +1,5 @@
 """The web import: upload, preview (summary or every error), confirm, cancel."""
 
-import datetime as dt
 import html
 
 import pytest
@@ -9,21 +8,10 @@ from django.urls import reverse
 
 from budgets.models import Expense, ImportRun
 from budgets.services.imports import upload_dir
-from tests.budgets.finance_helpers import actuals_csv, eur_rate, initiative_with_code
+from tests.budgets.finance_helpers import actuals_csv
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def ready(db):
-    initiative_with_code("INI-0001")
-    eur_rate(dt.date(2026, 3, 1), "1.1")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def upload(client, data: bytes, kind="actuals", name="erp-march.csv"):

@@ -9,20 +9,16 @@ from django.core.management.base import CommandError
 
 from budgets.models import Expense, ImportRun
 from budgets.services.imports import ACTUALS_COLUMNS, import_run, parse_amount
-from tests.budgets.finance_helpers import GOOD_ACTUAL, actuals_csv, csv_bytes, eur_rate, initiative_with_code, with_nul
+from tests.budgets.finance_helpers import (
+    GOOD_ACTUAL,
+    MARCH,
+    actuals_csv,
+    csv_bytes,
+    with_nul,
+)
 from tests.factories import PeriodLockFactory
 
 pytestmark = pytest.mark.django_db
-
-MARCH = dt.date(2026, 3, 1)
-
-
-@pytest.fixture
-def ready(db):
-    """INI-0001 exists and EUR has a rate for March 2026."""
-    initiative = initiative_with_code("INI-0001")
-    eur_rate(MARCH, "1.10000000")
-    return initiative
 
 
 def run(data: bytes, by=None, **kwargs):

@@ -9,12 +9,10 @@ from django.core.management.base import CommandError
 
 from budgets.models import BudgetLine, Expense, FxRate
 from budgets.services.imports import BUDGET_COLUMNS, FX_COLUMNS, import_run
-from tests.budgets.finance_helpers import budget_csv, csv_bytes, eur_rate, initiative_with_code, with_nul
+from tests.budgets.finance_helpers import MARCH, budget_csv, csv_bytes, eur_rate, initiative_with_code, with_nul
 from tests.factories import BudgetLineFactory, ExpenseFactory, PeriodLockFactory
 
 pytestmark = pytest.mark.django_db
-
-MARCH = dt.date(2026, 3, 1)
 
 
 @pytest.fixture

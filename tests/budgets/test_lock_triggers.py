@@ -7,11 +7,10 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from budgets.models import BudgetLine, Expense
+from tests.budgets.finance_helpers import MARCH
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, PeriodLockFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-
-MARCH = dt.date(2026, 3, 1)
 
 
 @pytest.fixture

@@ -18,12 +18,17 @@ from budgets.services.locks import (
     period_lock_create,
     period_unlock,
 )
-from tests.budgets.finance_helpers import actuals_csv, budget_csv, eur_rate, finance_in_admin, initiative_with_code
+from tests.budgets.finance_helpers import (
+    MARCH,
+    actuals_csv,
+    budget_csv,
+    eur_rate,
+    finance_in_admin,
+    initiative_with_code,
+)
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, PeriodLockFactory
 
 pytestmark = pytest.mark.django_db
-
-MARCH = dt.date(2026, 3, 1)
 
 
 def test_check_names_the_locked_month():

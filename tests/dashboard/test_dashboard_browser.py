@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from split.services import split_recompute
+from tests.conftest import ARTIFACTS, browser_sign_in
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PASSWORD = "demo-pass-123"
 CHARTS = ("chart-monthly", "chart-lanes", "chart-trend", "chart-variances")
 
 
@@ -38,11 +36,7 @@ def test_the_dashboard_draws_its_charts_and_a_chart_drills_into_the_initiatives(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.goto(f"{live_server.url}/dashboard/?fiscal_year=2026")
-    page.fill("#id_username", "cmo")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    browser_sign_in(page, live_server.url, "cmo", "/dashboard/?fiscal_year=2026", wait="networkidle")
 
     for chart in CHARTS:
         page.wait_for_selector(f"#{chart} canvas")

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from split.services import split_recompute
+from tests.conftest import ARTIFACTS, browser_sign_in
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PASSWORD = "demo-pass-123"
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 FILTERED = "fiscal_year=2026&quarter=1&lane=core_stack&side=marketing&status=in_progress"
@@ -67,11 +65,7 @@ def signed_in(browser, live_server, transactional_db):
         page = browser.new_context(viewport=viewport).new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_username", "cmo")
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        browser_sign_in(page, live_server.url, "cmo", wait="networkidle")
         page.goto(f"{live_server.url}/dashboard/?{query}")
         page.wait_for_load_state("networkidle")
         page.wait_for_selector("#chart-variances canvas")

@@ -8,15 +8,7 @@ from decimal import Decimal
 import pytest
 
 from initiatives import services
-
-FAST_ANSWERS = {
-    "customer_facing": "yes",
-    "maturity": "experiment",
-    "quick_time_to_market": "yes",
-    "systems_of_record": "no",
-    "regulated_data": "no",
-    "lifespan": "short",
-}
+from tests.factories import FAST_LANE_ANSWERS
 
 
 @pytest.fixture
@@ -33,7 +25,7 @@ def filing(executive_marketing, executive_it):
         "marketing_share_pct": Decimal("60.00"),
         "health": "green",
         "platforms": [],
-        "lane_assessment": dict(FAST_ANSWERS),
+        "lane_assessment": dict(FAST_LANE_ANSWERS),
         "lane_justification": "",
     }
 

@@ -7,29 +7,20 @@ Without Chromium or Playwright the test is skipped locally and fails under CI=tr
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from initiatives.choices import Status
 from initiatives.models import Initiative
+from tests.conftest import ARTIFACTS, browser_sign_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PASSWORD = "demo-pass-123"
 
 
 def _sign_in(browser, live_server, username: str, path: str):
     """A fresh browser session that signs in through the login page and lands on `path` (via ?next=)."""
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    page.goto(f"{live_server.url}{path}")
-    assert "/accounts/login/" in page.url
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    browser_sign_in(page, live_server.url, username, path)
     assert page.url == f"{live_server.url}{path}"
     return page
 

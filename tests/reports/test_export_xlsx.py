@@ -25,14 +25,9 @@ from reports.xlsx import COVER_SHEET, LANE_MONTH_SHEET, SPLIT_SHEET, TRUE_UP_SHE
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
 from split.selectors import SplitFilters, split_rows, split_summary
 from tests.conftest import service_missing
-from tests.reports.test_exports import HYPERLINK, build_export_portfolio, parse_csv, unescape
+from tests.reports.export_helpers import HYPERLINK, parse_csv, unescape
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def export_portfolio(settings):
-    return build_export_portfolio(settings)
 
 
 D = Decimal

@@ -18,6 +18,7 @@ from decimal import Decimal
 import pytest
 
 from split.services import split_recompute
+from tests.conftest import browser_sign_in
 from tests.factories import (
     BudgetLineFactory,
     ExpenseFactory,
@@ -29,7 +30,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "demo-pass-123"
 
 # Collects what the page itself sees, in case a message never reaches the console.
 RECORD_VIOLATIONS = """
@@ -55,12 +55,7 @@ class Visitor:
         self.page.on("dialog", lambda dialog: dialog.accept() if dialog.type == "beforeunload" else dialog.dismiss())
         self.found: dict[str, list[str]] = {}
         if username:
-            self.page.goto(f"{self.base}/accounts/login/")
-            self.page.fill("#id_username", username)
-            self.page.fill("#id_password", PASSWORD)
-            self.page.click("button[type=submit]")
-            self.page.wait_for_load_state()
-            assert "/accounts/login/" not in self.page.url, f"{username} could not sign in"
+            browser_sign_in(self.page, self.base, username)
 
     def visit(self, path: str, expected_status: int = 200, then=None) -> None:
         self.console.clear()

@@ -13,9 +13,8 @@ from django.core.cache import cache
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
-PASSWORD = "demo-pass-123"
 LOGIN = "/accounts/login/"
 
 

@@ -15,12 +15,8 @@ from django.urls import reverse
 from budgets.models import Expense, ImportRun
 from budgets.services.imports import ACTUALS_COLUMNS, upload_dir
 
+pytestmark = pytest.mark.usefixtures("media")
 MB = 1024 * 1024
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
 
 
 def test_the_limits_are_the_documented_ones(settings):

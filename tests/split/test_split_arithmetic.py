@@ -1,9 +1,10 @@
-"""The pure §3 arithmetic: share, half-up rounding, marketing + IT = total."""
+"""The §3 arithmetic: share, half-up rounding, marketing + IT = total; and its SQL twin agrees with it."""
 
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from split.arithmetic import (
@@ -112,3 +113,81 @@ def test_marketing_share_of_actual():
     assert marketing_share_of_actual(D("402.00"), D("670.00")) == D("60.00")
     assert marketing_share_of_actual(D("1.00"), D("3.00")) == D("33.33")
     assert marketing_share_of_actual(D("0.00"), D("0.00")) is None
+
+
+# --- the SQL twin ------------------------------------------------------------------
+
+# Totals biased towards what breaks rounding: a few cents (halves at 50 %, 12.5 %…), and
+# month sums up to the column's size, negative ones included (credits).
+twin_cents = st.one_of(st.integers(min_value=-999, max_value=999), st.integers(min_value=-(10**13), max_value=10**13))
+twin_shares = st.one_of(
+    st.sampled_from([0, 1, 1250, 2500, 3333, 5000, 6667, 9999, 10_000]), st.integers(min_value=0, max_value=10_000)
+)
+twin_inputs = st.lists(
+    st.fixed_dictionaries(
+        {
+            "marketing_share_pct": twin_shares.map(cents_to_amount),
+            "planned_total": twin_cents.map(cents_to_amount),
+            "actual_total": twin_cents.map(cents_to_amount),
+            "paid_marketing": twin_cents.map(cents_to_amount),
+            "paid_it": twin_cents.map(cents_to_amount),
+        }
+    ),
+    min_size=1,
+    max_size=40,
+)
+TWIN_INPUTS = ("marketing_share_pct", "planned_total", "actual_total", "paid_marketing", "paid_it")
+
+
+def sql_twin(inputs: list[dict[str, Decimal]]) -> list[dict[str, Decimal]]:
+    """The engine's SQL arithmetic (split.services.SPLIT_AMOUNTS_SQL) run by PostgreSQL on `inputs`."""
+    from django.db import connection
+
+    from split.services import split_amounts_sql
+
+    # The types of the rebuild: the share is numeric(5,2), the month's sums are sums of numeric(14,2).
+    row = "(%s::int, %s::numeric(5,2), %s::numeric, %s::numeric, %s::numeric, %s::numeric)"
+    source = f"(SELECT * FROM (VALUES {', '.join([row] * len(inputs))}) AS given (n, {', '.join(TWIN_INPUTS)}))"
+    params = [value for n, values in enumerate(inputs) for value in (n, *(values[name] for name in TWIN_INPUTS))]
+    with connection.cursor() as cursor:
+        cursor.execute(split_amounts_sql(keys="m.n", source=source) + " ORDER BY m.n", params)
+        return [dict(zip(SPLIT_AMOUNT_COLUMNS, amounts, strict=True)) for _, *amounts in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(inputs=twin_inputs)
+def test_the_sql_twin_gives_the_rows_of_the_pure_module(inputs):
+    """The one SQL twin of the arithmetic and the pure module agree to the cent on the same inputs."""
+    in_sql = sql_twin(inputs)
+
+    in_python = [split_amounts(**values).as_dict() for values in inputs]
+    assert in_sql == in_python
+    for row in in_sql:  # and every amount comes back in cents, as the columns store it
+        assert all(amount.as_tuple().exponent == -2 for amount in row.values()), row
+
+
+# (share, total, marketing's part): halves of a cent, positive and negative.
+HALVES = [
+    ("50.00", "0.01", "0.01"),
+    ("50.00", "-0.01", "-0.01"),
+    ("50.00", "0.05", "0.03"),
+    ("12.50", "0.04", "0.01"),  # 0.005 → 0.01
+    ("12.50", "-0.12", "-0.02"),  # −0.015 → −0.02
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_sql_twin_rounds_halves_away_from_zero_like_the_pure_module():
+    inputs = [
+        {"marketing_share_pct": D(share), "planned_total": D(total), "actual_total": D(total)}
+        | {"paid_marketing": D("0.00"), "paid_it": D("0.00")}
+        for share, total, _ in HALVES
+    ]
+
+    in_sql = sql_twin(inputs)
+
+    assert [row["actual_marketing"] for row in in_sql] == [D(part) for _, _, part in HALVES]
+    assert in_sql == [split_amounts(**values).as_dict() for values in inputs]
