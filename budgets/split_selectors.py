@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from initiatives.choices import Lane, Status
 from portfolio.fiscal import parse_fiscal_year
 from portfolio.money import CENT
+from portfolio.nul_guard import NUL, nul_parameter_message
 
 from .choices import RunStatus
 from .models import SplitRow, SplitRun
@@ -71,6 +72,9 @@ class SplitFilters:
             if value is None:
                 return None
             text = str(value).strip()
+            if NUL in text:  # the database cannot compare it (a form's POST, or a job's stored filters)
+                errors[name] = nul_parameter_message(name)
+                return None
             return text or None
 
         if (text := given("fiscal_year")) is not None:
