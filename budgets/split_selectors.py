@@ -22,6 +22,7 @@ from django.utils import timezone
 from initiatives.choices import Lane, Status
 from portfolio.fiscal import parse_fiscal_year
 from portfolio.money import CENT
+from portfolio.nul_guard import NUL, nul_parameter_message
 from portfolio.text import canonical_code, choice_value, unstorable_character
 
 from .choices import RunStatus
@@ -74,6 +75,9 @@ class SplitFilters:
             if value is None:
                 return None
             text = str(value).strip()
+            if NUL in text:  # the database cannot compare it (a form's POST, or a job's stored filters)
+                errors[name] = nul_parameter_message(name)
+                return None
             return text or None
 
         if (text := given("fiscal_year")) is not None:
