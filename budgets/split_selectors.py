@@ -22,7 +22,7 @@ from django.utils import timezone
 from initiatives.choices import Lane, Status
 from portfolio.fiscal import parse_fiscal_year
 from portfolio.money import CENT
-from portfolio.nul_guard import NUL, nul_parameter_message
+from portfolio.nul_guard import nul_parameter_message
 from portfolio.text import canonical_code, choice_value, unstorable_character
 
 from .choices import RunStatus
@@ -75,7 +75,7 @@ class SplitFilters:
             if value is None:
                 return None
             text = str(value).strip()
-            if NUL in text:  # the database cannot compare it (a form's POST, or a job's stored filters)
+            if unstorable_character(text) is not None:  # NUL: the database cannot compare it (a form's POST…)
                 errors[name] = nul_parameter_message(name)
                 return None
             return text or None
@@ -98,10 +98,7 @@ class SplitFilters:
                 else:
                     errors[name] = f"“{text}” is not a {name}: use one of {', '.join(choices.values)}."
         if (text := given("initiative")) is not None:
-            if unstorable_character(text) is None:
-                values["initiative"] = canonical_code(text)
-            else:
-                errors["initiative"] = "That is not an initiative code."
+            values["initiative"] = canonical_code(text)
         if errors:
             raise SplitFilterError(errors)
         return cls(**values)
