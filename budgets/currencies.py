@@ -30,3 +30,17 @@ def is_iso_4217(code: str) -> bool:
 def currency_choices() -> list[tuple[str, str]]:
     """(code, code) pairs, sorted, for form selects."""
     return [(code, code) for code in sorted(ISO_4217_CODES)]
+
+
+def currency_error(code: str) -> str | None:
+    """Why `code` cannot be an expense's or a rate's currency, or None (the one message of the forms,
+    the API and the services)."""
+    return None if is_iso_4217(code) else f"'{code}' is not an ISO 4217 currency code."
+
+
+def validate_currency(code: str) -> None:
+    """`currency_error` as a serializer or form field validator (codes are read in any case)."""
+    from django.core.exceptions import ValidationError
+
+    if message := currency_error(code.strip().upper()):
+        raise ValidationError(message, code="currency")

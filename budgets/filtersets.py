@@ -39,12 +39,30 @@ class MonthSelect(forms.Select):
         return super().get_context(name, value, attrs)
 
 
+class YearMonthFormField(forms.CharField):
+    """`2026-03` → date(2026, 3, 1); anything else is a field error (the API's 400, the page's notice)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        try:
+            return parse_year_month(value)
+        except ValueError:
+            # The value goes in as a param: a message is a %-format string, and the value may hold a `%`.
+            raise forms.ValidationError(
+                "“%(value)s” is not a month like 2026-03 (YYYY-MM).", code="invalid", params={"value": value}
+            ) from None
+
+
 class MonthFilter(django_filters.CharFilter):
     """`2026-03` → the half-open date range of that month (so the date index is used).
 
     Any `YYYY-MM` filters (the API takes any month); the HTML select offers the
     months the filtered records span.
     """
+
+    field_class = YearMonthFormField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MonthSelect())
@@ -63,13 +81,9 @@ class MonthFilter(django_filters.CharFilter):
         return span["first"], span["last"]
 
     def filter(self, qs, value):
-        if not value:
+        if value is None:
             return qs
-        try:
-            month = parse_year_month(value)
-        except ValueError:
-            return qs.none()
-        first, after = month_bounds(month)
+        first, after = month_bounds(value)
         return qs.filter(**{f"{self.field_name}__gte": first, f"{self.field_name}__lt": after})
 
 

@@ -208,10 +208,10 @@ def audit_log(
         queryset = AUDITED[key].history.objects.all()
         if user_id is not None:
             queryset = queryset.filter(history_user_id=user_id)
-        if date_from is not None:
-            queryset = queryset.filter(history_date__gte=_day_start(date_from))
-        if date_to is not None:
-            queryset = queryset.filter(history_date__lt=_day_start(date_to + dt.timedelta(days=1)))
+        if (start := _day_start(date_from)) is not None:
+            queryset = queryset.filter(history_date__gte=start)
+        if (end := _day_start(_day_after(date_to))) is not None:
+            queryset = queryset.filter(history_date__lt=end)
         if initiative_id is not None:
             queryset = queryset.filter(initiative_id=initiative_id)
         branches.append(
@@ -227,8 +227,19 @@ def audit_log(
     return AuditPage(history_entries([(key, history_id) for _, history_id, key in picked]), page, has_next)
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    """Midnight of `day` in the current time zone: a range on history_date that its index can serve."""
+def _day_after(day: dt.date | None) -> dt.date | None:
+    """The next day; None after the calendar's last, which has none."""
+    return day + dt.timedelta(days=1) if day is not None and day < dt.date.max else None
+
+
+def _day_start(day: dt.date | None) -> dt.datetime | None:
+    """Midnight of `day` in the current time zone: a range on history_date that its index can serve.
+
+    None (no bound) at the calendar's first and last days, which bound nothing: there the
+    day after, or the time zone's offset, would fall off the calendar (OverflowError).
+    """
+    if day is None or not dt.date.min < day < dt.date.max:
+        return None
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 

@@ -56,6 +56,7 @@ from budgets.services.locks import locked_months, period_lock_create, period_unl
 from initiatives.models import Initiative
 from initiatives.rules import visible_initiatives
 from portfolio.fiscal import fiscal_year, fiscal_year_label, fiscal_year_months, parse_fiscal_year
+from portfolio.pagination import shown, web_page_number
 from portfolio.policy import can
 from portfolio.text import canonical_code, unstorable_character
 
@@ -70,6 +71,20 @@ def _require(request, action: str, obj=None) -> None:
 
 def _current_fiscal_year() -> int:
     return fiscal_year(timezone.localdate())
+
+
+def _requested_fiscal_year(request) -> int:
+    """`?fiscal_year=FY2027` (or 2027); blank → the current one; anything else → the current one, with a notice."""
+    given = request.GET.get("fiscal_year") or ""
+    if not given.strip():
+        return _current_fiscal_year()
+    try:
+        return parse_fiscal_year(given)
+    except ValueError:
+        current = _current_fiscal_year()
+        label = fiscal_year_label(current)
+        messages.warning(request, f"“{shown(given)}” is not a fiscal year like FY2027: showing {label}, this year.")
+        return current
 
 
 # --- landing ---------------------------------------------------------------------------
@@ -98,17 +113,14 @@ def finance_home(request):
 
 def budget_index(request):
     _require(request, "budgets.manage")
-    try:
-        year = parse_fiscal_year(request.GET.get("fiscal_year") or _current_fiscal_year())
-    except ValueError:
-        year = _current_fiscal_year()
+    year = _requested_fiscal_year(request)
     query = (request.GET.get("q") or "").strip()
     initiatives = visible_initiatives(request.user, Initiative.objects.all())
     if query:
         initiatives = initiatives.filter(Q(code__iexact=query) | Q(title__icontains=query))
     initiatives = budget_initiatives(queryset=initiatives.order_by("code"), fiscal_year=year)
     paginator = Paginator(initiatives, 25)
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginator.page(web_page_number(request, last=paginator.num_pages))
     current = _current_fiscal_year()
     context = {
         "tab": "budgets",
@@ -306,10 +318,7 @@ def expense_list(request):
     queryset = filterset.qs if filterset.is_bound else Expense.objects.all()
     totals = expense_totals(queryset)
     pages = max(1, math.ceil(totals["count"] / EXPENSES_PER_PAGE))
-    try:
-        page = min(max(int(request.GET.get("page", 1)), 1), pages)
-    except ValueError:
-        page = 1
+    page = web_page_number(request, last=pages)
     offset = (page - 1) * EXPENSES_PER_PAGE
     expenses = list(
         queryset.select_related("initiative").only(
@@ -512,7 +521,8 @@ def fx_rate_list(request):
             )
             return redirect("budgets:fx_rate_list")
     filterset = FxRateFilterSet(request.GET or None, queryset=FxRate.objects.all())
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    paginator = Paginator(filterset.qs, 50)
+    page = paginator.page(web_page_number(request, last=paginator.num_pages))
     locked = locked_months()
     for rate in page:
         rate.is_locked = rate.month in locked
@@ -574,10 +584,7 @@ def fx_rate_delete_view(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def lock_list(request):
     _require(request, "locks.manage")
-    try:
-        year = parse_fiscal_year(request.GET.get("fiscal_year") or _current_fiscal_year())
-    except ValueError:
-        year = _current_fiscal_year()
+    year = _requested_fiscal_year(request)
     form = PeriodLockForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -647,11 +654,11 @@ def audit_log_view(request):
         if data.get("initiative"):
             initiative = Initiative.objects.filter(code=canonical_code(data["initiative"])).first()
             filters["initiative_id"] = initiative.pk if initiative else -1
-    try:
-        page_number = max(int(request.GET.get("page", 1)), 1)
-    except ValueError:
-        page_number = 1
+    page_number = web_page_number(request)  # the log is not counted: a page past its end comes back empty
     page = audit_log(**filters, page=page_number)
+    if not page.entries and page_number > 1:
+        messages.warning(request, f"There is no page {page_number}: the log ends before it. Showing the first page.")
+        page = audit_log(**filters, page=1)
     query = request.GET.copy()
     query.pop("page", None)
     context = {"tab": "audit", "form": form, "page": page, "query": query.urlencode()}

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portfolio import policy
 from portfolio.fiscal import fiscal_year, fiscal_year_label
+from portfolio.pagination import shown, web_page_number
 
 from . import selectors, services, workflow
 from .choices import Status
@@ -59,6 +60,16 @@ def _require(request, action: str, obj=None) -> None:
 # --- list ------------------------------------------------------------------------------
 
 
+def _per_page(request) -> int:
+    """`?per_page=` when it is one of PAGE_SIZES; otherwise the first, with a notice."""
+    given = request.GET.get("per_page", "").strip()
+    if not given or given in {str(size) for size in PAGE_SIZES}:
+        return int(given or PAGE_SIZES[0])
+    sizes = ", ".join(str(size) for size in PAGE_SIZES[:-1]) + f" or {PAGE_SIZES[-1]}"
+    messages.warning(request, f"“{shown(given)}” is not a page size here ({sizes}): showing {PAGE_SIZES[0]} a page.")
+    return PAGE_SIZES[0]
+
+
 @require_GET
 def initiative_list(request):
     """Search, filters, counts per status, sortable columns and pages, in a fixed number of queries."""
@@ -72,13 +83,9 @@ def initiative_list(request):
     status = filterset.form.cleaned_data.get("status") or ""
     total = counts.get(status, 0) if status else sum(counts.values())
 
-    try:
-        per_page = int(request.GET.get("per_page", PAGE_SIZES[0]))
-    except ValueError:
-        per_page = PAGE_SIZES[0]
-    per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZES[0]
+    per_page = _per_page(request)
     paginator = CountedPaginator(filterset.qs, per_page, count=total)
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginator.page(web_page_number(request, last=paginator.num_pages))
 
     active_filters = [
         name

@@ -6,7 +6,11 @@
 - `api_exception_handler`: a service's Django `ValidationError` becomes a 400 with
   field messages, exactly like a serializer's; every error is JSON.
 - Pagination: page numbers for the small lists, `KeysetPagination` (a cursor on a
-  unique sort key) for the big ones, expenses and the split.
+  unique sort key) for the big ones, expenses and the split. A page number or size
+  that is not one is a 400 on that parameter (`portfolio.pagination` reads them).
+- `FilterBackend`: django-filter's, with its 400 built from the form's messages.
+- `JSONParser`: numbers read exactly (Decimal, never float), so a money or percentage
+  field refuses `100.0000000000000000001` instead of storing 100.00.
 - Throttles whose rates are read from settings at request time, so they can be
   tuned per environment (`API_THROTTLE_*`) and raised in tests.
 - `portfolio.api_schema.PortfolioAutoSchema` documents the error responses of every
@@ -19,20 +23,26 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import json
+import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import exceptions, pagination, permissions, serializers, throttling
+from rest_framework import exceptions, pagination, parsers, permissions, serializers, throttling
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.utils import json as strict_json
 from rest_framework.utils.urls import replace_query_param
 
 from portfolio import policy
+from portfolio.pagination import parse_page_number, parse_page_size
 from portfolio.text import choice_value
 
 # --- errors -----------------------------------------------------------------------------
@@ -53,6 +63,52 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=service_error_detail(exc))
     return exception_handler(exc, context)
+
+
+def _integer(text: str) -> int | Decimal:
+    """A JSON integer; past Python's digit limit for int() (a guard against slow conversions) a Decimal,
+    so the field that receives it refuses it by name ("no more than 14 digits") rather than the whole body."""
+    limit = sys.get_int_max_str_digits()
+    return Decimal(text) if limit and len(text.lstrip("-")) > limit else int(text)
+
+
+class JSONParser(parsers.JSONParser):
+    """JSON bodies with every number read exactly: a fraction or an exponent as a Decimal, never a float.
+
+    DRF's parser reads `100.0000000000000000001` as the float 100.0, which a two-place
+    DecimalField then accepts and stores as 100.00; `1e-400` becomes 0.0. As a Decimal the
+    field sees the exact value and refuses its places or its size, as it refuses the same
+    value sent as a string. NaN and Infinity are not JSON: the body is refused (400).
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            text = codecs.getreader(parsers.get_encoding(parser_context or {}))(stream)
+            return strict_json.load(text, parse_float=Decimal, parse_int=_integer)
+        except ValueError as error:
+            raise exceptions.ParseError(f"JSON parse error - {error}") from error
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, answering invalid filters with the form's own messages (a 400 per parameter).
+
+    django-filter formats each message as `message % params`, even a message without
+    params: one quoting the value (`“100%” is not a fiscal year`) raised TypeError, a 500.
+    The form's `get_json_data()` formats as Django does, only with params.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(
+                {
+                    name: [exceptions.ErrorDetail(error["message"], code=error["code"]) for error in errors]
+                    for name, errors in filterset.errors.get_json_data().items()
+                }
+            )
+        return filterset.qs
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -184,11 +240,37 @@ class LoginThrottle(_RatesFromSettings, throttling.SimpleRateThrottle):
 # --- pagination ----------------------------------------------------------------------------
 
 
+def _parameter_error(name: str, error: ValueError) -> exceptions.ValidationError:
+    return exceptions.ValidationError({name: [str(error)]})
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
-    """`?page=2&page_size=100` (at most 500 a page)."""
+    """`?page=2&page_size=100` (at most 500 a page).
+
+    A page number or size that is not a whole number from 1 is a 400 on the parameter
+    (DRF would answer 404 "Invalid page." or ignore the size); a page past the last is a 404.
+    """
 
     page_size_query_param = "page_size"
     max_page_size = 500
+    invalid_page_message = "There is no page {page_number}: the list has fewer pages."
+
+    def get_page_size(self, request) -> int:
+        try:
+            return parse_page_size(
+                request.query_params.get(self.page_size_query_param), default=self.page_size, maximum=self.max_page_size
+            )
+        except ValueError as error:
+            raise _parameter_error(self.page_size_query_param, error) from error
+
+    def get_page_number(self, request, paginator) -> int:
+        value = request.query_params.get(self.page_query_param)
+        if value in self.last_page_strings:
+            return paginator.num_pages
+        try:
+            return parse_page_number(value)
+        except ValueError as error:
+            raise _parameter_error(self.page_query_param, error) from error
 
 
 class KeysetPagination(pagination.BasePagination):
@@ -271,10 +353,11 @@ class KeysetPagination(pagination.BasePagination):
 
     def _page_size(self, request) -> int:
         try:
-            size = int(request.query_params[self.page_size_query_param])
-        except (KeyError, ValueError):
-            return self.page_size
-        return min(size, self.max_page_size) if size > 0 else self.page_size
+            return parse_page_size(
+                request.query_params.get(self.page_size_query_param), default=self.page_size, maximum=self.max_page_size
+            )
+        except ValueError as error:
+            raise _parameter_error(self.page_size_query_param, error) from error
 
     @staticmethod
     def _flip(name: str) -> str:

@@ -12,7 +12,8 @@ from portfolio.api import ERROR_DESCRIPTIONS, VALIDATION_ERROR_SCHEMA, ErrorSeri
 class PortfolioAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema, plus the error responses every operation can give.
 
-    400 (field messages) where the request carries a body or query parameters;
+    400 (field messages) everywhere: a body, a query parameter, or a NUL byte in any query
+    parameter (refused before the view by `portfolio.nul_guard`);
     401 (a wrong token is refused even where none is needed); 403 unless the view is
     public; 404 where a path parameter names a record or page numbers can run out;
     429 everywhere (throttling); 503 where the view says so (`schema_errors_extra`).
@@ -45,8 +46,7 @@ class PortfolioAutoSchema(AutoSchema):
             codes.append("401")  # also on public operations: a wrong token is refused
         if not public:
             codes.append("403")
-        if self.method != "GET" or self._is_list_view() or getattr(self.view, "schema_bad_request", False):
-            codes.append("400")
+        codes.append("400")  # a NUL byte in any query parameter is refused, whatever the operation
         if has_path_params or (self._is_list_view() and isinstance(self._get_paginator(), PageNumberPagination)):
             codes.append("404")
         return codes

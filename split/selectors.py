@@ -22,6 +22,7 @@ from django.utils import timezone
 from initiatives.choices import Lane, Status
 from portfolio.fiscal import parse_fiscal_year
 from portfolio.money import CENT
+from portfolio.nul_guard import nul_parameter_message
 from portfolio.text import canonical_code, choice_value, unstorable_character
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
 from split.choices import RunStatus
@@ -73,6 +74,9 @@ class SplitFilters:
             if value is None:
                 return None
             text = str(value).strip()
+            if unstorable_character(text) is not None:  # NUL: the database cannot compare it (a form's POST…)
+                errors[name] = nul_parameter_message(name)
+                return None
             return text or None
 
         if (text := given("fiscal_year")) is not None:
@@ -93,10 +97,7 @@ class SplitFilters:
                 else:
                     errors[name] = f"“{text}” is not a {name}: use one of {', '.join(choices.values)}."
         if (text := given("initiative")) is not None:
-            if unstorable_character(text) is None:
-                values["initiative"] = canonical_code(text)
-            else:
-                errors["initiative"] = "That is not an initiative code."
+            values["initiative"] = canonical_code(text)
         if errors:
             raise SplitFilterError(errors)
         return cls(**values)

@@ -25,7 +25,10 @@ class FiscalYearFormField(forms.CharField):
             year = parse_fiscal_year(value)
             fiscal_year_bounds(year)  # a year the calendar can hold
         except (ValueError, OverflowError):
-            raise forms.ValidationError(f"“{value}” is not a fiscal year like FY2027.") from None
+            # The value goes in as a param: a message is a %-format string, and the value may hold a `%`.
+            raise forms.ValidationError(
+                "“%(value)s” is not a fiscal year like FY2027.", code="invalid", params={"value": value}
+            ) from None
         return year
 
 

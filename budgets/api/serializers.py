@@ -14,8 +14,9 @@ import datetime as dt
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from budgets.amounts import MONEY_WHOLE_DIGITS
+from budgets.amounts import MONEY_WHOLE_DIGITS, validate_budget_amount, validate_expense_amount
 from budgets.choices import Category, Payer
+from budgets.currencies import validate_currency
 from budgets.models import MONEY, BudgetLine, Expense, FxRate, PeriodLock
 from budgets.months import parse_year_month
 from initiatives.api.serializers import PersonField, VisibleInitiativeField
@@ -63,8 +64,9 @@ def money(**kwargs) -> serializers.DecimalField:
     {"type": "string", "format": "decimal", "pattern": rf"^-?\d{{0,{MONEY_WHOLE_DIGITS}}}(?:\.\d{{0,2}})?$"}
 )
 class AmountInputField(serializers.DecimalField):
-    """A money amount a client sends, only parsed here: the service judges it by its rule in
-    `budgets.amounts` (the one of the forms and the importers, with the same messages).
+    """A money amount a client sends: parsed here, judged by its rule in `budgets.amounts` (the one of
+    the forms, the importers and the services, with the same messages) given as the field's validator,
+    so a 400 names every bad field at once.
 
     The field refuses only what is not a number (or a string of more than 1,000 characters).
     """
@@ -93,7 +95,9 @@ class BudgetLineInputSerializer(serializers.Serializer):
     initiative = VisibleInitiativeField(help_text="The initiative's code, e.g. INI-0042.")
     month = MonthField()
     category = ValueOrLabelChoiceField(choices=Category.choices)
-    amount = AmountInputField(help_text="Planned spend in reporting currency, ≥ 0.")
+    amount = AmountInputField(
+        help_text="Planned spend in reporting currency, ≥ 0.", validators=[validate_budget_amount]
+    )
 
 
 class BudgetLineUpdateSerializer(serializers.Serializer):
@@ -101,7 +105,7 @@ class BudgetLineUpdateSerializer(serializers.Serializer):
 
     month = MonthField()
     category = ValueOrLabelChoiceField(choices=Category.choices)
-    amount = AmountInputField()
+    amount = AmountInputField(validators=[validate_budget_amount])
 
 
 # --- expenses ----------------------------------------------------------------------------
@@ -128,8 +132,12 @@ class ExpenseUpdateSerializer(serializers.Serializer):
 
     initiative = VisibleInitiativeField(help_text="The initiative's code, e.g. INI-0042.")
     incurred_on = serializers.DateField()
-    amount = AmountInputField(help_text="In `currency`; not zero; negative for a credit or reversal.")
-    currency = serializers.CharField(help_text="ISO 4217 code, e.g. EUR; converted at the month's FX rate.")
+    amount = AmountInputField(
+        help_text="In `currency`; not zero; negative for a credit or reversal.", validators=[validate_expense_amount]
+    )
+    currency = serializers.CharField(
+        help_text="ISO 4217 code, e.g. EUR; converted at the month's FX rate.", validators=[validate_currency]
+    )
     paid_by = ValueOrLabelChoiceField(choices=Payer.choices, help_text="Whose cost centre was charged.")
     category = ValueOrLabelChoiceField(choices=Category.choices)
     vendor = serializers.CharField(allow_blank=True, required=False, default="")

@@ -17,7 +17,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Count, F
 from django.db.models.functions import Coalesce
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -40,7 +39,7 @@ from budgets.services.fx import fx_rate_delete, fx_rate_set
 from budgets.services.locks import period_lock_create, period_unlock
 from initiatives.choices import Lane, Status
 from initiatives.rules import visible_finances
-from portfolio.api import KeysetPagination, PolicyPermission, query_parameter, service_error_detail
+from portfolio.api import FilterBackend, KeysetPagination, PolicyPermission, query_parameter, service_error_detail
 from portfolio.money import CENT
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
 from split.models import SplitRun
@@ -99,7 +98,7 @@ class _FinanceViewSet(viewsets.GenericViewSet):
     """What the finance endpoints share: the policy permission and page-number lists."""
 
     permission_classes = [PolicyPermission]
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [FilterBackend, OrderingFilter]
 
 
 WRITE_ACTIONS = ("create", "update", "partial_update", "destroy")
@@ -262,7 +261,7 @@ EXPENSE_CREATE_RESPONSE = PolymorphicProxySerializer(
 @extend_schema(tags=["expenses"])
 class ExpenseViewSet(_FinanceRecordViewSet):
     serializer_class = ExpenseSerializer
-    filter_backends = [DjangoFilterBackend]  # the cursor fixes the order
+    filter_backends = [FilterBackend]  # the cursor fixes the order
     filterset_class = ExpenseFilterSet
     pagination_class = ExpensePagination
     keyset_ordering = ("-incurred_on", "-id")
@@ -438,7 +437,6 @@ class SplitRowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     keyset_ordering = ("month", "initiative_code")  # = fiscal_year, month, code: the export's order
     permission_classes = [PolicyPermission]
     policy_actions = {"list": "split.view"}
-    schema_bad_request = True
 
     def get_queryset(self):
         return split_rows(_split_filters(self.request.query_params))
@@ -490,7 +488,6 @@ class SplitSummaryView(GenericAPIView):
     policy_actions = {"get": "split.view"}
     pagination_class = None
     filter_backends: list = []
-    schema_bad_request = True
 
     @extend_schema(
         tags=["split"],

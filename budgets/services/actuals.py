@@ -16,7 +16,7 @@ from django.db import transaction
 
 from budgets.amounts import expense_amount_error
 from budgets.choices import Category, Payer
-from budgets.currencies import is_iso_4217
+from budgets.currencies import currency_error
 from budgets.models import Expense
 from budgets.services.fx import amount_in_reporting
 from budgets.services.locks import period_lock_check
@@ -33,8 +33,8 @@ def expense_validate(values: Mapping[str, Any]) -> None:
     if amount is not None and (message := expense_amount_error(amount)):
         errors["amount"] = message
     currency = values.get("currency")
-    if currency is not None and not is_iso_4217(currency):
-        errors["currency"] = f"'{currency}' is not an ISO 4217 currency code."
+    if currency is not None and (message := currency_error(currency)):
+        errors["currency"] = message
     if values.get("paid_by") is not None and values["paid_by"] not in Payer.values:
         errors["paid_by"] = "Paid by must be marketing or it."
     if values.get("category") is not None and values["category"] not in Category.values:

@@ -21,7 +21,7 @@ from django.db.models.functions import Abs
 from simple_history.utils import bulk_update_with_history
 
 from budgets.amounts import MONEY_LIMIT
-from budgets.currencies import is_iso_4217
+from budgets.currencies import currency_error
 from budgets.models import Expense, FxRate
 from budgets.months import month_bounds, month_label
 from budgets.services.locks import period_lock_check
@@ -106,8 +106,8 @@ def amount_in_reporting(
 def fx_rate_validate(*, currency: str, month: dt.date, rate: Decimal) -> None:
     """Field-level checks of one rate (currency code, not the reporting currency, positive, precision)."""
     errors: dict[str, str] = {}
-    if not is_iso_4217(currency):
-        errors["currency"] = f"'{currency}' is not an ISO 4217 currency code."
+    if message := currency_error(currency):
+        errors["currency"] = message
     elif currency == reporting_currency():
         errors["currency"] = f"{currency} is the reporting currency: its rate is always 1."
     if month.day != 1:

@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -25,7 +24,7 @@ from initiatives.choices import Status
 from initiatives.filtersets import InitiativeFilterSet
 from initiatives.models import Initiative
 from initiatives.selectors import initiative_queryset
-from portfolio.api import PolicyPermission
+from portfolio.api import FilterBackend, PolicyPermission
 from portfolio.text import canonical_code
 
 from .serializers import (
@@ -115,7 +114,7 @@ class InitiativeViewSet(
     serializer_class = InitiativeSerializer
     lookup_field = "code"
     lookup_value_regex = r"[^/]+"
-    filter_backends = [DjangoFilterBackend]  # sorting is the FilterSet's `sort`, as on the web list
+    filter_backends = [FilterBackend]  # sorting is the FilterSet's `sort`, as on the web list
     filterset_class = InitiativeFilterSet
     permission_classes = [PolicyPermission]
     policy_actions = {

@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Anonymous users see only the login page (PRODUCT.md §1).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # A NUL byte in the path or a query parameter: 404 / 400 before any view queries with it.
+    "portfolio.nul_guard.NulGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -354,9 +356,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Numbers read exactly (Decimal, never float): money and percentages keep every digit sent.
+    "DEFAULT_PARSER_CLASSES": ["portfolio.api.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "portfolio.api.FilterBackend",  # django-filter's, with safe 400 messages
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "portfolio.api.PageNumberPagination",

@@ -78,13 +78,16 @@ def test_a_locked_month_refuses_budget_changes_and_says_which(api, finance, init
     assert list(BudgetLine.objects.values_list("month", "amount")) == [(dt.date(2026, 3, 1), Decimal("1000.00"))]
 
 
-def test_budget_amounts_are_checked_by_the_service(api, finance, initiative):
+def test_budget_amounts_are_checked_by_the_amount_rule_with_every_other_field(api, finance, initiative):
     body = {"initiative": initiative.code, "month": "2026-13", "category": "labor", "amount": "-1"}
 
     response = api(finance).post("/api/budget-lines/", body, format="json")
 
-    assert response.status_code == 400
-    assert response.json() == {"month": ["Give a month like 2026-03 (YYYY-MM)."]}
+    assert response.status_code == 400  # every bad field at once, the amount in the rule's words
+    assert response.json() == {
+        "month": ["Give a month like 2026-03 (YYYY-MM)."],
+        "amount": ["A budget amount cannot be negative."],
+    }
     response = api(finance).post("/api/budget-lines/", {**body, "month": "2026-03"}, format="json")
     assert response.json() == {"amount": ["A budget amount cannot be negative."]}
 
@@ -141,7 +144,11 @@ def test_expense_rules_come_from_the_service(api, finance, initiative):
         "/api/expenses/", expense_body(initiative, amount="0", currency="XYZ", paid_by="both"), format="json"
     )
     assert response.status_code == 400
-    assert response.json() == {"paid_by": ['"both" is not a valid choice.']}
+    assert response.json() == {
+        "paid_by": ['"both" is not a valid choice.'],
+        "amount": ["An expense amount cannot be zero (use a negative amount for a credit)."],
+        "currency": ["'XYZ' is not an ISO 4217 currency code."],
+    }
 
     response = api(finance).post("/api/expenses/", expense_body(initiative, amount="0", currency="XYZ"), format="json")
     assert response.json() == {

@@ -9,6 +9,7 @@ headers, body). A bounded number of examples per operation keeps the run short;
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from decimal import Decimal
 
@@ -33,6 +34,7 @@ from tests.factories import (
     InitiativeFactory,
     PeriodLockFactory,
 )
+from tests.hostile_values import JSON_NUMBERS, QUERY_VALUES, value_id
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +161,171 @@ def _node_id_for_schemathesis(request):
 )
 def test_the_api_honours_its_schema(case, token):
     case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=CHECKS)
+
+
+# --- hostile values, explicitly (issue 14 §5 and §6) ----------------------------------------------
+#
+# Generated data rarely hits the values that once broke the API, so every list gets each
+# of `QUERY_VALUES` in each query parameter it documents, and every write gets each of
+# `JSON_NUMBERS` (raw JSON text: a Python float would already have rounded it) in each
+# field of its body. The same checks as above apply; in addition a 400 must name the
+# parameter or field it is about, and a money or percentage field must refuse them all.
+
+# Every API list (GET without a path parameter), and every write whose body holds an amount
+# or a percentage (format `decimal`): the guard below keeps these in step with the schema.
+API_LISTS = [
+    "/api/",
+    "/api/budget-lines/",
+    "/api/expenses/",
+    "/api/fx-rates/",
+    "/api/initiatives/",
+    "/api/locks/",
+    "/api/recompute/",
+    "/api/split/",
+    "/api/split/summary/",
+]
+MONEY_WRITES = [
+    ("POST", "/api/budget-lines/"),
+    ("PUT", "/api/budget-lines/{id}/"),
+    ("PATCH", "/api/budget-lines/{id}/"),
+    ("POST", "/api/expenses/"),
+    ("PUT", "/api/expenses/{id}/"),
+    ("PATCH", "/api/expenses/{id}/"),
+    ("POST", "/api/fx-rates/"),
+    ("PUT", "/api/fx-rates/{id}/"),
+    ("PATCH", "/api/fx-rates/{id}/"),
+    ("POST", "/api/initiatives/"),
+    ("PUT", "/api/initiatives/{code}/"),
+    ("PATCH", "/api/initiatives/{code}/"),
+]
+WRITE_METHODS = ("post", "put", "patch")
+# Not JSON at all (RFC 8259 has no NaN or Infinity): the whole body is refused, with a `detail`.
+NOT_JSON = {"NaN", "Infinity", "-Infinity"}
+
+
+def _schema_as(user, application):
+    """The API schema, loaded as `user` (token auth), and the headers that authenticate its requests."""
+    headers = {"Authorization": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
+    config = SchemathesisConfig.from_dict({"headers": headers})
+    return schemathesis.openapi.from_wsgi("/api/schema/", application, config=config, headers=headers), headers
+
+
+@pytest.fixture
+def finance_api(finance, portfolio, application):
+    return _schema_as(finance, application)
+
+
+@pytest.fixture
+def raw_schema(finance_api) -> dict:
+    return finance_api[0].raw_schema
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def _body_shapes(schema: dict, method: str, path: str) -> list[tuple[bool, dict]]:
+    """The request body's object schemas, each with whether it is sent as a list of them."""
+    body = schema["paths"][path][method].get("requestBody", {}).get("content", {}).get("application/json")
+    if body is None:
+        return []
+    root = _resolve(schema, body["schema"])
+    shapes = []
+    for branch in root.get("oneOf", [root]):
+        branch = _resolve(schema, branch)
+        if branch.get("type") == "array":
+            shapes.append((True, _resolve(schema, branch["items"])))
+        else:
+            shapes.append((False, branch))
+    return shapes
+
+
+def _decimal_fields(shape: dict) -> list[str]:
+    return [name for name, field in shape.get("properties", {}).items() if field.get("format") == "decimal"]
+
+
+def _list_paths(schema: dict) -> list[str]:
+    return sorted(path for path, operations in schema["paths"].items() if "get" in operations and "{" not in path)
+
+
+def test_the_hostile_value_cases_cover_every_list_and_money_write(raw_schema):
+    assert _list_paths(raw_schema) == sorted(API_LISTS)
+    money_writes = {
+        (method.upper(), path)
+        for path, operations in raw_schema["paths"].items()
+        for method in operations
+        if method in WRITE_METHODS
+        and any(_decimal_fields(shape) for _, shape in _body_shapes(raw_schema, method, path))
+    }
+    assert money_writes == set(MONEY_WRITES)
+
+
+def _names_the_problem(body, name: str) -> bool:
+    """A 400 body names `name`; for a list of items, each refused item's messages do
+    (DRF gives them as a list, or as a dict by position: `{"0": {…}}`)."""
+    if isinstance(body, dict) and body and all(key.isdigit() for key in body):
+        body = list(body.values())
+    if isinstance(body, list):
+        return bool(body) and all(isinstance(item, dict) and name in item for item in body if item)
+    return isinstance(body, dict) and name in body
+
+
+@pytest.mark.parametrize("path", API_LISTS)
+def test_hostile_query_values_on_every_api_list(path, finance_api, raw_schema):
+    """Each documented query parameter with each hostile value: no 500, the schema honoured, a 400 names it."""
+    schema, headers = finance_api
+    operation = schema[path]["GET"]
+    names = [p["name"] for p in raw_schema["paths"][path]["get"].get("parameters", []) if p["in"] == "query"]
+    failures = []
+    for name in names or ["page"]:  # a list without parameters still gets an unknown one
+        for value in QUERY_VALUES:
+            case = operation.Case(query={name: value})
+            try:
+                response = case.call_and_validate(headers=headers, checks=CHECKS)
+            except Exception as error:
+                failures.append(f"{name}={value!r}: {type(error).__name__}: {str(error)[:300]}")
+                continue
+            if response.status_code == 400 and not _names_the_problem(json.loads(response.content), name):
+                failures.append(f"{name}={value!r}: a 400 that does not name {name}: {response.content[:200]!r}")
+    assert failures == []
+
+
+def _path_parameters(path: str, portfolio) -> dict[str, str]:
+    from budgets.models import BudgetLine, Expense, FxRate
+
+    draft = portfolio[0]  # the PM's draft: revisable
+    records = {"/api/budget-lines/": BudgetLine, "/api/expenses/": Expense, "/api/fx-rates/": FxRate}
+    if "{code}" in path:
+        return {"code": draft.code}
+    if "{id}" in path:
+        model = records[path.split("{", 1)[0]]
+        return {"id": str(model.objects.order_by("pk").first().pk)}
+    return {}
+
+
+@pytest.mark.parametrize(("method", "path"), MONEY_WRITES)
+def test_json_numbers_in_every_money_field(request, method, path, raw_schema, portfolio, application):
+    """Raw JSON numbers — too precise, out of range, not finite, not numbers — are refused by the field, exactly."""
+    user = request.getfixturevalue("pm" if path.startswith("/api/initiatives/") else "finance")
+    schema, headers = _schema_as(user, application)
+    operation = schema[path][method]
+    path_parameters = _path_parameters(path, portfolio)
+    failures = []
+    for as_list, shape in _body_shapes(raw_schema, method.lower(), path):
+        for name in _decimal_fields(shape):
+            for literal in JSON_NUMBERS:
+                raw = f'{{"{name}": {literal}}}'
+                raw = f"[{raw}]" if as_list else raw
+                case = operation.Case(path_parameters=path_parameters, body={}, media_type="application/json")
+                try:
+                    response = case.call_and_validate(headers=headers, checks=CHECKS, data=raw.encode())
+                except Exception as error:
+                    failures.append(f"{name}: {value_id(literal)}: {type(error).__name__}: {str(error)[:300]}")
+                    continue
+                body = json.loads(response.content)
+                expected = "detail" if literal in NOT_JSON else name
+                if response.status_code != 400 or not _names_the_problem(body, expected):
+                    failures.append(f"{name}: {value_id(literal)} → {response.status_code} {response.content[:200]!r}")
+    assert failures == []

@@ -73,7 +73,7 @@ def test_lane_and_status_filters_take_the_value_or_the_label_in_any_case(portfol
 def test_an_initiative_filter_holding_a_nul_is_refused_not_sent_to_the_database():
     with pytest.raises(SplitFilterError) as refused:
         SplitFilters.parse({"initiative": "INI-\x000001"})
-    assert refused.value.errors == {"initiative": "That is not an initiative code."}
+    assert "NUL" in refused.value.errors["initiative"]
 
 
 def test_bad_filters_are_refused_with_a_message_per_field():
