@@ -110,5 +110,6 @@ urlpatterns = [
     path("docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
     path("", include("initiatives.api.urls")),
     path("", include("budgets.api.urls")),
+    path("", include("split.api.urls")),
     re_path(r"^(?P<path>.*)$", not_found),
 ]

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, DecimalField, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -270,3 +270,27 @@ def initiative_split(*, initiative_code: str) -> InitiativeSplit:
     run = latest_successful_run()
     (amounts,) = split_summary(None, SplitFilters(initiative=initiative_code))
     return InitiativeSplit(amounts=amounts, as_of=run.finished_at if run else None)
+
+
+def split_summary_by_side(filters: SplitFilters) -> list[dict[str, Any]]:
+    """Roll-ups by the owner's side (marketing or IT), as the dashboard's `side` filter picks initiatives.
+
+    The same sums as `split_summary` (MoneySum, exact cents), grouped on the
+    owner's profile, which the split table does not copy.
+    """
+    zero = Decimal("0.00")
+    sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SPLIT_AMOUNT_COLUMNS}
+    results = list(
+        split_rows(filters)
+        .order_by()
+        .values(side=F("initiative__owner__profile__side"))
+        .annotate(rows=Count("id"), **sums)
+        .order_by("side")
+    )
+    for result in results:
+        for column in SPLIT_AMOUNT_COLUMNS:
+            result[column] = Decimal(result[column]).quantize(CENT)
+        result["marketing_share_of_actual"] = marketing_share_of_actual(
+            result["actual_marketing"], result["actual_total"]
+        )
+    return results

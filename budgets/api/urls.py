@@ -1,6 +1,5 @@
 """Routes of the finance endpoints (included by portfolio/api_urls.py under the `api` namespace)."""
 
-from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -10,10 +9,5 @@ router.register("budget-lines", views.BudgetLineViewSet, basename="budget-line")
 router.register("expenses", views.ExpenseViewSet, basename="expense")
 router.register("fx-rates", views.FxRateViewSet, basename="fx-rate")
 router.register("locks", views.PeriodLockViewSet, basename="lock")
-router.register("split", views.SplitRowViewSet, basename="split")
-router.register("recompute", views.RecomputeViewSet, basename="recompute")
 
-urlpatterns = [
-    path("split/summary/", views.SplitSummaryView.as_view(), name="split-summary"),
-    *router.urls,
-]
+urlpatterns = router.urls

@@ -10,14 +10,10 @@ the web forms and the importers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Count, F
-from django.db.models.functions import Coalesce
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     PolymorphicProxySerializer,
@@ -26,9 +22,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
-from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from budgets.filtersets import ExpenseFilterSet, FxRateFilterSet
@@ -37,25 +32,8 @@ from budgets.services.actuals import expense_create, expense_delete, expense_upd
 from budgets.services.budgets import budget_line_delete, budget_line_set, budget_line_update
 from budgets.services.fx import fx_rate_delete, fx_rate_set
 from budgets.services.locks import period_lock_create, period_unlock
-from initiatives.choices import Lane, Status
 from initiatives.rules import visible_finances
-from portfolio.api import FilterBackend, KeysetPagination, PolicyPermission, query_parameter, service_error_detail
-from portfolio.money import CENT
-from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
-from split.models import SplitRun
-from split.selectors import (
-    FILTER_NAMES,
-    MONEY,
-    SUMMARY_GROUPS,
-    MoneySum,
-    SplitFilterError,
-    SplitFilters,
-    latest_successful_run,
-    run_cached,
-    split_rows,
-    split_summary,
-)
-from split.services import SplitRecomputeError, split_recompute_request
+from portfolio.api import FilterBackend, KeysetPagination, PolicyPermission, service_error_detail
 
 from .filtersets import BudgetLineFilterSet, PeriodLockFilterSet
 from .serializers import (
@@ -71,9 +49,6 @@ from .serializers import (
     FxRateUpdateSerializer,
     PeriodLockInputSerializer,
     PeriodLockSerializer,
-    SplitRowSerializer,
-    SplitRunSerializer,
-    SplitSummarySerializer,
     UnlockSerializer,
 )
 
@@ -398,169 +373,3 @@ class PeriodLockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         values = _valid(UnlockSerializer, request)
         _call(period_unlock, lock=lock, reason=values["reason"], by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-# --- the split ---------------------------------------------------------------------------------
-
-SPLIT_FILTER_PARAMETERS = [
-    query_parameter("fiscal_year", "Fiscal year, `FY2027` or `2027` (named after the calendar year it ends in)."),
-    query_parameter("quarter", "Fiscal quarter: 1–4 or Q1–Q4.", enum=["1", "2", "3", "4", "Q1", "Q2", "Q3", "Q4"]),
-    query_parameter("lane", "Lane.", enum=Lane.values),
-    query_parameter("status", "The initiative's status at the recompute.", enum=Status.values),
-    query_parameter("initiative", "An initiative code, e.g. INI-0042."),
-]
-
-
-def _split_filters(params) -> SplitFilters:
-    try:
-        return SplitFilters.parse(params)
-    except SplitFilterError as error:
-        raise ValidationError({name: [message] for name, message in error.errors.items()}) from error
-
-
-class SplitPagination(KeysetPagination):
-    page_size = 500
-    max_page_size = 5000
-
-
-@extend_schema(
-    tags=["split"],
-    summary="The spend split",
-    description="One row per initiative and month, as of the latest recompute, in the finance export's order and "
-    "with its column names (PRODUCT.md §3–§4). Cursor-paginated: follow `next`.",
-    parameters=SPLIT_FILTER_PARAMETERS,
-)
-class SplitRowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    serializer_class = SplitRowSerializer
-    pagination_class = SplitPagination
-    filter_backends: list = []  # the export's filters, parsed by SplitFilters
-    keyset_ordering = ("month", "initiative_code")  # = fiscal_year, month, code: the export's order
-    permission_classes = [PolicyPermission]
-    policy_actions = {"list": "split.view"}
-
-    def get_queryset(self):
-        return split_rows(_split_filters(self.request.query_params))
-
-
-# split_summary's groups, plus the owner's side (see split_summary_by_side).
-GROUPS = ("lane", "side", "status", "fiscal_year", "quarter", "month", "initiative")
-if set(GROUPS) - {"side"} != set(SUMMARY_GROUPS):  # pragma: no cover - guards the list against the selector's
-    raise ImportError("budgets.api.views.GROUPS is out of step with split_selectors.SUMMARY_GROUPS")
-
-
-def split_summary_by_side(filters: SplitFilters) -> list[dict[str, Any]]:
-    """Roll-ups by the owner's side (marketing or IT), as the dashboard's `side` filter picks initiatives.
-
-    The same sums as `split_summary` (MoneySum, exact cents), grouped on the
-    owner's profile, which the split table does not copy.
-    """
-    zero = Decimal("0.00")
-    sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SPLIT_AMOUNT_COLUMNS}
-    results = list(
-        split_rows(filters)
-        .order_by()
-        .values(side=F("initiative__owner__profile__side"))
-        .annotate(rows=Count("id"), **sums)
-        .order_by("side")
-    )
-    for result in results:
-        for column in SPLIT_AMOUNT_COLUMNS:
-            result[column] = Decimal(result[column]).quantize(CENT)
-        result["marketing_share_of_actual"] = marketing_share_of_actual(
-            result["actual_marketing"], result["actual_total"]
-        )
-    return results
-
-
-def _summary_row(result: dict[str, Any]) -> dict[str, Any]:
-    row = dict(result)
-    if "fiscal_quarter" in row:
-        row["quarter"] = row.pop("fiscal_quarter")
-    row.pop("initiative_id", None)
-    if "side" in row:
-        row["side"] = row["side"] or None
-    return row
-
-
-class SplitSummaryView(GenericAPIView):
-    serializer_class = SplitSummarySerializer
-    permission_classes = [PolicyPermission]
-    policy_actions = {"get": "split.view"}
-    pagination_class = None
-    filter_backends: list = []
-
-    @extend_schema(
-        tags=["split"],
-        summary="Roll-ups of the spend split",
-        description="The split's amounts summed per group, with `marketing_share_of_actual`; every roll-up is "
-        "the sum of the rows it covers, so marketing + IT equals the total in each. `group_by`: lane, side (the "
-        "owner's side), status, fiscal_year, quarter (fiscal), month or initiative; without it, one row for the "
-        "whole (filtered) portfolio.",
-        parameters=[query_parameter("group_by", "How to group the rows.", enum=list(GROUPS)), *SPLIT_FILTER_PARAMETERS],
-    )
-    def get(self, request) -> Response:
-        filters = _split_filters(request.query_params)
-        group_by = (request.query_params.get("group_by") or "").strip() or None
-        if group_by is not None and group_by not in GROUPS:
-            raise ValidationError({"group_by": [f"“{group_by}” is not a grouping: use one of {', '.join(GROUPS)}."]})
-        filters_key = ":".join(str(getattr(filters, name) or "") for name in FILTER_NAMES)
-        results = run_cached(  # the roll-ups of one run never change: computed once per run and query
-            latest_successful_run(),
-            f"api-summary:{group_by or ''}:{filters_key}",
-            lambda: split_summary_by_side(filters) if group_by == "side" else split_summary(group_by, filters),
-        )
-        run = latest_successful_run()
-        data = {
-            "group_by": group_by,
-            "as_of": run.finished_at if run else None,
-            "results": [_summary_row(result) for result in results],
-        }
-        return Response(SplitSummarySerializer(data).data)
-
-
-# --- recomputes ------------------------------------------------------------------------------------
-
-
-class QueueUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The task queue is unavailable: try again in a minute."
-    default_code = "queue_unavailable"
-
-
-@extend_schema_view(
-    list=extend_schema(summary="Recent recomputes", description="The latest runs of the split, newest first."),
-    retrieve=extend_schema(
-        summary="A recompute's state",
-        parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The run's id.")],
-        description="`queued`, `running`, `succeeded` (its `finished_at` is the as-of time of the split), "
-        "`failed` (with `error`), `interrupted` (its worker died; `error` says whether it was retried) or "
-        "`skipped` (`recompute_split --skip-if-running` found another run doing the work).",
-    ),
-    create=extend_schema(
-        summary="Queue a recompute (finance)",
-        description="Queues a recompute of the whole split and answers at once with the run; poll its `url`. "
-        "If a run is already queued, the request joins it and that run is returned: however many requests "
-        "arrive while a recompute runs, exactly one run follows it, and it includes everything saved before "
-        "it starts.",
-        request=None,
-        responses={202: SplitRunSerializer},
-    ),
-)
-@extend_schema(tags=["split"])
-class RecomputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    serializer_class = SplitRunSerializer
-    queryset = SplitRun.objects.select_related("requested_by").order_by("-queued_at")
-    lookup_value_regex = r"[0-9a-fA-F-]{32,36}"
-    filter_backends: list = []
-    permission_classes = [PolicyPermission]
-    policy_actions = {"list": "split.view", "retrieve": "split.view", "create": "split.recompute"}
-    schema_errors_extra = {"create": ("503",)}
-
-    def create(self, request, *args, **kwargs) -> Response:
-        try:
-            run = split_recompute_request(by=request.user, trigger="api")
-        except SplitRecomputeError as error:
-            raise QueueUnavailable(str(error)) from error
-        data = self.get_serializer(run).data
-        # str(): the field gives a Hyperlink (a str subclass), which WSGI servers refuse in a header.
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": str(data["url"])})

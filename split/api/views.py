@@ -1,0 +1,173 @@
+"""The split's endpoints: `/api/split/` (rows), `/api/split/summary/` (roll-ups), `/api/recompute/`.
+
+Read-only over the split rows of the latest recompute, with the finance export's filters and
+column names (PRODUCT.md §3–§4); finance queues a recompute with a POST.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from initiatives.choices import Lane, Status
+from portfolio.api import KeysetPagination, PolicyPermission, query_parameter
+from split.models import SplitRun
+from split.selectors import (
+    FILTER_NAMES,
+    SUMMARY_GROUPS,
+    SplitFilterError,
+    SplitFilters,
+    latest_successful_run,
+    run_cached,
+    split_rows,
+    split_summary,
+    split_summary_by_side,
+)
+from split.services import SplitRecomputeError, split_recompute_request
+
+from .serializers import SplitRowSerializer, SplitRunSerializer, SplitSummarySerializer
+
+SPLIT_FILTER_PARAMETERS = [
+    query_parameter("fiscal_year", "Fiscal year, `FY2027` or `2027` (named after the calendar year it ends in)."),
+    query_parameter("quarter", "Fiscal quarter: 1–4 or Q1–Q4.", enum=["1", "2", "3", "4", "Q1", "Q2", "Q3", "Q4"]),
+    query_parameter("lane", "Lane.", enum=Lane.values),
+    query_parameter("status", "The initiative's status at the recompute.", enum=Status.values),
+    query_parameter("initiative", "An initiative code, e.g. INI-0042."),
+]
+
+
+def _split_filters(params) -> SplitFilters:
+    try:
+        return SplitFilters.parse(params)
+    except SplitFilterError as error:
+        raise ValidationError({name: [message] for name, message in error.errors.items()}) from error
+
+
+class SplitPagination(KeysetPagination):
+    page_size = 500
+    max_page_size = 5000
+
+
+@extend_schema(
+    tags=["split"],
+    summary="The spend split",
+    description="One row per initiative and month, as of the latest recompute, in the finance export's order and "
+    "with its column names (PRODUCT.md §3–§4). Cursor-paginated: follow `next`.",
+    parameters=SPLIT_FILTER_PARAMETERS,
+)
+class SplitRowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = SplitRowSerializer
+    pagination_class = SplitPagination
+    filter_backends: list = []  # the export's filters, parsed by SplitFilters
+    keyset_ordering = ("month", "initiative_code")  # = fiscal_year, month, code: the export's order
+    permission_classes = [PolicyPermission]
+    policy_actions = {"list": "split.view"}
+
+    def get_queryset(self):
+        return split_rows(_split_filters(self.request.query_params))
+
+
+# split_summary's groups, plus the owner's side (see split_summary_by_side).
+GROUPS = ("lane", "side", "status", "fiscal_year", "quarter", "month", "initiative")
+if set(GROUPS) - {"side"} != set(SUMMARY_GROUPS):  # pragma: no cover - guards the list against the selector's
+    raise ImportError("split.api.views.GROUPS is out of step with split.selectors.SUMMARY_GROUPS")
+
+
+def _summary_row(result: dict[str, Any]) -> dict[str, Any]:
+    row = dict(result)
+    if "fiscal_quarter" in row:
+        row["quarter"] = row.pop("fiscal_quarter")
+    row.pop("initiative_id", None)
+    if "side" in row:
+        row["side"] = row["side"] or None
+    return row
+
+
+class SplitSummaryView(GenericAPIView):
+    serializer_class = SplitSummarySerializer
+    permission_classes = [PolicyPermission]
+    policy_actions = {"get": "split.view"}
+    pagination_class = None
+    filter_backends: list = []
+
+    @extend_schema(
+        tags=["split"],
+        summary="Roll-ups of the spend split",
+        description="The split's amounts summed per group, with `marketing_share_of_actual`; every roll-up is "
+        "the sum of the rows it covers, so marketing + IT equals the total in each. `group_by`: lane, side (the "
+        "owner's side), status, fiscal_year, quarter (fiscal), month or initiative; without it, one row for the "
+        "whole (filtered) portfolio.",
+        parameters=[query_parameter("group_by", "How to group the rows.", enum=list(GROUPS)), *SPLIT_FILTER_PARAMETERS],
+    )
+    def get(self, request) -> Response:
+        filters = _split_filters(request.query_params)
+        group_by = (request.query_params.get("group_by") or "").strip() or None
+        if group_by is not None and group_by not in GROUPS:
+            raise ValidationError({"group_by": [f"“{group_by}” is not a grouping: use one of {', '.join(GROUPS)}."]})
+        filters_key = ":".join(str(getattr(filters, name) or "") for name in FILTER_NAMES)
+        results = run_cached(  # the roll-ups of one run never change: computed once per run and query
+            latest_successful_run(),
+            f"api-summary:{group_by or ''}:{filters_key}",
+            lambda: split_summary_by_side(filters) if group_by == "side" else split_summary(group_by, filters),
+        )
+        run = latest_successful_run()
+        data = {
+            "group_by": group_by,
+            "as_of": run.finished_at if run else None,
+            "results": [_summary_row(result) for result in results],
+        }
+        return Response(SplitSummarySerializer(data).data)
+
+
+# --- recomputes ------------------------------------------------------------------------------------
+
+
+class QueueUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The task queue is unavailable: try again in a minute."
+    default_code = "queue_unavailable"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Recent recomputes", description="The latest runs of the split, newest first."),
+    retrieve=extend_schema(
+        summary="A recompute's state",
+        parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The run's id.")],
+        description="`queued`, `running`, `succeeded` (its `finished_at` is the as-of time of the split), "
+        "`failed` (with `error`), `interrupted` (its worker died; `error` says whether it was retried) or "
+        "`skipped` (`recompute_split --skip-if-running` found another run doing the work).",
+    ),
+    create=extend_schema(
+        summary="Queue a recompute (finance)",
+        description="Queues a recompute of the whole split and answers at once with the run; poll its `url`. "
+        "If a run is already queued, the request joins it and that run is returned: however many requests "
+        "arrive while a recompute runs, exactly one run follows it, and it includes everything saved before "
+        "it starts.",
+        request=None,
+        responses={202: SplitRunSerializer},
+    ),
+)
+@extend_schema(tags=["split"])
+class RecomputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = SplitRunSerializer
+    queryset = SplitRun.objects.select_related("requested_by").order_by("-queued_at")
+    lookup_value_regex = r"[0-9a-fA-F-]{32,36}"
+    filter_backends: list = []
+    permission_classes = [PolicyPermission]
+    policy_actions = {"list": "split.view", "retrieve": "split.view", "create": "split.recompute"}
+    schema_errors_extra = {"create": ("503",)}
+
+    def create(self, request, *args, **kwargs) -> Response:
+        try:
+            run = split_recompute_request(by=request.user, trigger="api")
+        except SplitRecomputeError as error:
+            raise QueueUnavailable(str(error)) from error
+        data = self.get_serializer(run).data
+        # str(): the field gives a Hyperlink (a str subclass), which WSGI servers refuse in a header.
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": str(data["url"])})
