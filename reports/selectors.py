@@ -14,7 +14,7 @@ from initiatives.choices import Lane, Status
 from reports.cells import fiscal_year_text
 from reports.models import ExportJob
 from split.models import SplitRow
-from split.selectors import SplitFilters, latest_successful_run, split_rows, split_summary
+from split.selectors import FILTER_NAMES, SplitFilters, latest_successful_run, split_rows, split_summary
 
 # A background export's file (and its job) is kept this long, then removed by the nightly purge.
 EXPORT_KEEP_DAYS = 7
@@ -65,7 +65,7 @@ class SplitExport:
         """E.g. `split-report_FY2027_Q3_fast-lane_as-of-2026-07-09.csv`: names the filters and the as-of date."""
         parts = [kind]
         params = self.query_params()
-        for name in ("fiscal_year", "quarter", "lane", "status", "initiative"):
+        for name in FILTER_NAMES:
             if name in params:
                 parts.append(re.sub(r"[^A-Za-z0-9-]+", "-", params[name].replace("_", "-")).strip("-"))
         if len(parts) == 1:

@@ -151,9 +151,7 @@ def reports_index(request: HttpRequest) -> HttpResponse:
     context = {
         "tab": "report",
         "export": export,
-        "values": {
-            name: request.GET.get(name, "") for name in ("fiscal_year", "quarter", "lane", "status", "initiative")
-        },
+        "values": {name: request.GET.get(name, "") for name in FILTER_NAMES},
         "errors": errors,
         "fiscal_years": [f"FY{year}" for year in export_fiscal_years()],
         "quarters_choices": ["Q1", "Q2", "Q3", "Q4"],

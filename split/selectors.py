@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -19,18 +19,15 @@ from django.db.models import Count, DecimalField, F, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from initiatives.choices import Lane, Status
-from portfolio.fiscal import parse_fiscal_year
 from portfolio.money import CENT
-from portfolio.nul_guard import nul_parameter_message
-from portfolio.text import canonical_code, choice_value, unstorable_character
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
 from split.choices import RunStatus
+from split.filtersets import SplitRowFilterSet
 from split.models import SplitRow, SplitRun
 
 logger = logging.getLogger(__name__)
 
-FILTER_NAMES = ("fiscal_year", "quarter", "lane", "status", "initiative")
+FILTER_NAMES = tuple(SplitRowFilterSet.base_filters)  # fiscal_year, quarter, lane, status, initiative
 MONEY = DecimalField(max_digits=18, decimal_places=2)
 
 # Group names accepted by split_summary → the split-row fields they group on.
@@ -64,56 +61,17 @@ class SplitFilters:
 
     @classmethod
     def parse(cls, params: Mapping[str, Any] | None) -> SplitFilters:
-        """From query parameters (`FY2027` or `2027`, `Q3` or `3`, lane, status, code); blanks ignored."""
-        params = params or {}
-        values: dict[str, Any] = {}
-        errors: dict[str, str] = {}
+        """From query parameters (`FY2027` or `2027`, `Q3` or `3`, lane, status, code); blanks ignored.
 
-        def given(name: str) -> str | None:
-            value = params.get(name)
-            if value is None:
-                return None
-            text = str(value).strip()
-            if unstorable_character(text) is not None:  # NUL: the database cannot compare it (a form's POST…)
-                errors[name] = nul_parameter_message(name)
-                return None
-            return text or None
-
-        if (text := given("fiscal_year")) is not None:
-            try:
-                values["fiscal_year"] = parse_fiscal_year(text)
-            except ValueError:
-                errors["fiscal_year"] = f"“{text}” is not a fiscal year like FY2027."
-        if (text := given("quarter")) is not None:
-            digits = text.upper().removeprefix("Q")
-            if digits in ("1", "2", "3", "4"):
-                values["quarter"] = int(digits)
-            else:
-                errors["quarter"] = f"“{text}” is not a quarter: use 1–4 or Q1–Q4."
-        for name, choices in (("lane", Lane), ("status", Status)):
-            if (text := given(name)) is not None:
-                if (value := choice_value(choices, text)) is not None:  # value or label, any case
-                    values[name] = value
-                else:
-                    errors[name] = f"“{text}” is not a {name}: use one of {', '.join(choices.values)}."
-        if (text := given("initiative")) is not None:
-            values["initiative"] = canonical_code(text)
+        The rules are `split.filtersets.SplitRowFilterSet`'s; bad values raise `SplitFilterError`.
+        """
+        values, errors = SplitRowFilterSet.validate(params)
         if errors:
             raise SplitFilterError(errors)
         return cls(**values)
 
     def apply(self, queryset: QuerySet[SplitRow]) -> QuerySet[SplitRow]:
-        if self.fiscal_year is not None:
-            queryset = queryset.filter(fiscal_year=self.fiscal_year)
-        if self.quarter is not None:
-            queryset = queryset.filter(fiscal_quarter=self.quarter)
-        if self.lane:
-            queryset = queryset.filter(lane=self.lane)
-        if self.status:
-            queryset = queryset.filter(status=self.status)
-        if self.initiative:
-            queryset = queryset.filter(initiative_code=self.initiative)
-        return queryset
+        return SplitRowFilterSet.apply(queryset, asdict(self))
 
 
 def _as_filters(filters: SplitFilters | Mapping[str, Any] | None) -> SplitFilters:

@@ -15,9 +15,9 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from initiatives.choices import Lane, Status
-from portfolio.api import KeysetPagination, PolicyPermission, query_parameter
-from split.models import SplitRun
+from portfolio.api import FilterBackend, KeysetPagination, PolicyPermission, query_parameter
+from split.filtersets import SplitRowFilterSet
+from split.models import SplitRow, SplitRun
 from split.selectors import (
     FILTER_NAMES,
     SUMMARY_GROUPS,
@@ -33,16 +33,9 @@ from split.services import SplitRecomputeError, split_recompute_request
 
 from .serializers import SplitRowSerializer, SplitRunSerializer, SplitSummarySerializer
 
-SPLIT_FILTER_PARAMETERS = [
-    query_parameter("fiscal_year", "Fiscal year, `FY2027` or `2027` (named after the calendar year it ends in)."),
-    query_parameter("quarter", "Fiscal quarter: 1–4 or Q1–Q4.", enum=["1", "2", "3", "4", "Q1", "Q2", "Q3", "Q4"]),
-    query_parameter("lane", "Lane.", enum=Lane.values),
-    query_parameter("status", "The initiative's status at the recompute.", enum=Status.values),
-    query_parameter("initiative", "An initiative code, e.g. INI-0042."),
-]
-
 
 def _split_filters(params) -> SplitFilters:
+    """The summary's filters: the FilterSet's (as `FilterBackend` validates the rows'), a 400 per bad parameter."""
     try:
         return SplitFilters.parse(params)
     except SplitFilterError as error:
@@ -59,18 +52,18 @@ class SplitPagination(KeysetPagination):
     summary="The spend split",
     description="One row per initiative and month, as of the latest recompute, in the finance export's order and "
     "with its column names (PRODUCT.md §3–§4). Cursor-paginated: follow `next`.",
-    parameters=SPLIT_FILTER_PARAMETERS,
 )
 class SplitRowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = SplitRowSerializer
     pagination_class = SplitPagination
-    filter_backends: list = []  # the export's filters, parsed by SplitFilters
+    filter_backends = [FilterBackend]  # the export's filters (SplitRowFilterSet); the cursor fixes the order
+    filterset_class = SplitRowFilterSet
     keyset_ordering = ("month", "initiative_code")  # = fiscal_year, month, code: the export's order
     permission_classes = [PolicyPermission]
     policy_actions = {"list": "split.view"}
 
     def get_queryset(self):
-        return split_rows(_split_filters(self.request.query_params))
+        return split_rows()
 
 
 # split_summary's groups, plus the owner's side (see split_summary_by_side).
@@ -94,7 +87,9 @@ class SplitSummaryView(GenericAPIView):
     permission_classes = [PolicyPermission]
     policy_actions = {"get": "split.view"}
     pagination_class = None
-    filter_backends: list = []
+    filter_backends = [FilterBackend]  # documents the FilterSet's parameters; get() validates them the same way
+    filterset_class = SplitRowFilterSet
+    queryset = SplitRow.objects.none()  # the model whose FilterSet documents the parameters
 
     @extend_schema(
         tags=["split"],
@@ -103,7 +98,8 @@ class SplitSummaryView(GenericAPIView):
         "the sum of the rows it covers, so marketing + IT equals the total in each. `group_by`: lane, side (the "
         "owner's side), status, fiscal_year, quarter (fiscal), month or initiative; without it, one row for the "
         "whole (filtered) portfolio.",
-        parameters=[query_parameter("group_by", "How to group the rows.", enum=list(GROUPS)), *SPLIT_FILTER_PARAMETERS],
+        parameters=[query_parameter("group_by", "How to group the rows.", enum=list(GROUPS))],
+        filters=True,  # not a list, but filtered: the FilterSet's parameters
     )
     def get(self, request) -> Response:
         filters = _split_filters(request.query_params)
