@@ -206,10 +206,17 @@ def own_redis(tmp_path) -> Iterator[RedisServer]:
 
 
 def _drop_broker_connections() -> None:
-    """Forget pooled broker connections, so the next publish connects to the configured URL."""
-    if celery_app._pool is not None:
-        with contextlib.suppress(Exception):
-            celery_app._pool.force_close_all()
+    """Forget pooled broker connections, so the next publish connects to the configured URL.
+
+    kombu keeps its connection and producer pools in process-wide registries keyed by the
+    broker URL: closing the app's pool alone leaves a closed pool there, which the next
+    test to publish to that URL would get ("Acquire on closed pool"). `pools.reset()`
+    closes and forgets them all.
+    """
+    from kombu import pools
+
+    with contextlib.suppress(Exception):
+        pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
