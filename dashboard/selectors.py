@@ -331,7 +331,7 @@ def _rollup(grouped: Iterable[dict[str, Any]], *, months: Iterable[dt.date] = ()
 def overspent_ytd(filters: DashboardFilters, *, today: dt.date) -> QuerySet:
     """Initiatives over budget in the fiscal year to date by more than OVERSPEND_ALERT_PCT.
 
-    The rule of the nightly overspend alerts (`spend_split.overspending_initiatives`):
+    The rule of the nightly overspend alerts (`split.overspend.overspending_initiatives`):
     year-to-date actual > planned × (1 + threshold / 100), and positive. Year to
     date is the chosen fiscal year up to today's month (a whole past year; nothing
     of a future one). Returns `initiative_id, ytd_planned, ytd_actual` rows, for

@@ -34,8 +34,9 @@ from initiatives.models import Profile
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS
 from split.choices import RunStatus
 from split.models import SplitHistory, SplitRow, SplitRun
+from split.overspend import overspending_initiatives
 from split.selectors import latest_successful_run, split_rows
-from split.services import overspending_initiatives, split_recompute
+from split.services import split_recompute
 from tests.conftest import assert_assets_served_here
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
 
