@@ -54,7 +54,7 @@ def _setup_django() -> None:
 
 def generate_file(codes: list[str], rows: int, seed: int = 7) -> bytes:
     """A CSV of `rows` actuals with the exact header of PRODUCT.md §4."""
-    from budgets.services.imports import ACTUALS_COLUMNS
+    from budgets.services.imports_actuals import ACTUALS_COLUMNS
 
     rng = random.Random(seed)
     vendors = ["Acme Cloud", "Studio Nord", "Adnet Media", "Bluebird Consulting", "DataWorks", "Printhaus"]

@@ -20,7 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from dashboard.selectors import STALE_AFTER, ZERO, Dashboard, DashboardFilters, dashboard
+from dashboard.figures import ZERO
+from dashboard.filters import DashboardFilters
+from dashboard.freshness import STALE_AFTER
+from dashboard.selectors import Dashboard, dashboard
 from dashboard.templatetags.dashboard_format import currency_code, format_money, format_percent
 from initiatives.choices import Lane, Side, Status
 from initiatives.filtersets import fiscal_year_choices

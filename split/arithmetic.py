@@ -9,7 +9,7 @@ Per initiative and month, with `s = marketing_share_pct / 100`:
 
 Only the marketing part is rounded; IT gets the remainder, so marketing + IT equals
 the total exactly in every row and therefore in every roll-up. This module and its
-one SQL twin (`split.services.SPLIT_AMOUNTS_SQL`, PostgreSQL's `round(numeric, 2)`,
+one SQL twin (`split.rebuild.SPLIT_AMOUNTS_SQL`, PostgreSQL's `round(numeric, 2)`,
 which also rounds halves away from zero) are the only places the parts are derived;
 tests/split/test_split_arithmetic.py holds the two to each other on random inputs.
 Every other figure (dashboard, reports, API, the initiative page) sums the split

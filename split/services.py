@@ -27,43 +27,28 @@ dead process's file lock. So a `running` run while nobody holds the lock is dead
 `split_runs_recover` marks such runs `interrupted` and retries each once; it runs when
 a worker starts and every minute from beat (split.tasks).
 
-On PostgreSQL the whole table is built by one `INSERT … SELECT` that does the §3
-arithmetic in SQL (`round(numeric, 2)` rounds halves away from zero, like
-`round_half_up`). SQLite's `round` works on floats, so there the database sums
-integer cents per initiative and month and the rows go through
-`split.arithmetic` in Python: still one grouped query, never one
-expense row in Python.
+Where the parts live: the lock in `split.locks`, the rebuild SQL (the SQL twin of
+`split.arithmetic`) and the history in `split.rebuild`, the recompute's errors in
+`split.errors`, the overspend alerts read from the table in `split.overspend`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import hashlib
 import logging
-import os
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from decimal import Decimal
-from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.db import Error as DatabaseLayerError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from initiatives.choices import NotificationKind
-from initiatives.models import Initiative
-from initiatives.notifications import notifications_queue
-from portfolio import fiscal, jobs
-from split.arithmetic import SPLIT_AMOUNT_COLUMNS, cents_to_amount, overspend_factor, split_amounts
+from portfolio import jobs
+from split import locks, rebuild
 from split.choices import RunStatus
-from split.models import OverspendAlert, SplitRow, SplitRun
+from split.errors import SplitLockTimeout, SplitQueueUnavailable, SplitRecomputeError
+from split.models import SplitRun
 from split.signals import split_recomputed
 
 if TYPE_CHECKING:
@@ -71,17 +56,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# pg_try_advisory_lock key of the recompute ("SPLIT" in ASCII): any constant
-# works as long as nothing else in the database uses it.
-SPLIT_ADVISORY_LOCK_KEY = 0x53504C4954
 # The recompute task's Celery time limits (split.tasks); /healthz warns about a run
 # `running` for longer than the hard one.
 RUN_SOFT_TIME_LIMIT_SECONDS = 15 * 60
 RUN_TIME_LIMIT_SECONDS = 20 * 60
-# A run waits at most this long for the running one to finish (a recompute takes
-# seconds: one that holds the lock for ten minutes is stuck, and /healthz says so).
-LOCK_WAIT_SECONDS = 10 * 60
-LOCK_POLL_SECONDS = 0.5
 # A queued run that no worker picked up within this many seconds is given up:
 # the task message itself expires then (see `_enqueue`).
 QUEUED_RUN_EXPIRES_SECONDS = 3600
@@ -101,18 +79,6 @@ EXPIRED_REASON = "Expired: no worker picked the run up within an hour. Start it 
 QUEUE_UNAVAILABLE = jobs.QUEUE_UNAVAILABLE
 # Services name their task (portfolio.jobs) instead of importing it: tasks import services.
 RECOMPUTE_TASK = "split.tasks.split_recompute_task"
-
-
-class SplitRecomputeError(Exception):
-    """A recompute could not be started or run; the message is meant for the user."""
-
-
-class SplitQueueUnavailable(SplitRecomputeError):
-    """The task could not be handed to the broker; the run was marked failed."""
-
-
-class SplitLockTimeout(SplitRecomputeError):
-    """The running recompute did not finish within LOCK_WAIT_SECONDS; this one gave up waiting."""
 
 
 # --- requests: queue a run, coalescing ---------------------------------------------
@@ -225,7 +191,7 @@ def split_recompute(
     if run_id is None and trigger not in TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}")
     try:
-        with _recompute_lock(wait=wait, on_wait=on_wait) as held:
+        with locks.recompute_lock(wait=wait, on_wait=on_wait) as held:
             if not held:
                 return _record_skipped(run_id=run_id, trigger=trigger, by=by)
             run = _claim(run_id=run_id, trigger=trigger, by=by)
@@ -251,8 +217,8 @@ def _rebuild_and_record(run: SplitRun) -> None:
     started = time.perf_counter()
     try:
         with transaction.atomic():
-            row_count = _rebuild_split_table()
-            _append_history(run)
+            row_count = rebuild.rebuild_split_table()
+            rebuild.append_history(run)
             duration_ms = round((time.perf_counter() - started) * 1000)
             SplitRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.SUCCEEDED,
@@ -342,7 +308,7 @@ def split_runs_recover() -> list[SplitRun]:
     holds the lock, there is nothing to do: it closed any dead run when it took the lock.
     """
     to_send: SplitRun | None = None
-    with _recompute_lock(wait=False) as held:
+    with locks.recompute_lock(wait=False) as held:
         if not held:
             return []
         with transaction.atomic():
@@ -384,384 +350,3 @@ def _dead_runs_close(*, except_run: SplitRun | None, note: Callable[[SplitRun], 
             status=run.status, finished_at=run.finished_at, error=run.error
         )
     return dead
-
-
-# --- single flight ---------------------------------------------------------------
-
-
-@contextmanager
-def _recompute_lock(*, wait: bool, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
-    """Hold the recompute's single-flight lock for the block; yields False if it is taken and `wait` is off.
-
-    PostgreSQL: a session-level advisory lock of this connection. SQLite: an exclusive
-    file lock (the worker and the web share the machine with an SQLite database). The
-    block's end releases it; so does the death of the process (PostgreSQL ends the
-    session, the kernel closes the file). Waiting polls every LOCK_POLL_SECONDS and
-    gives up with `SplitLockTimeout` after LOCK_WAIT_SECONDS.
-    """
-    lock = _AdvisoryLock() if connection.vendor == "postgresql" else _FileLock()
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    waiting = False
-    while not lock.acquire():
-        if not wait:
-            yield False
-            return
-        if not waiting:
-            waiting = True
-            if on_wait is not None:
-                on_wait()
-        if time.monotonic() >= deadline:
-            raise SplitLockTimeout(
-                f"gave up after waiting {LOCK_WAIT_SECONDS // 60} minutes for the running recompute to finish."
-            )
-        _pause()
-    try:
-        yield True
-    finally:
-        lock.release()
-
-
-def _pause() -> None:
-    time.sleep(LOCK_POLL_SECONDS)
-
-
-class _AdvisoryLock:
-    def acquire(self) -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [SPLIT_ADVISORY_LOCK_KEY])
-            return bool(cursor.fetchone()[0])
-
-    def release(self) -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [SPLIT_ADVISORY_LOCK_KEY])
-        except DatabaseLayerError:
-            # The connection is gone, and with its session the lock.
-            logger.warning("split recompute: could not release the lock; its session has ended", exc_info=True)
-
-
-class _FileLock:
-    def __init__(self) -> None:
-        self.handle: IO[str] | None = None
-
-    def acquire(self) -> bool:
-        handle = open(_lock_path(), "a+")  # noqa: SIM115 - closed by release()
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        self.handle = handle
-        return True
-
-    def release(self) -> None:
-        if self.handle is not None:
-            fcntl.flock(self.handle, fcntl.LOCK_UN)
-            self.handle.close()
-            self.handle = None
-
-
-def _lock_path() -> Path:
-    name = str(connection.settings_dict["NAME"])
-    if connection.is_in_memory_db():  # private to this process (the tests): so is its lock
-        name += f":{os.getpid()}"
-    return Path(tempfile.gettempdir()) / f"portfolio-split-{hashlib.sha256(name.encode()).hexdigest()[:16]}.lock"
-
-
-# --- the set-based rebuild --------------------------------------------------------
-
-# The split table's columns as the INSERT fills them: keys and denormalised facts, then
-# the money columns in the export's order (split_arithmetic.SPLIT_AMOUNT_COLUMNS).
-SPLIT_ROW_COLUMNS = (
-    "initiative_id",
-    "month",
-    "fiscal_year",
-    "fiscal_quarter",
-    "initiative_code",
-    "initiative_title",
-    "lane",
-    "status",
-    "marketing_share_pct",
-    *SPLIT_AMOUNT_COLUMNS,
-)
-
-# §3 in SQL: the twin of `split.arithmetic.split_amounts`, held to it on random inputs by
-# tests/split/test_split_arithmetic.py. `m` holds, per row, the month's sums (planned_total,
-# actual_total, paid_marketing, paid_it) and the initiative's marketing_share_pct; the ten
-# money columns come out in SPLIT_AMOUNT_COLUMNS order. PostgreSQL's round(numeric, 2)
-# rounds halves away from zero, like round_half_up; IT gets the remainder.
-SPLIT_AMOUNTS_SQL = """
-SELECT {keys},
-       m.planned_total, s.planned_marketing, m.planned_total - s.planned_marketing,
-       m.actual_total, s.actual_marketing, m.actual_total - s.actual_marketing,
-       m.paid_marketing, m.paid_it,
-       s.actual_marketing - m.paid_marketing,
-       m.planned_total - m.actual_total
-FROM {source} m
-CROSS JOIN LATERAL (
-    SELECT round(m.planned_total * m.marketing_share_pct * 0.01, 2) AS planned_marketing,
-           round(m.actual_total * m.marketing_share_pct * 0.01, 2) AS actual_marketing
-) s
-"""
-
-
-def split_amounts_sql(*, keys: str, source: str) -> str:
-    """`SPLIT_AMOUNTS_SQL` over `source` (a parenthesised relation), selecting `keys` before the amounts."""
-    return SPLIT_AMOUNTS_SQL.format(keys=keys, source=source)
-
-
-# One statement: budget sums and expense sums per (initiative, month), full-outer
-# joined, joined to the initiative's share, §3 arithmetic in numeric. Fiscal year
-# and quarter follow portfolio/fiscal.py: with start month S > 1, months from S on
-# belong to the next calendar year's fiscal year; Q1 holds S.
-_REBUILD_KEYS = """m.initiative_id, m.month,
-       extract(year FROM m.month)::int
-           + CASE WHEN %(start)s > 1 AND extract(month FROM m.month) >= %(start)s THEN 1 ELSE 0 END,
-       mod(extract(month FROM m.month)::int - %(start)s + 12, 12) / 3 + 1,
-       m.code, m.title, m.lane, m.status, m.marketing_share_pct"""
-_REBUILD_SOURCE = """(
-    SELECT sums.*, i.code, i.title, i.lane, i.status, i.marketing_share_pct
-    FROM (
-        SELECT coalesce(b.initiative_id, e.initiative_id) AS initiative_id,
-               coalesce(b.month, e.month) AS month,
-               coalesce(b.planned_total, 0) AS planned_total,
-               coalesce(e.actual_total, 0) AS actual_total,
-               coalesce(e.paid_marketing, 0) AS paid_marketing,
-               coalesce(e.paid_it, 0) AS paid_it
-        FROM (
-            SELECT initiative_id, month, sum(amount) AS planned_total
-            FROM budgets_budgetline
-            GROUP BY initiative_id, month
-        ) b
-        FULL OUTER JOIN (
-            SELECT initiative_id, date_trunc('month', incurred_on)::date AS month,
-                   sum(amount_reporting) AS actual_total,
-                   coalesce(sum(amount_reporting) FILTER (WHERE paid_by = 'marketing'), 0) AS paid_marketing,
-                   coalesce(sum(amount_reporting) FILTER (WHERE paid_by = 'it'), 0) AS paid_it
-            FROM budgets_expense
-            GROUP BY initiative_id, date_trunc('month', incurred_on)
-        ) e ON e.initiative_id = b.initiative_id AND e.month = b.month
-    ) sums
-    JOIN initiatives_initiative i ON i.id = sums.initiative_id
-)"""
-POSTGRESQL_REBUILD = f"""
-INSERT INTO budgets_splitrow ({", ".join(SPLIT_ROW_COLUMNS)})
-{split_amounts_sql(keys=_REBUILD_KEYS, source=_REBUILD_SOURCE)}
-"""
-
-
-def _rebuild_split_table() -> int:
-    """Replace the split table's rows (inside the caller's transaction); returns the row count."""
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM budgets_splitrow")
-        if connection.vendor == "postgresql":
-            cursor.execute(POSTGRESQL_REBUILD, {"start": settings.FISCAL_YEAR_START_MONTH})
-            return cursor.rowcount
-    return _rebuild_portable()
-
-
-# The portable path: the database sums integer cents per (initiative, month) –
-# exact on any engine – and Python applies split.arithmetic to each
-# grouped row. UNION ALL + GROUP BY plays the part of the full outer join.
-_PORTABLE_MONTH = {
-    "postgresql": "date_trunc('month', incurred_on)::date",
-    "sqlite": "date(incurred_on, 'start of month')",
-}
-_PORTABLE_CENTS = {
-    "postgresql": "({column} * 100)::bigint",
-    "sqlite": "CAST(round({column} * 100) AS INTEGER)",
-}
-PORTABLE_BATCH = 2000
-
-
-def portable_grouped_sql(vendor: str) -> str:
-    """The grouped query of the portable path (one row per initiative and month)."""
-    month = _PORTABLE_MONTH[vendor]
-
-    def cents(column: str) -> str:
-        return _PORTABLE_CENTS[vendor].format(column=column)
-
-    return f"""
-    SELECT g.initiative_id, g.month, i.code, i.title, i.lane, i.status, {cents("i.marketing_share_pct")},
-           sum(g.planned), sum(g.actual), sum(g.paid_marketing), sum(g.paid_it)
-    FROM (
-        SELECT initiative_id, month, {cents("amount")} AS planned,
-               0 AS actual, 0 AS paid_marketing, 0 AS paid_it
-        FROM budgets_budgetline
-        UNION ALL
-        SELECT initiative_id, {month}, 0, {cents("amount_reporting")},
-               CASE WHEN paid_by = 'marketing' THEN {cents("amount_reporting")} ELSE 0 END,
-               CASE WHEN paid_by = 'it' THEN {cents("amount_reporting")} ELSE 0 END
-        FROM budgets_expense
-    ) g
-    JOIN initiatives_initiative i ON i.id = g.initiative_id
-    GROUP BY g.initiative_id, g.month, i.code, i.title, i.lane, i.status, i.marketing_share_pct
-    ORDER BY g.initiative_id, g.month
-    """  # noqa: S608 - built from this module's constants only  # nosec B608
-
-
-def _rebuild_portable() -> int:
-    row_count = 0
-    start_month = settings.FISCAL_YEAR_START_MONTH
-    with connection.cursor() as cursor:
-        cursor.execute(portable_grouped_sql(connection.vendor))
-        while grouped := cursor.fetchmany(PORTABLE_BATCH):
-            rows = [_split_row(values, start_month) for values in grouped]
-            SplitRow.objects.bulk_create(rows)
-            row_count += len(rows)
-    return row_count
-
-
-def _split_row(values: tuple, start_month: int) -> SplitRow:
-    initiative_id, month, code, title, lane, status, share_hundredths, planned, actual, paid_m, paid_it = values
-    if isinstance(month, str):
-        month = dt.date.fromisoformat(month)
-    share = cents_to_amount(share_hundredths)
-    amounts = split_amounts(
-        marketing_share_pct=share,
-        planned_total=cents_to_amount(planned),
-        actual_total=cents_to_amount(actual),
-        paid_marketing=cents_to_amount(paid_m),
-        paid_it=cents_to_amount(paid_it),
-    )
-    return SplitRow(
-        initiative_id=initiative_id,
-        month=month,
-        fiscal_year=fiscal.fiscal_year(month, start_month),
-        fiscal_quarter=fiscal.fiscal_quarter(month, start_month),
-        initiative_code=code,
-        initiative_title=title,
-        lane=lane,
-        status=status,
-        marketing_share_pct=share,
-        **amounts.as_dict(),
-    )
-
-
-# --- the compact history --------------------------------------------------------
-
-# Every money column, summed: the history's readers never derive one column from others.
-HISTORY_AMOUNTS = SPLIT_AMOUNT_COLUMNS
-
-
-def money_sum_sql(column: str, vendor: str | None = None) -> str:
-    """SQL for an exact sum of a money column: numeric on PostgreSQL, integer cents on SQLite."""
-    if (vendor or connection.vendor) == "sqlite":
-        return f"sum(CAST(round({column} * 100) AS INTEGER)) / 100.0"
-    return f"sum({column})"
-
-
-def _append_history(run: SplitRun) -> None:
-    """Per-run roll-ups by lane and fiscal month, from the new split table (size: lanes × months)."""
-    sums = ", ".join(money_sum_sql(column) for column in HISTORY_AMOUNTS)
-    run_id = SplitRun._meta.pk.get_db_prep_value(run.pk, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO budgets_splithistory (run_id, lane, month, fiscal_year, {", ".join(HISTORY_AMOUNTS)})
-            SELECT %s, lane, month, fiscal_year, {sums}
-            FROM budgets_splitrow
-            GROUP BY lane, month, fiscal_year
-            """,  # noqa: S608 - column names are constants of this module  # nosec B608
-            [run_id],
-        )
-
-
-# --- overspend alerts -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Overspend:
-    """An initiative whose fiscal-year-to-date actuals exceed its plan by more than the threshold."""
-
-    initiative_id: int
-    fiscal_year: int
-    planned_total: Decimal
-    actual_total: Decimal
-
-
-def overspending_initiatives(*, today: dt.date, threshold_pct: int | Decimal) -> list[Overspend]:
-    """From the latest split: FYTD actual_total > planned_total × (1 + threshold/100), and positive.
-
-    Year to date means the months of today's fiscal year up to and including today's month.
-    """
-    from django.db.models import F, Value
-
-    from split.selectors import MoneySum
-
-    year = fiscal.fiscal_year(today)
-    first_month, _ = fiscal.fiscal_year_bounds(year)
-    factor = overspend_factor(threshold_pct)
-    rows = (
-        SplitRow.objects.filter(month__gte=first_month, month__lte=fiscal.month_start(today))
-        .values("initiative_id")
-        .annotate(planned=MoneySum("planned_total"), actual=MoneySum("actual_total"))
-        .filter(actual__gt=F("planned") * Value(factor))
-        .filter(actual__gt=0)
-        .order_by("initiative_id")
-    )
-    return [Overspend(r["initiative_id"], year, r["planned"], r["actual"]) for r in rows]
-
-
-def overspend_alerts_send(*, today: dt.date | None = None) -> int:
-    """Email owner and both sponsors of each overspending initiative, at most once per initiative a month.
-
-    The alert row (unique per initiative and month) and its notifications are written in
-    one transaction; the e-mails go out once it commits, through the notification tasks,
-    which retry a mail server that is down and record each e-mail sent or failed
-    (initiatives.notifications). Returns the number of alerts written.
-    """
-    today = today or timezone.localdate()
-    month = fiscal.month_start(today)
-    threshold = settings.OVERSPEND_ALERT_PCT
-    candidates = overspending_initiatives(today=today, threshold_pct=threshold)
-    already = set(
-        OverspendAlert.objects.filter(month=month, initiative_id__in=[c.initiative_id for c in candidates]).values_list(
-            "initiative_id", flat=True
-        )
-    )
-    due = [c for c in candidates if c.initiative_id not in already]
-    initiatives = Initiative.objects.select_related("owner", "marketing_sponsor", "it_sponsor").in_bulk(
-        [c.initiative_id for c in due]
-    )
-    sent = 0
-    for overspend in due:
-        initiative = initiatives[overspend.initiative_id]
-        with transaction.atomic():
-            _, created = OverspendAlert.objects.get_or_create(
-                initiative=initiative,
-                month=month,
-                defaults={
-                    "fiscal_year": overspend.fiscal_year,
-                    "planned_total": overspend.planned_total,
-                    "actual_total": overspend.actual_total,
-                },
-            )
-            if not created:
-                continue
-            _queue_overspend_email(initiative, overspend, threshold)
-        sent += 1
-    logger.info("overspend alerts: %s sent, %s already sent this month", sent, len(candidates) - len(due))
-    return sent
-
-
-def _queue_overspend_email(initiative: Initiative, overspend: Overspend, threshold: int) -> None:
-    label = fiscal.fiscal_year_label(overspend.fiscal_year)
-    planned, actual = overspend.planned_total, overspend.actual_total
-    over = f"{(actual - planned) * 100 / planned:.1f} %" if planned else "no budget planned"
-    currency = settings.REPORTING_CURRENCY
-    notifications_queue(
-        kind=NotificationKind.OVERSPEND,
-        initiative=initiative,
-        recipients=[initiative.owner, initiative.marketing_sponsor, initiative.it_sponsor],
-        subject=f"Overspend: {initiative.code} {initiative.title} is over its {label} budget",
-        body=(
-            f"{initiative.code} {initiative.title} has spent more than planned this fiscal year.\n\n"
-            f"{label} to date\n"
-            f"  planned: {planned:,.2f} {currency}\n"
-            f"  actual:  {actual:,.2f} {currency}\n"
-            f"  over:    {actual - planned:,.2f} {currency} ({over}; the alert threshold is {threshold} %)\n\n"
-            f"Figures as of the latest nightly recompute. You receive this as the initiative's owner or sponsor;\n"
-            f"the alert is sent at most once a month.\n\n{settings.SITE_URL}\n"
-        ),
-    )

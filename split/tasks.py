@@ -23,10 +23,10 @@ from django.db import connections
 from portfolio.jobs import RETRYABLE_ERRORS, JobTask
 from split.choices import RunStatus
 from split.models import SplitRun
+from split.overspend import overspend_alerts_send
 from split.services import (
     RUN_SOFT_TIME_LIMIT_SECONDS,
     RUN_TIME_LIMIT_SECONDS,
-    overspend_alerts_send,
     split_recompute,
     split_run_queue,
     split_runs_recover,

@@ -106,7 +106,7 @@ def reporting_currency() -> str:
 
 @register.filter
 def lane_pct(rollup, lane: str) -> str:
-    """A lane's part of actual spend in a `dashboard.selectors.Rollup`: `38.2 %`."""
+    """A lane's part of actual spend in a `dashboard.figures.Rollup`: `38.2 %`."""
     return format_percent(rollup.lane_share(lane))
 
 

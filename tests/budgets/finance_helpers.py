@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from budgets.services.imports import ACTUALS_COLUMNS, BUDGET_COLUMNS
+from budgets.services.imports_actuals import ACTUALS_COLUMNS
+from budgets.services.imports_budget import BUDGET_COLUMNS
 from tests.factories import FxRateFactory, InitiativeFactory, UserFactory
 
 MARCH = dt.date(2026, 3, 1)  # the month most finance tests record in

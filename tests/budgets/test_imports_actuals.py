@@ -8,7 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from budgets.models import Expense, ImportRun
-from budgets.services.imports import ACTUALS_COLUMNS, import_run, parse_amount
+from budgets.services.imports import import_run
+from budgets.services.imports_actuals import ACTUALS_COLUMNS
+from budgets.services.imports_common import parse_amount
 from tests.budgets.finance_helpers import (
     GOOD_ACTUAL,
     MARCH,

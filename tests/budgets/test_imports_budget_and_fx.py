@@ -8,7 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from budgets.models import BudgetLine, Expense, FxRate
-from budgets.services.imports import BUDGET_COLUMNS, FX_COLUMNS, import_run
+from budgets.services.imports import import_run
+from budgets.services.imports_budget import BUDGET_COLUMNS
+from budgets.services.imports_fx import FX_COLUMNS
 from tests.budgets.finance_helpers import MARCH, budget_csv, csv_bytes, eur_rate, initiative_with_code, with_nul
 from tests.factories import BudgetLineFactory, ExpenseFactory, PeriodLockFactory
 

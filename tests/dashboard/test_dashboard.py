@@ -16,10 +16,8 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.selectors import (
-    DashboardFilters,
+from dashboard.figures import (
     at_risk_initiatives,
-    dashboard_freshness,
     digital_islands,
     initiative_counts,
     largest_variances,
@@ -27,15 +25,17 @@ from dashboard.selectors import (
     overspent_ytd,
     pending_approvals,
     platform_map,
-    share_trend,
     split_rollup,
 )
+from dashboard.filters import DashboardFilters
+from dashboard.freshness import dashboard_freshness, share_trend
 from initiatives.models import Profile
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS
 from split.choices import RunStatus
 from split.models import SplitHistory, SplitRow, SplitRun
+from split.overspend import overspending_initiatives
 from split.selectors import latest_successful_run, split_rows
-from split.services import overspending_initiatives, split_recompute
+from split.services import split_recompute
 from tests.conftest import assert_assets_served_here
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
 

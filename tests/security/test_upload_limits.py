@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from budgets.models import Expense, ImportRun
-from budgets.services.imports import ACTUALS_COLUMNS, upload_dir
+from budgets.services.imports import upload_dir
+from budgets.services.imports_actuals import ACTUALS_COLUMNS
 
 pytestmark = pytest.mark.usefixtures("media")
 MB = 1024 * 1024

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
-from split import services as spend_split
+from split import locks
 
 
 class HeldElsewhere:
@@ -19,9 +19,9 @@ class HeldElsewhere:
             self.other = connection.copy()
             self.other.connect()
             with self.other.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_lock(%s)", [spend_split.SPLIT_ADVISORY_LOCK_KEY])
+                cursor.execute("SELECT pg_advisory_lock(%s)", [locks.SPLIT_ADVISORY_LOCK_KEY])
         else:
-            self.file_lock = spend_split._FileLock()
+            self.file_lock = locks._FileLock()
             assert self.file_lock.acquire()
         self.held = True
 
@@ -30,7 +30,7 @@ class HeldElsewhere:
             return
         if connection.vendor == "postgresql":
             with self.other.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [spend_split.SPLIT_ADVISORY_LOCK_KEY])
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [locks.SPLIT_ADVISORY_LOCK_KEY])
             self.other.close()
         else:
             self.file_lock.release()
@@ -59,5 +59,5 @@ def released_while_waiting(monkeypatch, lock_held_elsewhere) -> list[int]:
         pauses.append(1)
         lock_held_elsewhere.release()
 
-    monkeypatch.setattr(spend_split, "_pause", pause)
+    monkeypatch.setattr(locks, "_pause", pause)
     return pauses

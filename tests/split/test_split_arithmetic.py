@@ -140,10 +140,10 @@ TWIN_INPUTS = ("marketing_share_pct", "planned_total", "actual_total", "paid_mar
 
 
 def sql_twin(inputs: list[dict[str, Decimal]]) -> list[dict[str, Decimal]]:
-    """The engine's SQL arithmetic (split.services.SPLIT_AMOUNTS_SQL) run by PostgreSQL on `inputs`."""
+    """The engine's SQL arithmetic (split.rebuild.SPLIT_AMOUNTS_SQL) run by PostgreSQL on `inputs`."""
     from django.db import connection
 
-    from split.services import split_amounts_sql
+    from split.rebuild import split_amounts_sql
 
     # The types of the rebuild: the share is numeric(5,2), the month's sums are sums of numeric(14,2).
     row = "(%s::int, %s::numeric(5,2), %s::numeric, %s::numeric, %s::numeric, %s::numeric)"

@@ -10,7 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from split import services as spend_split
+from split import locks, rebuild
 from split.models import SplitRow, SplitRun
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory
 from tests.split import split_lock
@@ -57,7 +57,7 @@ def test_a_failure_exits_non_zero_with_the_reason(data, monkeypatch):
     def broken():
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(spend_split, "_rebuild_split_table", broken)
+    monkeypatch.setattr(rebuild, "rebuild_split_table", broken)
 
     with pytest.raises(CommandError, match="Recompute failed: disk full") as failed:
         call_command("recompute_split")
@@ -92,7 +92,7 @@ def test_skip_if_running_runs_when_nothing_else_does(data):
 
 
 def test_gives_up_after_waiting_too_long_with_exit_status_1(data, lock_held_elsewhere, monkeypatch):
-    monkeypatch.setattr(spend_split, "LOCK_WAIT_SECONDS", 0)
+    monkeypatch.setattr(locks, "LOCK_WAIT_SECONDS", 0)
 
     with pytest.raises(CommandError, match="gave up after waiting 0 minutes") as failed:
         call_command("recompute_split", stderr=StringIO())

@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from split import services as spend_split
+from split import locks, rebuild
 from split.models import SplitRow, SplitRun
 from split.services import split_recompute, split_recompute_request
 from split.tasks import split_recompute_task
@@ -38,7 +38,7 @@ class PausedRun:
     def __init__(self, monkeypatch, target) -> None:
         self.paused, self.resume = threading.Event(), threading.Event()
         self.outcome: dict = {}
-        write_history = spend_split._append_history
+        write_history = rebuild.append_history
 
         def pausing_history(run):
             write_history(run)
@@ -46,7 +46,7 @@ class PausedRun:
                 self.paused.set()
                 assert self.resume.wait(TIMEOUT)
 
-        monkeypatch.setattr(spend_split, "_append_history", pausing_history)
+        monkeypatch.setattr(rebuild, "append_history", pausing_history)
 
         def run() -> None:
             try:
@@ -88,13 +88,13 @@ def in_thread(target) -> tuple[threading.Thread, dict]:
 def waiting_noticed(monkeypatch) -> threading.Event:
     """Set once a run starts waiting for the lock (the first pause), so the test needs no sleep."""
     noticed = threading.Event()
-    pause = spend_split._pause
+    pause = locks._pause
 
     def noting_pause() -> None:
         noticed.set()
         pause()
 
-    monkeypatch.setattr(spend_split, "_pause", noting_pause)
+    monkeypatch.setattr(locks, "_pause", noting_pause)
     return noticed
 
 

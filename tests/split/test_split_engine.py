@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from budgets.models import BudgetLine, Expense
 from initiatives.models import Initiative
-from split import services as spend_split
+from split import locks, rebuild
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS
 from split.models import SplitHistory, SplitRow, SplitRun
 from split.services import (
@@ -303,7 +303,7 @@ def expected_split(start_month: int) -> dict[tuple[int, dt.date], dict]:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_every_row_matches_an_independent_computation_to_the_cent(settings, monkeypatch, seed):
     settings.FISCAL_YEAR_START_MONTH = 7
-    monkeypatch.setattr(spend_split, "PORTABLE_BATCH", 50)  # SQLite: many fetch-and-insert batches
+    monkeypatch.setattr(rebuild, "PORTABLE_BATCH", 50)  # SQLite: many fetch-and-insert batches
     make_portfolio(seed)
 
     run = split_recompute(trigger="command")
@@ -326,7 +326,7 @@ def test_postgresql_sql_and_the_portable_path_agree(settings):
 
     with transaction.atomic():
         SplitRow.objects.all().delete()
-        count = spend_split._rebuild_portable()
+        count = rebuild._rebuild_portable()
 
     assert count == len(in_sql)
     assert table() == in_sql
@@ -469,7 +469,7 @@ def test_a_failed_run_keeps_the_previous_table_and_records_the_error(worked_exam
     def crash(run):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(spend_split, "_append_history", crash)
+    monkeypatch.setattr(rebuild, "append_history", crash)
     with pytest.raises(RuntimeError, match="disk full"):
         split_recompute(trigger="command")
 
@@ -506,7 +506,7 @@ def test_a_run_while_another_holds_the_lock_waits_for_it_then_runs(worked_exampl
 
 
 def test_a_run_gives_up_waiting_for_a_stuck_run_after_the_limit(worked_example, lock_held_elsewhere, monkeypatch):
-    monkeypatch.setattr(spend_split, "LOCK_WAIT_SECONDS", 0)
+    monkeypatch.setattr(locks, "LOCK_WAIT_SECONDS", 0)
     queued = SplitRun.objects.create(status="queued", trigger="ui")
 
     with pytest.raises(SplitLockTimeout, match="gave up after waiting 0 minutes"):
@@ -535,7 +535,7 @@ def test_the_lock_is_released_after_a_failure(worked_example, monkeypatch):
     def crash(run):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(spend_split, "_append_history", crash)
+    monkeypatch.setattr(rebuild, "append_history", crash)
     with pytest.raises(RuntimeError):
         split_recompute(trigger="command")
     monkeypatch.undo()

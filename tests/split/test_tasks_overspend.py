@@ -14,7 +14,8 @@ from initiatives.models import Notification
 from initiatives.notifications import RESEND_AFTER, notifications_resend_due
 from portfolio.jobs import JobStatus
 from split.models import OverspendAlert
-from split.services import overspend_alerts_send, split_recompute
+from split.overspend import overspend_alerts_send
+from split.services import split_recompute
 from split.tasks import overspend_alerts_task
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
 
@@ -140,9 +141,9 @@ def test_a_failed_email_is_recorded_and_sent_by_the_periodic_resend_and_the_aler
 
 
 def test_the_nightly_task_sends_todays_alerts(monkeypatch):
-    from split import services as spend_split
+    from split import overspend
 
-    monkeypatch.setattr(spend_split.timezone, "localdate", lambda: TODAY)
+    monkeypatch.setattr(overspend.timezone, "localdate", lambda: TODAY)
     initiative_spending("9000.00", title="Way over")
     split_recompute(trigger="command")
 

@@ -116,7 +116,7 @@ def test_no_retry_when_a_request_queued_another_run_meanwhile(some_budget, monke
 
 
 def test_gives_up_after_the_last_retry_and_the_run_shows_the_failure(some_budget, monkeypatch):
-    from split import services as spend_split
+    from split import rebuild
 
     attempts = []
 
@@ -124,7 +124,7 @@ def test_gives_up_after_the_last_retry_and_the_run_shows_the_failure(some_budget
         attempts.append(1)
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(spend_split, "_rebuild_split_table", database_down)
+    monkeypatch.setattr(rebuild, "rebuild_split_table", database_down)
     run, _ = split_run_queue(trigger="ui")
 
     with pytest.raises(OperationalError):
@@ -137,12 +137,12 @@ def test_gives_up_after_the_last_retry_and_the_run_shows_the_failure(some_budget
 
 
 def test_other_errors_are_not_retried_and_the_run_is_failed(some_budget, monkeypatch):
-    from split import services as spend_split
+    from split import rebuild
 
     def broken(*args, **kwargs):
         raise ValueError("bad data")
 
-    monkeypatch.setattr(spend_split, "_rebuild_split_table", broken)
+    monkeypatch.setattr(rebuild, "rebuild_split_table", broken)
     run, _ = split_run_queue(trigger="api")
 
     with pytest.raises(ValueError, match="bad data"):

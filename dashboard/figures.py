@@ -1,0 +1,495 @@
+"""The dashboard's figures (PRODUCT.md §1, §3): the roll-up, counts, at risk, islands, platforms, rankings.
+
+Every figure is read, never recomputed: money comes from the split table of the
+latest successful recompute (through `split.selectors`); people-facing facts
+(health, status, platforms, approvals) come from the initiatives themselves. Each
+function is one query whatever the size of the portfolio. The whole page, and what
+of it is cached, is `dashboard.selectors`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from dashboard.filters import DashboardFilters, filtered_initiatives, split_queryset
+from initiatives.choices import Health, Lane, Status
+from initiatives.models import Initiative
+from initiatives.rules import visible_initiatives
+from portfolio import policy
+from portfolio.money import CENT
+from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
+from split.models import SplitHistory, SplitRow, SplitRun
+from split.selectors import MoneySum
+
+ZERO = Decimal("0.00")
+MONEY = DecimalField(max_digits=18, decimal_places=2)
+# Initiatives that never got built are no digital islands.
+NEVER_BUILT = (Status.CANCELLED, Status.REJECTED)
+# Above this many overspent initiatives the counts ask the database again instead of
+# passing the ids as parameters (SQLite allows 32,766 per statement).
+MAX_ID_PARAMETERS = 10_000
+
+
+def as_money(value) -> Decimal:
+    """A summed money value as a two-place Decimal (SQLite hands back floats)."""
+    return Decimal(value if value is not None else 0).quantize(CENT)
+
+
+class InIds(Func):
+    """`<field> IN (ids)` for a long list of ids: PostgreSQL gets one array parameter.
+
+    Thousands of ids as one `'{1,2,…}'::bigint[]` cost PostgreSQL (and psycopg) next to
+    nothing to send and plan, unlike thousands of parameters; other databases get IN.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, field: str, ids: Iterable[int]):
+        super().__init__(F(field))
+        self.ids = [int(pk) for pk in ids]
+        self.ids_key = hash(tuple(self.ids))
+
+    @property
+    def identity(self):
+        # Django compares expressions by identity many times while compiling; the default
+        # one would hash thousands of ids each time.
+        return (InIds, tuple(self.get_source_expressions()), len(self.ids), self.ids_key)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        if not self.ids:
+            return "1 = 0", []
+        return f"{column} IN ({', '.join(['%s'] * len(self.ids))})", [*params, *self.ids]
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"{column} = ANY(%s::bigint[])", [*params, "{" + ",".join(map(str, self.ids)) + "}"]
+
+
+# --- money: the roll-up by fiscal month and lane --------------------------------------
+
+
+def _zero_amounts() -> dict[str, Decimal]:
+    return dict.fromkeys(SPLIT_AMOUNT_COLUMNS, ZERO)
+
+
+def _add(into: dict[str, Decimal], row: dict[str, Any]) -> None:
+    for column in SPLIT_AMOUNT_COLUMNS:
+        into[column] += row[column]
+
+
+@dataclass
+class Rollup:
+    """Sums of the split rows the filters cover: in total, per fiscal month and per lane."""
+
+    totals: dict[str, Decimal]
+    by_month: list[tuple[dt.date, dict[str, Decimal]]]
+    by_lane: dict[str, dict[str, Decimal]]
+
+    @property
+    def marketing_share(self) -> Decimal | None:
+        """Marketing's share of actual joint spend, in percent (None when nothing was spent)."""
+        return marketing_share_of_actual(self.totals["actual_marketing"], self.totals["actual_total"])
+
+    @property
+    def spent_of_plan(self) -> Decimal | None:
+        planned = self.totals["planned_total"]
+        return self.totals["actual_total"] * 100 / planned if planned else None
+
+    def lane_share(self, lane: str, column: str = "actual_total") -> Decimal | None:
+        """A lane's part of the total of `column`, in percent."""
+        total = self.totals[column]
+        return self.by_lane[lane][column] * 100 / total if total else None
+
+    @property
+    def true_up(self) -> Decimal:
+        """Positive: marketing owes IT this much; negative: IT owes marketing."""
+        return self.totals["true_up"]
+
+
+def split_rollup(filters: DashboardFilters, *, run: SplitRun | None = None) -> Rollup:
+    """Sums of every money column by fiscal month and lane: one query.
+
+    Given the latest successful `run` and no status or side filter, they are read from
+    that run's compact history (lanes × months, written from the split table in the
+    same transaction, so the same cents) instead of summing thousands of split rows.
+    """
+    if run is not None and not filters.status and not filters.side:
+        history = SplitHistory.objects.filter(run=run, fiscal_year=filters.fiscal_year)
+        if filters.quarter:
+            history = history.filter(month__in=filters.months())
+        if filters.lane:
+            history = history.filter(lane=filters.lane)
+        return _rollup(history.values("month", "lane", *SPLIT_AMOUNT_COLUMNS), months=filters.months())
+    sums = {column: MoneySum(column) for column in SPLIT_AMOUNT_COLUMNS}
+    return _rollup(split_queryset(filters).values("month", "lane").annotate(**sums), months=filters.months())
+
+
+def _rollup(grouped: Iterable[dict[str, Any]], *, months: Iterable[dt.date] = ()) -> Rollup:
+    by_month = {month: _zero_amounts() for month in months}
+    by_lane = {lane: _zero_amounts() for lane in Lane.values}
+    totals = _zero_amounts()
+    for result in grouped:
+        amounts = {column: as_money(result[column]) for column in SPLIT_AMOUNT_COLUMNS}
+        month = result["month"]
+        if isinstance(month, str):
+            month = dt.date.fromisoformat(month)
+        _add(by_month.setdefault(month, _zero_amounts()), amounts)
+        _add(by_lane.setdefault(result["lane"], _zero_amounts()), amounts)
+        _add(totals, amounts)
+    return Rollup(totals=totals, by_month=sorted(by_month.items()), by_lane=by_lane)
+
+
+# --- initiatives: counts, at risk, islands, platforms -----------------------------------
+
+
+def overspent_ytd(filters: DashboardFilters, *, today: dt.date) -> QuerySet:
+    """Initiatives over budget in the fiscal year to date by more than OVERSPEND_ALERT_PCT.
+
+    The rule of the nightly overspend alerts (`split.overspend.overspending_initiatives`):
+    year-to-date actual > planned × (1 + threshold / 100), and positive. Year to
+    date is the chosen fiscal year up to today's month (a whole past year; nothing
+    of a future one). Returns `initiative_id, ytd_planned, ytd_actual` rows, for
+    use as a subquery.
+    """
+    last_month = filters.ytd_last_month(today)
+    if last_month is None:
+        return SplitRow.objects.none().values("initiative_id")
+    factor = overspend_factor(settings.OVERSPEND_ALERT_PCT)
+    year = DashboardFilters(
+        fiscal_year=filters.fiscal_year, lane=filters.lane, status=filters.status, side=filters.side
+    )
+    return (
+        split_queryset(year)
+        .filter(month__lte=last_month)
+        .values("initiative_id")
+        .annotate(ytd_planned=MoneySum("planned_total"), ytd_actual=MoneySum("actual_total"))
+        .filter(ytd_actual__gt=F("ytd_planned") * Value(factor))
+        .filter(ytd_actual__gt=0)
+    )
+
+
+def _open_to_action_q() -> Q:
+    """Initiatives that can still be acted on: not cancelled or rejected (NEVER_BUILT)."""
+    return ~Q(status__in=NEVER_BUILT)
+
+
+def _island_q() -> Q:
+    """Fast lane, funded 100 % by marketing, building on no core-stack platform, and not cancelled or rejected."""
+    core_platform = Initiative.platforms.through.objects.filter(
+        from_initiative=OuterRef("pk"), to_initiative__lane=Lane.CORE_STACK
+    )
+    return (
+        Q(lane=Lane.FAST_LANE, marketing_share_pct=Decimal("100.00")) & _open_to_action_q() & ~Q(Exists(core_platform))
+    )
+
+
+def _at_risk_q(overspent: Q) -> Q:
+    """At risk, the one rule of the count and the list: red health or overspent, and still open to action."""
+    return (Q(health=Health.RED) | overspent) & _open_to_action_q()
+
+
+def overspent_ranking(filters: DashboardFilters, *, today: dt.date) -> list[int]:
+    """Ids of the year-to-date overspent initiatives, furthest over plan (actual − planned) first."""
+    return spend_ranking(filters, today=today).overspent_ids
+
+
+def _overspent_q(overspent_ids: list[int], filters: DashboardFilters, today: dt.date) -> Q:
+    """Initiatives among the overspent: by their ids, or (very many on SQLite) by asking the split again."""
+    if connection.vendor == "postgresql" or len(overspent_ids) <= MAX_ID_PARAMETERS:
+        return Q(InIds("pk", overspent_ids))
+    return Q(pk__in=overspent_ytd(filters, today=today).values("initiative_id"))
+
+
+@dataclass
+class InitiativeCounts:
+    by_status: dict[str, int]
+    red: int
+    overspent: int
+    at_risk: int
+    islands: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+
+def initiative_counts(
+    filters: DashboardFilters, *, user, today: dt.date, overspent_ids: list[int] | None = None
+) -> InitiativeCounts:
+    """Initiatives by status, and how many are at risk (and why) or digital islands: one query.
+
+    At risk (`_at_risk_q`, the rule of `at_risk_initiatives` too): red health, or year-to-date
+    spend above plan by more than OVERSPEND_ALERT_PCT, and neither cancelled nor rejected.
+    `red` and `overspent` count the initiatives at risk for that reason.
+    """
+    if overspent_ids is None:
+        overspent_ids = overspent_ranking(filters, today=today)
+    overspent = _overspent_q(overspent_ids, filters, today)
+    open_to_action = _open_to_action_q()
+    rows = (
+        filtered_initiatives(filters, user)
+        .values("status")
+        .annotate(
+            total=Count("pk"),
+            red=Count("pk", filter=Q(health=Health.RED) & open_to_action),
+            overspent=Count("pk", filter=overspent & open_to_action),
+            at_risk=Count("pk", filter=_at_risk_q(overspent)),
+            islands=Count("pk", filter=_island_q()),
+        )
+    )
+    by_status = dict.fromkeys(Status.values, 0)
+    red = over = at_risk = islands = 0
+    for row in rows:
+        by_status[row["status"]] = row["total"]
+        red += row["red"]
+        over += row["overspent"]
+        at_risk += row["at_risk"]
+        islands += row["islands"]
+    return InitiativeCounts(by_status=by_status, red=red, overspent=over, at_risk=at_risk, islands=islands)
+
+
+def _ytd_sum(filters: DashboardFilters, column: str, last_month: dt.date | None):
+    """A correlated subquery: the initiative's `column` summed over the fiscal year to date."""
+    if last_month is None:
+        return Value(ZERO, output_field=MONEY)
+    rows = (
+        SplitRow.objects.filter(initiative_id=OuterRef("pk"), fiscal_year=filters.fiscal_year, month__lte=last_month)
+        .order_by()
+        .values("initiative_id")
+        .annotate(total=MoneySum(column))
+        .values("total")
+    )
+    return Coalesce(Subquery(rows, output_field=MONEY), Value(ZERO), output_field=MONEY)
+
+
+def at_risk_initiatives(
+    filters: DashboardFilters, *, user, today: dt.date, overspent_ids: list[int] | None = None, limit: int = 10
+) -> list[Initiative]:
+    """The initiatives at risk to act on first: the furthest over plan, then those with red health (one query).
+
+    At risk is `_at_risk_q`, the rule `initiative_counts` counts with: cancelled and
+    rejected initiatives are left out.
+
+    Each has `ytd_planned`, `ytd_actual`, `ytd_over` (actual − planned), `over_pct`
+    (None without a plan) and `overspent` (above the alert threshold). The year-to-date
+    sums are subqueries the database evaluates for the rows shown only: the order does
+    not depend on them.
+    """
+    if overspent_ids is None:
+        overspent_ids = overspent_ranking(filters, today=today)
+    # A few more than shown: the live filters may leave out some the split still lists.
+    candidates = overspent_ids[: limit * 3]
+    first = Case(When(InIds("pk", candidates), then=Value(0)), default=Value(1), output_field=IntegerField())
+    last_month = filters.ytd_last_month(today)
+    found = list(
+        filtered_initiatives(filters, user)
+        .filter(_at_risk_q(Q(InIds("pk", candidates))))
+        .select_related("owner")
+        .only("code", "title", "lane", "status", "health", "owner__first_name", "owner__last_name", "owner__username")
+        .order_by(first, "pk")[: limit + len(candidates)]
+        .annotate(
+            ytd_planned=_ytd_sum(filters, "planned_total", last_month),
+            ytd_actual=_ytd_sum(filters, "actual_total", last_month),
+        )
+    )
+    position = {pk: index for index, pk in enumerate(candidates)}
+    found.sort(key=lambda initiative: (position.get(initiative.pk, len(position)), initiative.pk))
+    initiatives = found[:limit]
+    for initiative in initiatives:
+        initiative.ytd_planned = as_money(initiative.ytd_planned)
+        initiative.ytd_actual = as_money(initiative.ytd_actual)
+        initiative.ytd_over = initiative.ytd_actual - initiative.ytd_planned
+        planned = initiative.ytd_planned
+        initiative.over_pct = initiative.ytd_over * 100 / planned if planned else None
+        initiative.overspent = initiative.pk in position
+    return initiatives
+
+
+def digital_islands(filters: DashboardFilters, *, user, limit: int = 5) -> list[Initiative]:
+    """Fast-lane initiatives marketing funds alone that build on no core-stack platform, biggest spend first.
+
+    Each has `period_actual`: its actual spend in the filtered period (one query).
+    """
+    period = split_queryset(filters).filter(initiative_id=OuterRef("pk")).values("initiative_id")
+    spend = period.annotate(total=MoneySum("actual_total")).values("total")
+    initiatives = list(
+        filtered_initiatives(filters, user)
+        .filter(_island_q())
+        .select_related("owner")
+        .only("code", "title", "status", "health", "owner__first_name", "owner__last_name", "owner__username")
+        .annotate(period_actual=Coalesce(Subquery(spend, output_field=MONEY), Value(ZERO), output_field=MONEY))
+        .order_by("-period_actual", "pk")[:limit]
+    )
+    for initiative in initiatives:
+        initiative.period_actual = as_money(initiative.period_actual)
+    return initiatives
+
+
+def platform_map(*, user, limit: int = 6) -> list[dict[str, Any]]:
+    """Core-stack initiatives ranked by how many fast-lane initiatives build on them (one query).
+
+    The whole portfolio's architecture, whatever the filters: counted on the platform
+    links themselves (cancelled and rejected dependents left out). Each entry has the
+    platform's `code`, `title`, `status` and `fast_lane_dependents`.
+    """
+    links = Initiative.platforms.through.objects.filter(
+        from_initiative__lane=Lane.FAST_LANE, to_initiative__lane=Lane.CORE_STACK
+    ).exclude(from_initiative__status__in=NEVER_BUILT)
+    if not policy.sees_everything(user):
+        visible = visible_initiatives(user, Initiative.objects.all())
+        links = links.filter(from_initiative__in=visible, to_initiative__in=visible)
+    # Ranked on the platform's id alone (grouping thousands of titles costs more than the count),
+    # then only the `limit` winners are read with their count: still one query.
+    dependents = links.values("to_initiative_id").annotate(fast_lane_dependents=Count("id"))
+    top = dependents.order_by("-fast_lane_dependents", "to_initiative_id")[:limit]
+    own_count = dependents.filter(to_initiative_id=OuterRef("pk")).values("fast_lane_dependents")
+    platforms = (
+        Initiative.objects.filter(pk__in=top.values("to_initiative_id"))
+        .annotate(fast_lane_dependents=Subquery(own_count, output_field=IntegerField()))
+        .values("pk", "code", "title", "status", "fast_lane_dependents")
+    )
+    ranked = sorted(platforms, key=lambda row: (-row["fast_lane_dependents"], row["pk"]))
+    return [{key: row[key] for key in ("code", "title", "status", "fast_lane_dependents")} for row in ranked]
+
+
+@dataclass(frozen=True)
+class SpendRanking:
+    """What the dashboard ranks initiatives by, from one pass over the fiscal year's split rows."""
+
+    overspent_ids: list[int]  # over plan year to date by more than the threshold, furthest first
+    variances: list[dict[str, Any]]  # the largest |planned − actual| in the period, largest first
+
+
+def spend_ranking(filters: DashboardFilters, *, today: dt.date, limit: int = 10) -> SpendRanking:
+    """The year-to-date overspenders and the `limit` largest variances of the period: one query.
+
+    Per initiative, the fiscal year's rows give the period's planned and actual (the
+    quarter's, if one is chosen) and the year-to-date ones; a window ranks the
+    variances, and only the rows that are overspent or among the largest variances
+    leave the database. The overspend rule is `overspent_ytd`'s.
+    """
+    last_month = filters.ytd_last_month(today)
+    year = DashboardFilters(
+        fiscal_year=filters.fiscal_year, lane=filters.lane, status=filters.status, side=filters.side
+    )
+
+    def part(column: str, condition: Q | None) -> MoneySum:
+        if condition is None:
+            return MoneySum(column)
+        return MoneySum(Case(When(condition, then=F(column)), default=Value(ZERO), output_field=MONEY))
+
+    period = Q(fiscal_quarter=filters.quarter) if filters.quarter else None
+    to_date = Q(month__lte=last_month) if last_month else Q(pk__in=[])
+    inner = (
+        split_queryset(year)
+        .values("initiative_id", "initiative_code", "initiative_title", "lane")
+        .annotate(
+            period_rows=Count("id", filter=period) if period else Count("id"),
+            planned=part("planned_total", period),
+            actual=part("actual_total", period),
+            variance=part("variance", period),
+            ytd_planned=part("planned_total", to_date),
+            ytd_actual=part("actual_total", to_date),
+        )
+        .order_by()
+    )
+    inner_sql, inner_params = inner.query.sql_with_params()
+    # The ranking runs over the grouped rows (Django cannot window over its own GROUP BY).
+    ranked_sql = f"""
+        SELECT initiative_id, initiative_code, initiative_title, lane, period_rows,
+               planned, actual, variance, ytd_planned, ytd_actual, variance_rank, overspent
+        FROM (
+            SELECT grouped.*,
+                   ROW_NUMBER() OVER (ORDER BY ABS(grouped.variance) DESC,
+                                      grouped.initiative_code) AS variance_rank,
+                   CASE WHEN grouped.ytd_actual > 0 AND grouped.ytd_actual > grouped.ytd_planned * %s
+                        THEN 1 ELSE 0 END AS overspent
+            FROM ({inner_sql}) grouped
+        ) ranked
+        WHERE variance_rank <= %s OR overspent = 1
+    """  # noqa: S608 - Django's compiled query and constants only; values are parameters  # nosec B608
+    factor = overspend_factor(settings.OVERSPEND_ALERT_PCT)
+    with connection.cursor() as cursor:
+        cursor.execute(ranked_sql, [factor, *inner_params, limit])
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    overspent, variances = [], []
+    for row in rows:
+        planned, actual = as_money(row["planned"]), as_money(row["actual"])
+        ytd_planned, ytd_actual = as_money(row["ytd_planned"]), as_money(row["ytd_actual"])
+        if row["overspent"]:
+            overspent.append((ytd_actual - ytd_planned, row["initiative_id"]))
+        if row["variance_rank"] <= limit and row["period_rows"]:
+            variances.append(
+                {
+                    "rank": row["variance_rank"],
+                    "code": row["initiative_code"],
+                    "title": row["initiative_title"],
+                    "lane": row["lane"],
+                    "planned": planned,
+                    "actual": actual,
+                    "variance": as_money(row["variance"]),
+                }
+            )
+    overspent.sort(key=lambda item: (-item[0], item[1]))
+    variances.sort(key=lambda row: row.pop("rank"))
+    return SpendRanking(overspent_ids=[pk for _, pk in overspent], variances=variances)
+
+
+def largest_variances(filters: DashboardFilters, *, today: dt.date | None = None, limit: int = 10) -> list[dict]:
+    """The initiatives whose plan and actuals differ most in the period (|planned − actual|)."""
+    return spend_ranking(filters, today=today or timezone.localdate(), limit=limit).variances
+
+
+# --- what waits for the viewer ----------------------------------------------------------
+
+
+def pending_approvals(*, user, limit: int = 6) -> list[Initiative]:
+    """Initiatives waiting for this executive's sign-off or for their decision on a change (one query).
+
+    Each has `awaits_sign_off` (True: a submitted initiative; False: a pending change).
+    The same questions as `initiatives.selectors.pending_sign_offs` and `pending_change_proposals`.
+    """
+    from initiatives.selectors import awaiting_sign_off_q, pending_change_proposals
+
+    if not policy.is_executive(user):
+        return []
+    sign_off = awaiting_sign_off_q(user)
+    change = Q(pk__in=pending_change_proposals(user=user).order_by().values("initiative_id"))
+    return list(
+        visible_initiatives(user, Initiative.objects.all())
+        # Implied by both conditions; lets the database start from the sponsor indexes.
+        .filter(Q(marketing_sponsor=user) | Q(it_sponsor=user))
+        .filter(sign_off | change)
+        .only("code", "title", "lane", "status", "owner__first_name", "owner__last_name", "owner__username")
+        .select_related("owner")
+        .annotate(awaits_sign_off=ExpressionWrapper(sign_off, output_field=BooleanField()))
+        .order_by("updated_at", "id")[:limit]
+    )
