@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.html import format_html_join
 from django.utils.text import Truncator
+from rest_framework.authtoken.models import TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
 
 from .lane_assessment import QUESTIONS
@@ -201,3 +202,10 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# An API token is its owner's password for scripts: nobody reads another person's in the admin
+# (the admin role would otherwise act as finance through the API, unseen). People get their own
+# with POST /api/auth/token/.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)

@@ -47,6 +47,24 @@ class CodeSequence(models.Model):
     def __str__(self) -> str:
         return f"{self.name}: {self.last_value}"
 
+    @classmethod
+    def draw(cls, name: str, *, count: int = 1) -> int:
+        """Take `count` consecutive, never-used numbers of sequence `name`; returns the first.
+
+        The row is locked for the rest of the caller's transaction, so concurrent creators
+        queue on it and each gets distinct numbers; numbers of deleted rows are never reused.
+        """
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with transaction.atomic():
+            sequence, _ = cls.objects.select_for_update().get_or_create(name=name)
+            cls.objects.filter(pk=sequence.pk).update(last_value=F("last_value") + count)
+        return sequence.last_value + 1
+
+
+# The sequence of initiative codes (INI-0001, INI-0002, …).
+INITIATIVE_SEQUENCE = "initiative"
+
 
 class Initiative(models.Model):
     """A shared marketing/IT initiative, tagged fast-lane or core-stack and co-funded."""
@@ -142,11 +160,9 @@ class Initiative(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         # Every path that creates an initiative (form, API, admin, shell) gets a
-        # code from the one sequence; see initiative_codes_allocate.
+        # code from the one sequence (CodeSequence.draw).
         if not self.code:
-            from .services import initiative_codes_allocate
-
-            self.code = initiative_codes_allocate(count=1)[0]
+            self.code = format_initiative_code(CodeSequence.draw(INITIATIVE_SEQUENCE))
         super().save(*args, **kwargs)
 
     @property

@@ -28,7 +28,6 @@ from typing import Any, Required, TypedDict, Unpack
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from portfolio import policy
@@ -36,12 +35,18 @@ from portfolio import policy
 from . import workflow
 from .choices import Action, Health, Lane, ProposalStatus, Side, Status
 from .lane_assessment import QUESTION_KEYS, assess_lane, justification_required
-from .models import CodeSequence, Initiative, InitiativeChangeProposal, InitiativeTransition, format_initiative_code
+from .models import (
+    INITIATIVE_SEQUENCE,
+    CodeSequence,
+    Initiative,
+    InitiativeChangeProposal,
+    InitiativeTransition,
+    format_initiative_code,
+)
 from .notifications import transition_notifications_queue
 from .rules import sponsor_side
 from .workflow import REASON_MAX, Step
 
-INITIATIVE_SEQUENCE = "initiative"
 TITLE_MAX = 200
 SUMMARY_MAX = 5000
 
@@ -65,17 +70,9 @@ class InitiativeFields(TypedDict, total=False):
 
 @transaction.atomic
 def initiative_codes_allocate(*, count: int = 1) -> list[str]:
-    """Draw `count` consecutive, never-used initiative codes.
-
-    The sequence row is locked for the rest of the caller's transaction, so
-    concurrent creators queue on it and each gets distinct numbers; numbers of
-    deleted initiatives are never handed out again.
-    """
-    if count < 1:
-        raise ValueError("count must be at least 1")
-    sequence, _ = CodeSequence.objects.select_for_update().get_or_create(name=INITIATIVE_SEQUENCE)
-    CodeSequence.objects.filter(pk=sequence.pk).update(last_value=F("last_value") + count)
-    first = sequence.last_value + 1
+    """Draw `count` consecutive, never-used initiative codes (the sequence row stays locked until the
+    caller's transaction ends, see CodeSequence.draw)."""
+    first = CodeSequence.draw(INITIATIVE_SEQUENCE, count=count)
     return [format_initiative_code(number) for number in range(first, first + count)]
 
 

@@ -85,11 +85,6 @@ class Step:
         return self.action.partition(".")[2]
 
     @property
-    def past_tense(self) -> str:
-        """What the timeline says it did, e.g. 'Resubmitted after rejection'."""
-        return Action(self.record).label
-
-    @property
     def heading(self) -> str:
         return self.title or self.button
 

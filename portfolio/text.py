@@ -69,3 +69,12 @@ def storable(text: str) -> str:
     bytes that are not UTF-8 that way.
     """
     return _UNSTORABLE.sub("\ufffd", text)
+
+
+# A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice or Sheets.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """`text` with a leading apostrophe when a spreadsheet would read it as a formula (reports, error files)."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text

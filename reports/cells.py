@@ -15,16 +15,11 @@ import re
 from decimal import Decimal
 
 from portfolio import fiscal
+
+# Formula safety is one rule for every file a spreadsheet may open (reports, import error files).
+from portfolio.text import FORMULA_TRIGGERS as FORMULA_TRIGGERS
+from portfolio.text import spreadsheet_safe as spreadsheet_safe
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
-
-# A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice or Sheets.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(text: str) -> str:
-    """`text` with a leading apostrophe when a spreadsheet would read it as a formula."""
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
-
 
 # How each export column is written. Keyed by name so the column ORDER stays that of
 # SPLIT_COLUMNS; a column added there without a kind here fails at import time.

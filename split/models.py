@@ -7,6 +7,7 @@ raw SQL, benchmarks and operators' queries name them.
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from django.conf import settings
@@ -14,7 +15,9 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 
 from budgets.models import MONEY
-from portfolio.jobs import Job, JobStatus
+from portfolio.jobs import RETRYABLE_ERRORS, Job, JobStatus
+
+logger = logging.getLogger(__name__)
 
 
 class SplitRow(models.Model):
@@ -70,7 +73,7 @@ class SplitRun(Job):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    trigger = models.CharField(max_length=16, default="schedule", help_text="schedule, command, ui or api")
+    trigger = models.CharField(max_length=16, default="schedule", help_text="schedule, command, ui, api or retry")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -103,6 +106,9 @@ class SplitRun(Job):
         try:
             with transaction.atomic():
                 return super().mark_retrying(pk, message)
+        except RETRYABLE_ERRORS:  # the database is down: the retry still goes ahead, as in Job.mark_retrying
+            logger.warning("split run %s: could not record the retry (database still unavailable)", pk)
+            return True
         except IntegrityError:
             cls.objects.filter(pk=pk).update(
                 status=JobStatus.FAILED, error=f"Failed: {message.split(';')[0]}. The next run recomputes instead."

@@ -142,3 +142,13 @@ def test_finance_let_into_the_admin_reads_its_records_there_but_not_the_users(cl
     client.force_login(UserFactory(role="finance", side="", is_staff=True))
     assert client.get(reverse("admin:budgets_expense_changelist")).status_code == 200
     assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
+
+
+def test_nobody_reads_another_persons_api_token_in_the_admin(client, administrator):
+    """A token is its owner's password for scripts: the admin role would otherwise act as finance via the API."""
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.create(user=UserFactory(role="finance"))
+
+    assert client.get("/admin/authtoken/tokenproxy/").status_code == 404
+    assert "authtoken" not in client.get("/admin/").content.decode()

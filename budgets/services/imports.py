@@ -20,7 +20,7 @@ import json
 import re
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from budgets.services.imports_common import (
 )
 from budgets.services.imports_fx import FxRateImporter
 from portfolio.policy import can
-from portfolio.text import storable
+from portfolio.text import spreadsheet_safe, storable
 
 _ADVISORY_LOCK_KEY = 42_170_002
 
@@ -231,14 +231,5 @@ def report_errors_csv(report: ImportReport) -> str:
     writer = csv.writer(out)
     writer.writerow(["line", "column", "reason"])
     for error in report.errors:
-        writer.writerow([error.line, error.column, _safe_cell(error.message)])
+        writer.writerow([error.line, error.column, spreadsheet_safe(error.message)])
     return out.getvalue()
-
-
-def _safe_cell(text: str) -> str:
-    """Never let a spreadsheet read a cell as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def report_as_dict(report: ImportReport) -> dict:
-    return asdict(report)

@@ -107,12 +107,12 @@ class SplitSummaryView(GenericAPIView):
         if group_by is not None and group_by not in GROUPS:
             raise ValidationError({"group_by": [f"“{group_by}” is not a grouping: use one of {', '.join(GROUPS)}."]})
         filters_key = ":".join(str(getattr(filters, name) or "") for name in FILTER_NAMES)
+        run = latest_successful_run()  # read once: the figures and their as-of time are of the same run
         results = run_cached(  # the roll-ups of one run never change: computed once per run and query
-            latest_successful_run(),
+            run,
             f"api-summary:{group_by or ''}:{filters_key}",
             lambda: split_summary_by_side(filters) if group_by == "side" else split_summary(group_by, filters),
         )
-        run = latest_successful_run()
         data = {
             "group_by": group_by,
             "as_of": run.finished_at if run else None,

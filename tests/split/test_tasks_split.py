@@ -93,6 +93,23 @@ def test_a_run_waiting_for_a_retry_says_so(some_budget, monkeypatch):
     assert run.error.startswith("Database unavailable (down); retry 1 of 5 in ")
 
 
+def test_the_retry_goes_ahead_when_the_database_is_too_down_to_record_it(some_budget, monkeypatch):
+    """Recording `queued` needs the database too: when that fails as well, the task still retries."""
+    from django.db import transaction
+
+    run, _ = split_run_queue(trigger="ui")
+    monkeypatch.setattr(tasks, "split_recompute", lambda **kw: (_ for _ in ()).throw(OperationalError("down")))
+    monkeypatch.setattr(split_recompute_task, "retry", lambda **kw: RuntimeError("retry scheduled"))
+
+    def no_connection(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(transaction, "atomic", no_connection)  # what opening a transaction does with it down
+
+    with pytest.raises(RuntimeError, match="retry scheduled"):
+        split_recompute_task.apply(kwargs={"run_id": str(run.pk)}).get()
+
+
 def test_no_retry_when_a_request_queued_another_run_meanwhile(some_budget, monkeypatch):
     """At most one queued run: the queued one recomputes, this one says so and is not retried."""
     run, _ = split_run_queue(trigger="schedule")
