@@ -29,9 +29,11 @@ logger = logging.getLogger(__name__)
 # pg_try_advisory_lock key of the recompute ("SPLIT" in ASCII): any constant
 # works as long as nothing else in the database uses it.
 SPLIT_ADVISORY_LOCK_KEY = 0x53504C4954
-# A run waits at most this long for the running one to finish (a recompute takes
-# seconds: one that holds the lock for ten minutes is stuck, and /healthz says so).
-LOCK_WAIT_SECONDS = 10 * 60
+# A run waits at most this long for the running one to finish: longer than a run can hold the
+# lock (its task's hard time limit, 20 minutes, kills it and its session releases the lock), so
+# a follow-up that requests joined is never given up behind a slow run. A recompute takes
+# seconds; one that runs for minutes is stuck, and /healthz says so.
+LOCK_WAIT_SECONDS = 25 * 60
 LOCK_POLL_SECONDS = 0.5
 
 

@@ -22,6 +22,7 @@ from django.db import connections
 
 from portfolio.jobs import RETRYABLE_ERRORS, JobTask
 from split.choices import RunStatus
+from split.locks import LOCK_WAIT_SECONDS
 from split.models import SplitRun
 from split.overspend import overspend_alerts_send
 from split.services import (
@@ -39,8 +40,9 @@ logger = logging.getLogger(__name__)
     bind=True,
     base=JobTask,
     name="split.tasks.split_recompute_task",
-    soft_time_limit=RUN_SOFT_TIME_LIMIT_SECONDS,
-    time_limit=RUN_TIME_LIMIT_SECONDS,
+    # A follow-up may first wait for the running recompute (split.locks): its limits count the wait.
+    soft_time_limit=LOCK_WAIT_SECONDS + RUN_SOFT_TIME_LIMIT_SECONDS,
+    time_limit=LOCK_WAIT_SECONDS + RUN_TIME_LIMIT_SECONDS,
 )
 def split_recompute_task(self, run_id: str | None = None, trigger: str = "schedule") -> dict:
     """Run the recompute for queued run `run_id`, or for the nightly schedule.

@@ -147,3 +147,15 @@ def test_runs_whose_worker_died_are_looked_for_every_minute_and_a_missed_check_i
     gaps = {later.astimezone(dt.UTC) - earlier.astimezone(dt.UTC) for earlier, later in itertools.pairwise(sent)}
     assert gaps == {dt.timedelta(minutes=1)} and len(sent) >= 119  # every minute of two real hours
     assert check["options"]["expires"] < 60  # never two checks queued for the same minute
+
+
+def test_a_follow_up_waits_longer_than_a_run_can_hold_the_lock_and_its_limits_count_the_wait():
+    """Requests joined the follow-up: it must never give up behind a slow run, nor be killed while waiting."""
+    from portfolio.celery import app
+    from split.locks import LOCK_WAIT_SECONDS
+    from split.services import RUN_SOFT_TIME_LIMIT_SECONDS, RUN_TIME_LIMIT_SECONDS
+
+    task = app.tasks["split.tasks.split_recompute_task"]
+    assert LOCK_WAIT_SECONDS > RUN_TIME_LIMIT_SECONDS  # a run past its hard limit is killed: the lock is free
+    assert task.soft_time_limit >= LOCK_WAIT_SECONDS + RUN_SOFT_TIME_LIMIT_SECONDS
+    assert task.time_limit >= LOCK_WAIT_SECONDS + RUN_TIME_LIMIT_SECONDS
