@@ -45,7 +45,7 @@ from portfolio import policy
 from portfolio.money import CENT
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
 from split.models import SplitHistory, SplitRow, SplitRun
-from split.selectors import MoneySum
+from split.selectors import MoneySum, overspent_q, overspent_sql
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -181,7 +181,6 @@ def overspent_ytd(filters: DashboardFilters, *, today: dt.date) -> QuerySet:
     last_month = filters.ytd_last_month(today)
     if last_month is None:
         return SplitRow.objects.none().values("initiative_id")
-    factor = overspend_factor(settings.OVERSPEND_ALERT_PCT)
     year = DashboardFilters(
         fiscal_year=filters.fiscal_year, lane=filters.lane, status=filters.status, side=filters.side
     )
@@ -190,8 +189,7 @@ def overspent_ytd(filters: DashboardFilters, *, today: dt.date) -> QuerySet:
         .filter(month__lte=last_month)
         .values("initiative_id")
         .annotate(ytd_planned=MoneySum("planned_total"), ytd_actual=MoneySum("actual_total"))
-        .filter(ytd_actual__gt=F("ytd_planned") * Value(factor))
-        .filter(ytd_actual__gt=0)
+        .filter(overspent_q("ytd_actual", "ytd_planned", settings.OVERSPEND_ALERT_PCT))
     )
 
 
@@ -429,7 +427,7 @@ def spend_ranking(filters: DashboardFilters, *, today: dt.date, limit: int = 10)
             SELECT grouped.*,
                    ROW_NUMBER() OVER (ORDER BY ABS(grouped.variance) DESC,
                                       grouped.initiative_code) AS variance_rank,
-                   CASE WHEN grouped.ytd_actual > 0 AND grouped.ytd_actual > grouped.ytd_planned * %s
+                   CASE WHEN {overspent_sql("grouped.ytd_actual", "grouped.ytd_planned")}
                         THEN 1 ELSE 0 END AS overspent
             FROM ({inner_sql}) grouped
         ) ranked

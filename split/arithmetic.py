@@ -115,3 +115,12 @@ def marketing_share_of_actual(actual_marketing: Decimal, actual_total: Decimal) 
 def overspend_factor(threshold_pct: int | Decimal) -> Decimal:
     """Overspent means year-to-date actual > planned × this factor (and actual > 0): 1 + threshold / 100."""
     return 1 + Decimal(threshold_pct) / 100
+
+
+def is_overspent(actual: Decimal, planned: Decimal, threshold_pct: int | Decimal) -> bool:
+    """The overspend rule: actual > 0 and actual > planned × (1 + threshold / 100).
+
+    Its database twins are `split.selectors.overspent_q` (ORM) and `overspent_sql` (the
+    dashboard's ranked query); tests/split/test_overspend_rule.py holds them to this one.
+    """
+    return actual > 0 and actual > planned * overspend_factor(threshold_pct)

@@ -9,16 +9,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Value
 from django.utils import timezone
 
 from initiatives.choices import NotificationKind
 from initiatives.models import Initiative
 from initiatives.notifications import notifications_queue
 from portfolio import fiscal
-from split.arithmetic import overspend_factor
 from split.models import OverspendAlert, SplitRow
-from split.selectors import MoneySum
+from split.selectors import MoneySum, overspent_q
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +40,11 @@ def overspending_initiatives(*, today: dt.date, threshold_pct: int | Decimal) ->
     """
     year = fiscal.fiscal_year(today)
     first_month, _ = fiscal.fiscal_year_bounds(year)
-    factor = overspend_factor(threshold_pct)
     rows = (
         SplitRow.objects.filter(month__gte=first_month, month__lte=fiscal.month_start(today))
         .values("initiative_id")
         .annotate(planned=MoneySum("planned_total"), actual=MoneySum("actual_total"))
-        .filter(actual__gt=F("planned") * Value(factor))
-        .filter(actual__gt=0)
+        .filter(overspent_q("actual", "planned", threshold_pct))
         .order_by("initiative_id")
     )
     return [Overspend(r["initiative_id"], year, r["planned"], r["actual"]) for r in rows]

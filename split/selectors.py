@@ -15,12 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, DecimalField, F, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portfolio.money import CENT
-from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual
+from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
 from split.choices import RunStatus
 from split.filtersets import SplitRowFilterSet
 from split.models import SplitRow, SplitRun
@@ -29,6 +29,22 @@ logger = logging.getLogger(__name__)
 
 FILTER_NAMES = tuple(SplitRowFilterSet.base_filters)  # fiscal_year, quarter, lane, status, initiative
 MONEY = DecimalField(max_digits=18, decimal_places=2)
+
+
+def overspent_q(actual: str, planned: str, threshold_pct: int | Decimal) -> Q:
+    """`split.arithmetic.is_overspent` as a filter on two (annotated) fields: actual > 0 and > planned × factor."""
+    factor = overspend_factor(threshold_pct)
+    return Q(**{f"{actual}__gt": 0}) & Q(**{f"{actual}__gt": F(planned) * Value(factor)})
+
+
+def overspent_sql(actual: str, planned: str) -> str:
+    """`split.arithmetic.is_overspent` as an SQL condition on two columns; one `%s` parameter: the factor.
+
+    For raw SQL only (the dashboard ranks grouped rows Django cannot window over);
+    pass `overspend_factor(threshold_pct)` as its parameter.
+    """
+    return f"{actual} > 0 AND {actual} > {planned} * %s"
+
 
 # Group names accepted by split_summary → the split-row fields they group on.
 SUMMARY_GROUPS: dict[str, tuple[str, ...]] = {

@@ -41,6 +41,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -302,7 +303,8 @@ def split_runs_recover() -> list[SplitRun]:
     (it recomputes anyway), or the dead run was itself such a retry (retried once, not
     forever: a run that kills its worker every time must not loop). Also expires queued
     runs whose task message expired, and sends again the message of a run that has
-    waited QUEUED_RUN_RESEND_SECONDS while nothing was running (the broker lost it).
+    waited QUEUED_RUN_RESEND_SECONDS while nothing was running (the broker lost it),
+    at most once per QUEUED_RUN_RESEND_SECONDS (`_resend_due`).
 
     Called when a worker starts (`worker_ready`) and every minute by beat. If a run
     holds the lock, there is nothing to do: it closed any dead run when it took the lock.
@@ -322,6 +324,7 @@ def split_runs_recover() -> list[SplitRun]:
                 waiting is not None
                 and not waiting.error  # with an error, it is waiting for its retry after a database error
                 and waiting.queued_at < timezone.now() - dt.timedelta(seconds=QUEUED_RUN_RESEND_SECONDS)
+                and _resend_due(waiting)
             ):
                 logger.warning("split run %s queued at %s: sending its task again", waiting.pk, waiting.queued_at)
                 to_send = waiting
@@ -330,6 +333,21 @@ def split_runs_recover() -> list[SplitRun]:
     if to_send is not None:  # once committed, and after the lock is released: its worker may start at once
         transaction.on_commit(lambda: _enqueue_quietly(to_send))
     return dead
+
+
+def _resend_due(run: SplitRun) -> bool:
+    """Whether a stranded queued run's message may be sent again: at most once per QUEUED_RUN_RESEND_SECONDS.
+
+    The resend is recorded in the cache under the run's id (its `queued_at` stays: the run
+    expires QUEUED_RUN_EXPIRES_SECONDS after it was queued). Read and written under the
+    recompute lock, so two recoveries cannot both resend. A cache that is down reads as
+    empty (`portfolio.cache`): the message is then sent again each minute, as before.
+    """
+    key = f"split:run-resent:{run.pk}"
+    if cache.get(key) is not None:
+        return False
+    cache.set(key, 1, timeout=QUEUED_RUN_RESEND_SECONDS)
+    return True
 
 
 def _interrupted_note(run: SplitRun, waiting: SplitRun | None) -> str:

@@ -16,11 +16,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from django.conf import settings
 
-from budgets.amounts import MONEY_WHOLE_DIGITS
 from budgets.choices import Category
 from budgets.months import parse_year_month
 from budgets.services.fx import (
@@ -40,6 +39,8 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NOT_A_NUMBER = {"nan", "+nan", "-nan", "snan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 CATEGORY_LIST = ", ".join(Category.values)
 SHOWN_CHARACTERS = 40  # how much of a bad value a message repeats
+# Longest amount text parsed: room for a MONEY column's digits, cents, a sign and some leading zeros.
+AMOUNT_TEXT_LENGTH = 40
 
 
 # --- results -----------------------------------------------------------------
@@ -152,24 +153,42 @@ def shown(value: str) -> str:
     return f"'{value[:SHOWN_CHARACTERS]}…' ({len(value):,} characters)"
 
 
-def parse_amount(text: str, *, places: int = 2, whole_digits: int = MONEY_WHOLE_DIGITS) -> Decimal:
+def parse_amount(text: str) -> Decimal:
     """A plain decimal like `1234.56` or `-12`; ValueError in plain words for anything else.
 
-    Refused: thousands separators (`1,234.00`), currency symbols (`$12`),
-    `NaN`/`Infinity`, scientific notation (`1e400`), more than `places` decimals,
-    more than `whole_digits` digits before the point (the column's size: a money
-    column holds 12; counted on the text, so a million digits cost no arithmetic).
+    Only parsing: refused are thousands separators (`1,234.00`), currency symbols (`$12`),
+    `NaN`/`Infinity`, scientific notation (`1e400`), and text longer than AMOUNT_TEXT_LENGTH
+    (a million digits cost no arithmetic). Places and size are the amount rule's
+    (`budgets.amounts.budget_amount_error` / `expense_amount_error`), asked by the importer per row.
     """
     value = text.strip()
     if not value:
         raise ValueError("A value is required")
+    if len(value) > AMOUNT_TEXT_LENGTH:
+        raise ValueError(f"{shown(value)} is too long to be an amount: at most {AMOUNT_TEXT_LENGTH} characters")
     if _PLAIN_AMOUNT.match(value):
+        return Decimal(value)
+    _refuse_number(value)
+
+
+def parse_rate(text: str) -> Decimal:
+    """An FX rate: a plain decimal of the rate column's size (8 decimals; sizes counted on the text)."""
+    value = text.strip()
+    if not value:
+        raise ValueError("A value is required")
+    if _PLAIN_AMOUNT.match(value):
+        places, whole_digits = RATE_DECIMAL_PLACES, RATE_MAX_DIGITS - RATE_DECIMAL_PLACES
         whole, _, fraction = value.removeprefix("-").partition(".")
         if len(whole.lstrip("0")) > whole_digits:
             raise ValueError(f"{shown(value)} is too large: at most {whole_digits} digits before the decimal point")
         if len(fraction) > places:
             raise ValueError(f"{shown(value)} has {len(fraction):,} decimal places; at most {places} are allowed")
         return Decimal(value)
+    _refuse_number(value)
+
+
+def _refuse_number(value: str) -> NoReturn:
+    """Why `value`, not a plain decimal, is not a number: the ValueError the importers report."""
     if value.lower() in _NOT_A_NUMBER:
         raise ValueError(f"{shown(value)} is not a number")
     if _THOUSANDS.match(value):
@@ -186,11 +205,6 @@ def parse_amount(text: str, *, places: int = 2, whole_digits: int = MONEY_WHOLE_
             f"{shown(value)} contains {shown(symbols)}; write only digits, a decimal point and a leading minus sign"
         )
     raise ValueError(f"{shown(value)} is not an amount like 1234.56")
-
-
-def parse_rate(text: str) -> Decimal:
-    """An FX rate: a plain decimal of the rate column's size (8 decimals)."""
-    return parse_amount(text, places=RATE_DECIMAL_PLACES, whole_digits=RATE_MAX_DIGITS - RATE_DECIMAL_PLACES)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from budgets.amounts import NOT_CENTS, TOO_LARGE
 from budgets.models import Expense, ImportRun
 from budgets.services.imports import import_run
 from budgets.services.imports_actuals import ACTUALS_COLUMNS
@@ -95,8 +96,9 @@ BAD_ROWS = [
     ("infinity", {"amount": "Infinity"}, "amount", "'Infinity' is not a number"),
     ("scientific notation", {"amount": "1e400"}, "amount", "'1e400' is in scientific notation"),
     ("zero", {"amount": "0.00"}, "amount", "cannot be zero"),
-    ("three decimals", {"amount": "12.345"}, "amount", "'12.345' has 3 decimal places"),
-    ("too large", {"amount": "1000000000000.00"}, "amount", "too large"),
+    ("three decimals", {"amount": "12.345"}, "amount", NOT_CENTS),  # the amount rule's own words
+    ("too large", {"amount": "1000000000000.00"}, "amount", TOO_LARGE),
+    ("too long", {"amount": "1" + "0" * 40}, "amount", "is too long to be an amount"),
     ("blank amount", {"amount": ""}, "amount", "A value is required"),
     ("unknown currency", {"currency": "XYZ"}, "currency", "'XYZ' is not an ISO 4217 currency code"),
     ("no FX rate", {"currency": "GBP"}, "currency", "No FX rate for GBP in March 2026"),
@@ -231,6 +233,12 @@ def test_plain_amounts_parse(text, expected):
     assert parse_amount(text) == expected
 
 
+@pytest.mark.parametrize("text", ["12.345", "1000000000000.00", "0"])
+def test_parsing_leaves_places_and_size_to_the_amount_rule(text):
+    """budgets.amounts decides places, size and sign; the parser only reads the number."""
+    assert parse_amount(text) == Decimal(text)
+
+
 # --- the command runs the same code ---------------------------------------------------------
 
 
@@ -336,12 +344,12 @@ def test_a_choice_that_is_neither_value_nor_label_is_still_refused(ready):
     ]
 
 
-@pytest.mark.parametrize("digits", [40, 1_000_000])
-def test_a_huge_amount_names_its_column_in_a_short_message(ready, digits):
+@pytest.mark.parametrize(("digits", "reason"), [(40, TOO_LARGE), (1_000_000, "too long to be an amount")])
+def test_a_huge_amount_names_its_column_in_a_short_message(ready, digits, reason):
     report = run(actuals_csv({"amount": "9" * digits}))  # a million digits once hit the CSV field limit: "—"
     assert [(e.line, e.column) for e in report.errors] == [(2, "amount")]
     message = report.errors[0].message
-    assert "too large" in message and len(message) < 200
+    assert reason in message and len(message) < 200
     assert Expense.objects.count() == 0
 
 

@@ -11,6 +11,7 @@ import logging
 
 import pytest
 from celery.signals import worker_ready
+from django.core.cache import cache
 from django.utils import timezone
 
 from split import services as spend_split
@@ -145,6 +146,40 @@ def test_a_run_queued_long_ago_with_nothing_running_gets_its_message_again(
     with django_capture_on_commit_callbacks(execute=True):
         split_runs_recover()
     assert len(sent) == 1  # a run queued a moment ago is simply waiting for a worker
+
+
+def test_a_stranded_run_is_sent_again_at_most_once_per_resend_interval(sent, django_capture_on_commit_callbacks):
+    """Beat recovers every minute; its queued_at never moves, so without a record it would be resent each time."""
+    stranded = SplitRun.objects.create(status="queued", trigger="ui")
+    waited = timezone.now() - dt.timedelta(seconds=spend_split.QUEUED_RUN_RESEND_SECONDS + 1)
+    SplitRun.objects.filter(pk=stranded.pk).update(queued_at=waited)
+
+    for _minute in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            split_runs_recover()
+    assert sent == [{"run_id": str(stranded.pk)}]
+
+    # Once the interval has passed (the record expired), it is sent once more.
+    cache.delete(f"split:run-resent:{stranded.pk}")
+    with django_capture_on_commit_callbacks(execute=True):
+        split_runs_recover()
+    assert len(sent) == 2
+
+
+def test_a_stranded_run_is_still_sent_again_while_the_cache_is_down(
+    sent, monkeypatch, django_capture_on_commit_callbacks
+):
+    stranded = SplitRun.objects.create(status="queued", trigger="ui")
+    waited = timezone.now() - dt.timedelta(seconds=spend_split.QUEUED_RUN_RESEND_SECONDS + 1)
+    SplitRun.objects.filter(pk=stranded.pk).update(queued_at=waited)
+    # What portfolio.cache's fail-open backend answers while Redis is away: misses, dropped writes.
+    monkeypatch.setattr(spend_split.cache, "get", lambda key, default=None: default)
+    monkeypatch.setattr(spend_split.cache, "set", lambda *args, **kwargs: None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        split_runs_recover()
+
+    assert sent == [{"run_id": str(stranded.pk)}]
 
 
 def test_beats_task_and_the_worker_start_up_both_recover(sent, monkeypatch, django_capture_on_commit_callbacks):
