@@ -74,6 +74,11 @@ class ChoiceSelectField(ChoiceField):
         value = choice_value(pairs, text)
         return text if value is None else value
 
+    def bound_data(self, data, initial):
+        """The select shows the choice a label named (the list filters by it), not "Any …"."""
+        data = super().bound_data(data, initial)
+        return self.to_python(data) if isinstance(data, str) else data
+
 
 class ChoiceValueFilter(django_filters.ChoiceFilter):
     """Documented with the choices' values as its enum; also takes their labels, in any case.

@@ -187,6 +187,8 @@ def test_list_search_filters_and_sort(client, pm, other_pm, executive_marketing,
     assert codes(lane="CORE_STACK") == [beta.code]
     assert codes(status="Submitted") == [alpha.code]
     assert codes(health="RED") == [alpha.code]
+    shown = client.get(LIST, {"lane": "core STACK"}).content.decode()
+    assert re.search(r'<option value="core_stack"[^>]*selected', shown)  # the select shows what is filtered
     assert codes(side="it", sort="title") == [beta.code, "INI-0003"]
     assert codes(fiscal_year=str(year)) == ["INI-0003"]
     assert codes(fiscal_year=f"FY{year}") == ["INI-0003"]  # the export's spelling too
