@@ -13,7 +13,7 @@ from budgets.currencies import currency_choices
 from budgets.forms import BootstrapFormMixin
 from budgets.models import Expense, FxRate
 from budgets.months import month_bounds, month_choices, parse_year_month
-from portfolio.text import canonical_code
+from portfolio.filters import ChoiceValueFilter, CodeFilter
 
 
 class FilterForm(BootstrapFormMixin, forms.Form):
@@ -88,17 +88,16 @@ class MonthFilter(django_filters.CharFilter):
 
 
 class ExpenseFilterSet(django_filters.FilterSet):
-    initiative = django_filters.CharFilter(
+    # Codes are stored upper case; a join on the code keeps the (initiative, incurred_on) index in play.
+    initiative = CodeFilter(
         field_name="initiative__code",
-        lookup_expr="exact",
         label="Initiative",
         widget=forms.TextInput(attrs={"placeholder": "INI-0001"}),
-        method="filter_initiative",
     )
     month = MonthFilter(field_name="incurred_on", label="Month")
-    paid_by = django_filters.ChoiceFilter(choices=Payer.choices, label="Paid by", empty_label="Any payer")
-    category = django_filters.ChoiceFilter(choices=Category.choices, label="Category", empty_label="Any category")
-    currency = django_filters.ChoiceFilter(choices=currency_choices, label="Currency", empty_label="Any currency")
+    paid_by = ChoiceValueFilter(choices=Payer.choices, label="Paid by", empty_label="Any payer")
+    category = ChoiceValueFilter(choices=Category.choices, label="Category", empty_label="Any category")
+    currency = ChoiceValueFilter(choices=currency_choices, label="Currency", empty_label="Any currency")
     source = django_filters.CharFilter(
         field_name="source", label="Source", widget=forms.TextInput(attrs={"placeholder": "erp, manual…"})
     )
@@ -108,13 +107,9 @@ class ExpenseFilterSet(django_filters.FilterSet):
         form = FilterForm
         fields = ["initiative", "month", "paid_by", "category", "currency", "source"]
 
-    def filter_initiative(self, queryset, name, value):
-        # Codes are stored upper case; a join on the code keeps the (initiative, incurred_on) index in play.
-        return queryset.filter(initiative__code=canonical_code(value))
-
 
 class FxRateFilterSet(django_filters.FilterSet):
-    currency = django_filters.ChoiceFilter(choices=currency_choices, label="Currency", empty_label="Any currency")
+    currency = ChoiceValueFilter(choices=currency_choices, label="Currency", empty_label="Any currency")
     month = MonthFilter(field_name="month", label="Month")
 
     class Meta:

@@ -29,6 +29,7 @@ from initiatives.choices import Lane, Side, Status
 from initiatives.filtersets import fiscal_year_choices
 from portfolio import fiscal
 from portfolio.policy import can
+from portfolio.text import choice_value
 
 QUARTER_CHOICES = [("", "Whole year"), *((str(q), f"Q{q}") for q in range(1, 5))]
 # What each filter shows when the link's value cannot be used (the notice says so in these words).
@@ -87,6 +88,11 @@ class DashboardFilterForm(forms.Form):
             data = data.copy()
             data["fiscal_year"] = _fiscal_year_param(data.get("fiscal_year"), self.current_year)
             data["quarter"] = (data.get("quarter") or "").strip().upper().removeprefix("Q")
+            for name, choices in (("lane", Lane), ("status", Status)):
+                # A value or a label in any case, as the split filters and the importers read them.
+                given = data.get(name)
+                if given and (value := choice_value(choices, given)) is not None:
+                    data[name] = value
         super().__init__(data, **kwargs)
         self.fields["fiscal_year"].choices = fiscal_year_choices()
         self.fields["fiscal_year"].initial = self.current_year

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portfolio import fiscal, policy
+from portfolio.filters import ChoiceValueFilter
 
 from .choices import Health, Lane, Side, Status
 from .models import Initiative
@@ -69,9 +70,9 @@ class InitiativeFilterSet(django_filters.FilterSet):
     """Search and filters of the initiative list (and of `/api/initiatives/`)."""
 
     q = django_filters.CharFilter(method="filter_search", label="Search")
-    lane = django_filters.ChoiceFilter(choices=Lane.choices, empty_label="Any lane")
-    status = django_filters.ChoiceFilter(choices=Status.choices, empty_label="Any status")
-    health = django_filters.ChoiceFilter(choices=Health.choices, empty_label="Any health")
+    lane = ChoiceValueFilter(choices=Lane.choices, empty_label="Any lane")
+    status = ChoiceValueFilter(choices=Status.choices, empty_label="Any status")
+    health = ChoiceValueFilter(choices=Health.choices, empty_label="Any health")
     side = django_filters.ChoiceFilter(
         choices=Side.choices, method="filter_side", label="Owner's side", empty_label="Either side"
     )

@@ -18,36 +18,11 @@ from django import forms
 from drf_spectacular.utils import extend_schema_field
 
 from initiatives.choices import Lane, Status
+from portfolio.filters import ChoiceValueFilter, CodeFilter, ParameterField
 from portfolio.fiscal import parse_fiscal_year
-from portfolio.nul_guard import nul_parameter_message
-from portfolio.text import canonical_code, choice_value, unstorable_character
 from split.models import SplitRow
 
 QUARTER_SPELLINGS = ["1", "2", "3", "4", "Q1", "Q2", "Q3", "Q4"]
-
-
-class ParameterField(forms.CharField):
-    """A query parameter's text, trimmed; one holding a NUL (or a lone surrogate) is refused by name.
-
-    The database cannot compare such a value (a form's POST is not checked by the NUL guard).
-    `parameter` is the parameter's name, set by the form.
-    """
-
-    parameter = ""
-
-    def clean(self, value):
-        if isinstance(value, str) and unstorable_character(value) is not None:
-            raise forms.ValidationError(nul_parameter_message(self.parameter), code="nul")
-        text = super().clean(value)
-        return self.parse(text) if text else None
-
-    def parse(self, text: str) -> Any:
-        return text
-
-    @staticmethod
-    def refuse(message: str, text: str) -> forms.ValidationError:
-        # The value goes in as a param: a message is a %-format string, and the value may hold a `%`.
-        return forms.ValidationError(message, code="invalid", params={"value": text})
 
 
 class FiscalYearField(ParameterField):
@@ -66,27 +41,6 @@ class QuarterField(ParameterField):
         return int(digits)
 
 
-class ChoiceValueField(ParameterField):
-    """A choice by its value or its label, in any case (`portfolio.text.choice_value`) → its value."""
-
-    def __init__(self, *, choices, noun: str, **kwargs):
-        kwargs.pop("empty_label", None)
-        kwargs.pop("null_label", None)
-        super().__init__(**kwargs)
-        self.choices, self.noun = choices, noun
-
-    def parse(self, text: str) -> str:
-        if (value := choice_value(self.choices, text)) is None:
-            values = ", ".join(value for value, _ in self.choices)
-            raise self.refuse(f"“%(value)s” is not a {self.noun}: use one of {values}.", text)
-        return value
-
-
-class CodeField(ParameterField):
-    def parse(self, text: str) -> str:
-        return canonical_code(text)
-
-
 @extend_schema_field(
     {
         "type": "string",
@@ -100,16 +54,6 @@ class FiscalYearFilter(django_filters.Filter):
 @extend_schema_field({"type": "string", "enum": QUARTER_SPELLINGS, "description": "Fiscal quarter: 1–4 or Q1–Q4."})
 class QuarterFilter(django_filters.Filter):
     field_class = QuarterField
-
-
-class ChoiceValueFilter(django_filters.ChoiceFilter):
-    """Documented with the choices' values as its enum; also takes their labels, in any case."""
-
-    field_class = ChoiceValueField
-
-
-class CodeFilter(django_filters.CharFilter):
-    field_class = CodeField
 
 
 class SplitRowFilterForm(forms.Form):

@@ -12,8 +12,8 @@ from django import forms
 from budgets.choices import Category
 from budgets.filtersets import FilterForm, MonthFilter
 from budgets.models import BudgetLine, PeriodLock
+from portfolio.filters import ChoiceValueFilter, CodeFilter
 from portfolio.fiscal import fiscal_year_bounds, parse_fiscal_year
-from portfolio.text import canonical_code
 
 
 class FiscalYearFormField(forms.CharField):
@@ -45,18 +45,15 @@ class FiscalYearFilter(django_filters.CharFilter):
 
 
 class BudgetLineFilterSet(django_filters.FilterSet):
-    initiative = django_filters.CharFilter(method="filter_initiative", label="Initiative code")
+    initiative = CodeFilter(field_name="initiative__code", label="Initiative code")
     month = MonthFilter(field_name="month", label="Month (YYYY-MM)")
     fiscal_year = FiscalYearFilter(field_name="month", label="Fiscal year (FY2027)")
-    category = django_filters.ChoiceFilter(choices=Category.choices)
+    category = ChoiceValueFilter(choices=Category.choices)
 
     class Meta:
         model = BudgetLine
         form = FilterForm
         fields = ["initiative", "month", "fiscal_year", "category"]
-
-    def filter_initiative(self, queryset, name, value):
-        return queryset.filter(initiative__code=canonical_code(value))
 
 
 class PeriodLockFilterSet(django_filters.FilterSet):

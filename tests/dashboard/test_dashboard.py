@@ -578,6 +578,28 @@ def test_bad_filter_values_fall_back_to_the_defaults_with_a_plain_notice_and_the
     assert (form["quarter"].value(), form["lane"].value(), form["side"].value()) == ("", "", "it")
 
 
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"lane": "Fast lane"}, {"lane": "fast_lane"}),
+        ({"lane": "FAST_LANE"}, {"lane": "fast_lane"}),
+        ({"lane": " core STACK "}, {"lane": "core_stack"}),
+        ({"status": "In progress"}, {"status": "in_progress"}),
+        ({"status": "APPROVED", "lane": "core stack"}, {"status": "approved", "lane": "core_stack"}),
+    ],
+)
+def test_a_lane_or_status_is_read_by_its_value_or_label_in_any_case_as_the_split_filters_do(
+    client, finance, portfolio, params, expected
+):
+    response = page(client, finance, fiscal_year=FY, **params)
+
+    assert response.status_code == 200
+    assert response.context["filters"] == DashboardFilters(fiscal_year=FY, **expected)
+    assert response.context["fallback_notices"] == []
+    form = response.context["form"]
+    assert {name: form[name].value() for name in expected} == expected  # the selects show what the page shows
+
+
 @pytest.mark.parametrize("asked", ["abc", "1999", "FY2099"])
 def test_a_fiscal_year_that_cannot_be_shown_falls_back_to_the_current_one_and_the_select_says_so(
     client, finance, portfolio, asked

@@ -182,6 +182,13 @@ def test_list_search_filters_and_sort(client, pm, other_pm, executive_marketing,
     assert codes(q=other_pm.last_name, sort="code") == [beta.code, "INI-0003"]
     assert codes(lane="core_stack") == [beta.code]
     assert codes(health="red") == [alpha.code]
+    # A choice by its value or its label, in any case (as the split filters and the importers read it).
+    assert codes(lane="Core stack") == [beta.code]
+    assert codes(lane="CORE_STACK") == [beta.code]
+    assert codes(status="Submitted") == [alpha.code]
+    assert codes(health="RED") == [alpha.code]
+    shown = client.get(LIST, {"lane": "core STACK"}).content.decode()
+    assert re.search(r'<option value="core_stack"[^>]*selected', shown)  # the select shows what is filtered
     assert codes(side="it", sort="title") == [beta.code, "INI-0003"]
     assert codes(fiscal_year=str(year)) == ["INI-0003"]
     assert codes(fiscal_year=f"FY{year}") == ["INI-0003"]  # the export's spelling too
