@@ -103,8 +103,9 @@ def amount_in_reporting(
     return converted
 
 
-def fx_rate_validate(*, currency: str, month: dt.date, rate: Decimal) -> None:
-    """Field-level checks of one rate (currency code, not the reporting currency, positive, precision)."""
+def fx_rate_errors(*, currency: str, month: dt.date, rate: Decimal) -> dict[str, str]:
+    """The one rule of an FX rate, field by field (currency code, not the reporting currency, first of a
+    month, positive, precision): what the form, the API, the admin and the importer all report."""
     errors: dict[str, str] = {}
     if message := currency_error(currency):
         errors["currency"] = message
@@ -114,13 +115,18 @@ def fx_rate_validate(*, currency: str, month: dt.date, rate: Decimal) -> None:
         errors["month"] = "An FX month is the first day of a calendar month."
     if not rate.is_finite() or rate <= 0:
         errors["rate"] = "A rate must be a positive number."
+    elif rate >= Decimal(10) ** (RATE_MAX_DIGITS - RATE_DECIMAL_PLACES):  # before the places: exact at any size
+        errors["rate"] = "That rate is too large."
     else:
         exponent = rate.normalize().as_tuple().exponent
         if isinstance(exponent, int) and -exponent > RATE_DECIMAL_PLACES:
             errors["rate"] = f"A rate has at most {RATE_DECIMAL_PLACES} decimal places."
-        elif rate >= Decimal(10) ** (RATE_MAX_DIGITS - RATE_DECIMAL_PLACES):
-            errors["rate"] = "That rate is too large."
-    if errors:
+    return errors
+
+
+def fx_rate_validate(*, currency: str, month: dt.date, rate: Decimal) -> None:
+    """`fx_rate_errors` as a ValidationError keyed by field (the services, the admin)."""
+    if errors := fx_rate_errors(currency=currency, month=month, rate=rate):
         raise ValidationError(errors)
 
 

@@ -22,10 +22,6 @@ from django.conf import settings
 
 from budgets.choices import Category
 from budgets.months import parse_year_month
-from budgets.services.fx import (
-    RATE_DECIMAL_PLACES,
-    RATE_MAX_DIGITS,
-)
 from initiatives.models import Initiative
 from portfolio.text import canonical_code, choice_value, unstorable_character, unstorable_character_message
 
@@ -172,17 +168,14 @@ def parse_amount(text: str) -> Decimal:
 
 
 def parse_rate(text: str) -> Decimal:
-    """An FX rate: a plain decimal of the rate column's size (8 decimals; sizes counted on the text)."""
+    """An FX rate as a plain decimal; only parsing, like `parse_amount` (the rate's rule is
+    `budgets.services.fx.fx_rate_errors`, asked by the importer per row)."""
     value = text.strip()
     if not value:
         raise ValueError("A value is required")
+    if len(value) > AMOUNT_TEXT_LENGTH:
+        raise ValueError(f"{shown(value)} is too long to be a rate: at most {AMOUNT_TEXT_LENGTH} characters")
     if _PLAIN_AMOUNT.match(value):
-        places, whole_digits = RATE_DECIMAL_PLACES, RATE_MAX_DIGITS - RATE_DECIMAL_PLACES
-        whole, _, fraction = value.removeprefix("-").partition(".")
-        if len(whole.lstrip("0")) > whole_digits:
-            raise ValueError(f"{shown(value)} is too large: at most {whole_digits} digits before the decimal point")
-        if len(fraction) > places:
-            raise ValueError(f"{shown(value)} has {len(fraction):,} decimal places; at most {places} are allowed")
         return Decimal(value)
     _refuse_number(value)
 

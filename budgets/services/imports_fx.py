@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from budgets.currencies import is_iso_4217
 from budgets.months import month_label
 from budgets.services.fx import (
+    fx_rate_errors,
     fx_rate_set,
     fx_rates_for,
-    reporting_currency,
 )
-from budgets.services.imports_common import Importer, Rows, parse_month, parse_rate, shown
+from budgets.services.imports_common import Importer, Rows, parse_month, parse_rate
 from budgets.services.locks import locked_months, period_locked_message
 from portfolio.text import canonical_code
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
 
 FX_COLUMNS = ("currency", "month", "rate")
+# A first of a month for the rate rule when the row's month did not parse (that error is reported).
+ANY_MONTH = dt.date(2000, 1, 1)
 
 
 class FxRateImporter(Importer):
@@ -36,14 +39,17 @@ class FxRateImporter(Importer):
         for line, row in rows:
             errors_before = len(rows.errors)
             currency = canonical_code(row["currency"])
-            if not is_iso_4217(currency):
-                rows.error(line, "currency", f"{shown(row['currency'].strip())} is not an ISO 4217 currency code")
-            elif currency == reporting_currency():
-                rows.error(line, "currency", f"{currency} is the reporting currency: its rate is always 1")
             month = rows.parse(line, "month", parse_month, row["month"])
             rate = rows.parse(line, "rate", parse_rate, row["rate"])
-            if rate is not None and rate <= 0:
-                rows.error(line, "rate", "A rate must be greater than zero")
+            # The rate's one rule (fx_rate_errors), as in the form, the API and the admin.
+            checks = fx_rate_errors(
+                currency=currency,
+                month=month if month is not None else ANY_MONTH,
+                rate=rate if rate is not None else Decimal(1),  # unparsed: its parse error is reported instead
+            )
+            for column in ("currency", "rate"):
+                if column in checks and (column == "currency" or rate is not None):
+                    rows.error(line, column, checks[column])
             if len(rows.errors) == errors_before:
                 if (currency, month) in first_line:
                     rows.error(

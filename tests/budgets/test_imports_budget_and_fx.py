@@ -147,7 +147,7 @@ def test_a_huge_budget_amount_names_its_column(initiative, digits, reason):
 def test_a_huge_fx_rate_names_its_column():
     report = fx(csv_bytes(FX_COLUMNS, [{"currency": "EUR", "month": "2026-03", "rate": "7" * 1_000_000}]))
     assert [(e.line, e.column) for e in report.errors] == [(2, "rate")]
-    assert "at most 10 digits before the decimal point" in report.errors[0].message
+    assert "too long to be a rate" in report.errors[0].message  # parsed no further: no arithmetic on it
     assert not FxRate.objects.exists()
 
 
@@ -181,8 +181,10 @@ def test_fx_file_sets_rates_and_recomputes_expenses(finance):
         ({"currency": "USD", "month": "2026-03", "rate": "1"}, "currency", "reporting currency"),
         ({"currency": "ABC", "month": "2026-03", "rate": "1"}, "currency", "not an ISO 4217"),
         ({"currency": "EUR", "month": "2026-3", "rate": "1"}, "month", "not a month like 2026-03"),
-        ({"currency": "EUR", "month": "2026-03", "rate": "0"}, "rate", "greater than zero"),
-        ({"currency": "EUR", "month": "2026-03", "rate": "1.123456789"}, "rate", "9 decimal places"),
+        # The rate's one rule (budgets.services.fx.fx_rate_errors), in the words of the form and the API.
+        ({"currency": "EUR", "month": "2026-03", "rate": "0"}, "rate", "A rate must be a positive number."),
+        ({"currency": "EUR", "month": "2026-03", "rate": "1.123456789"}, "rate", "at most 8 decimal places"),
+        ({"currency": "EUR", "month": "2026-03", "rate": "12345678901"}, "rate", "That rate is too large."),
     ],
 )
 def test_bad_fx_rows_are_refused(row, column, reason):
@@ -199,3 +201,18 @@ def test_fx_file_for_a_locked_month_is_refused_and_nothing_recomputed():
     report = fx(csv_bytes(FX_COLUMNS, [{"currency": "EUR", "month": "2026-03", "rate": "2"}]))
     assert report.errors[0].message.startswith("March 2026 is locked")
     assert Expense.objects.get().amount_reporting == Decimal("10.00")
+
+
+@pytest.mark.parametrize(
+    ("currency", "rate"),
+    [("ABC", "1"), ("USD", "1"), ("EUR", "0"), ("EUR", "-2"), ("EUR", "1.123456789"), ("EUR", "12345678901")],
+)
+def test_the_importer_refuses_a_rate_in_the_words_of_the_one_rate_rule(currency, rate):
+    """Same rule, same message as the form, the API and the admin (budgets.services.fx.fx_rate_errors)."""
+    from budgets.services.fx import fx_rate_errors
+
+    expected = fx_rate_errors(currency=currency, month=dt.date(2026, 3, 1), rate=Decimal(rate))
+    report = fx(csv_bytes(FX_COLUMNS, [{"currency": currency, "month": "2026-03", "rate": rate}]))
+
+    assert {error.column: error.message for error in report.errors} == expected
+    assert not FxRate.objects.exists()
