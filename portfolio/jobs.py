@@ -17,6 +17,7 @@ This module imports no app (portfolio/ is below every app).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import Any, Self
@@ -101,6 +102,16 @@ class Job(models.Model):
             cls.objects.filter(pk=pk).update(status=status, finished_at=timezone.now(), error=error[:2000], **fields)
         except Exception:
             logger.exception("%s %s: could not record its %s state", cls.__name__, pk, status)
+
+    @classmethod
+    def overrun_close(cls, *, limit_seconds: int, error: str, status: str = JobStatus.FAILED) -> int:
+        """Close the jobs still `running` longer than their task's hard time limit: a worker that is
+        killed (or its machine lost) cannot record anything, and Celery would have killed a live one by
+        then. Returns how many were closed."""
+        started_before = timezone.now() - dt.timedelta(seconds=limit_seconds)
+        return cls.objects.filter(status=JobStatus.RUNNING, started_at__lt=started_before).update(
+            status=status, finished_at=timezone.now(), error=error[:2000]
+        )
 
     @classmethod
     def mark_retrying(cls, pk: Any, message: str) -> bool:

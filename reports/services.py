@@ -48,6 +48,10 @@ EXPORT_UNAVAILABLE = (
     "The export could not be queued: the task queue is unavailable. Nothing was lost — try again in a minute."
 )
 TOO_LONG = "Failed: the export took longer than its time limit. Try a narrower selection."
+# The export task's time limits (reports.tasks): past the hard one, a job still `running` is dead.
+EXPORT_SOFT_TIME_LIMIT_SECONDS = 20 * 60
+EXPORT_TIME_LIMIT_SECONDS = 25 * 60
+INTERRUPTED = "Interrupted: the worker stopped before the file was written. Try again."
 
 # The export task could not be handed to the broker: the job is kept, marked failed (its error starts
 # with `portfolio.jobs.QUEUE_UNAVAILABLE`), and can be retried; the message is for the person.
@@ -209,3 +213,12 @@ def export_files_purge(*, now: dt.datetime | None = None, keep_days: int = EXPOR
     if removed:
         logger.info("exports: removed %s older than %s days", removed, keep_days)
     return removed
+
+
+def export_jobs_recover() -> int:
+    """Exports whose worker died (killed, machine lost) are marked failed, so the person sees it on My
+    exports and can try again, instead of a job `running` until the broker redelivers its message."""
+    closed = ExportJob.overrun_close(limit_seconds=EXPORT_TIME_LIMIT_SECONDS + 60, error=INTERRUPTED)
+    if closed:
+        logger.warning("exports: %s job(s) whose worker died marked failed", closed)
+    return closed

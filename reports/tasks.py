@@ -18,7 +18,13 @@ from celery import shared_task
 
 from portfolio.jobs import RETRYABLE_ERRORS, JobStatus, JobTask
 from reports.models import ExportJob
-from reports.services import export_files_purge, export_job_run
+from reports.services import (
+    EXPORT_SOFT_TIME_LIMIT_SECONDS,
+    EXPORT_TIME_LIMIT_SECONDS,
+    export_files_purge,
+    export_job_run,
+    export_jobs_recover,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +36,8 @@ logger = logging.getLogger(__name__)
     max_retries=3,
     backoff_factor_seconds=10,
     backoff_max_seconds=300,
-    soft_time_limit=20 * 60,
-    time_limit=25 * 60,
+    soft_time_limit=EXPORT_SOFT_TIME_LIMIT_SECONDS,
+    time_limit=EXPORT_TIME_LIMIT_SECONDS,
 )
 def export_job_task(self, job_id: str) -> dict:
     """Write the file of background export `job_id`."""
@@ -51,3 +57,9 @@ def export_job_task(self, job_id: str) -> dict:
 def export_files_purge_task() -> dict:
     """Remove exports (files and jobs) older than seven days."""
     return {"removed": export_files_purge()}
+
+
+@shared_task(name="reports.tasks.export_jobs_recover_task", soft_time_limit=60, time_limit=90)
+def export_jobs_recover_task() -> dict:
+    """Beat's check, every five minutes: exports whose worker died are marked failed (can be retried)."""
+    return {"closed": export_jobs_recover()}

@@ -332,6 +332,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 2) % 24, minute=30),
         "options": {"expires": 6 * 3600},
     },
+    # Not nightly: exports whose worker died are marked failed, so they can be retried
+    # (reports.services.export_jobs_recover); a missed check is dropped, the next one does it.
+    "exports-recover": {
+        "task": "reports.tasks.export_jobs_recover_task",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
     # Not nightly: notifications not sent yet (mail server or broker down) are queued again
     # (initiatives/notifications.py); a run that waited longer than the interval is dropped.
     "notifications-resend": {

@@ -332,3 +332,21 @@ def test_the_page_shows_the_export_of_a_large_selection_as_prepare_buttons(expor
     assert html.count(reverse("reports:export_create")) == 3
     assert "prepared in the background" in html
     assert f"{SplitExport.prepare({}).row_count():,}" in html
+
+
+def test_an_export_whose_worker_died_is_marked_failed_and_can_be_tried_again(finance, client, settings):
+    """A killed worker records nothing: past the task's hard time limit, a `running` export is dead."""
+    long_ago = timezone.now() - dt.timedelta(seconds=services.EXPORT_TIME_LIMIT_SECONDS + 120)
+    dead = ExportJob.objects.create(requested_by=finance, format="csv", status="running", started_at=long_ago)
+    alive = ExportJob.objects.create(requested_by=finance, format="csv", status="running", started_at=timezone.now())
+
+    assert tasks.export_jobs_recover_task.apply().get() == {"closed": 1}
+
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert (dead.status, dead.error) == (JobStatus.FAILED, services.INTERRUPTED)
+    assert dead.finished_at is not None
+    assert alive.status == JobStatus.RUNNING  # a live worker may still be writing it
+    entry = settings.CELERY_BEAT_SCHEDULE["exports-recover"]
+    assert entry["task"] == tasks.export_jobs_recover_task.name and 0 < entry["options"]["expires"] < 5 * 60
+    assert export_job_task.time_limit == services.EXPORT_TIME_LIMIT_SECONDS  # the limit the check relies on
