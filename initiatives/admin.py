@@ -7,6 +7,8 @@ from django.utils.text import Truncator
 from rest_framework.authtoken.models import TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
 
+from portfolio.admin_site import ReadOnlyAdminMixin
+
 from .lane_assessment import QUESTIONS
 from .models import CodeSequence, Initiative, InitiativeChangeProposal, InitiativeTransition, Notification, Profile
 from .notifications import notifications_send_again
@@ -49,7 +51,7 @@ class ProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(Initiative)
-class InitiativeAdmin(SimpleHistoryAdmin):
+class InitiativeAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """Read here, with its history; changed only in the app.
 
     Filing, sign-off, change proposals and transitions are the workflow of PRODUCT.md §2
@@ -91,36 +93,18 @@ class InitiativeAdmin(SimpleHistoryAdmin):
         ]
         return format_html_join("", "<div>{} <strong>{}</strong></div>", rows)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(CodeSequence)
-class CodeSequenceAdmin(admin.ModelAdmin):
+class CodeSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read here; only filing moves it (a lower value would hand out codes again, PRODUCT.md §2)."""
 
     list_display = ("name", "last_value")
     search_fields = ("name",)
     list_filter = ("name",)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(InitiativeTransition)
-class InitiativeTransitionAdmin(admin.ModelAdmin):
+class InitiativeTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The timeline is a record: read it here, never edit it."""
 
     list_display = ("initiative", "action", "from_status", "to_status", "by", "at")
@@ -130,18 +114,9 @@ class InitiativeTransitionAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     show_full_result_count = False
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(InitiativeChangeProposal)
-class InitiativeChangeProposalAdmin(admin.ModelAdmin):
+class InitiativeChangeProposalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Proposals are decided by the sponsors in the app (services) or withdrawn by their author; not
     edited or deleted here."""
 
@@ -150,18 +125,9 @@ class InitiativeChangeProposalAdmin(admin.ModelAdmin):
     search_fields = ("initiative__code", "reason")
     list_select_related = ("initiative", "proposed_by")
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The e-mails the app sent or tried to send: a record, read here. Filter on status "Failed" to see
     those that did not go out and why; "Send again" gives the selected failed ones fresh attempts."""
 
@@ -193,15 +159,6 @@ class NotificationAdmin(admin.ModelAdmin):
     def send_again(self, request, queryset):
         queued = notifications_send_again(ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"{queued} failed notification(s) queued again.", messages.SUCCESS)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # An API token is its owner's password for scripts: nobody reads another person's in the admin

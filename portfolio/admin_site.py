@@ -84,3 +84,17 @@ class PolicyPermissionsMixin:
             if current is None or not self.has_change_history_permission(request, current):
                 raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ReadOnlyAdminMixin:
+    """For records only the app writes (its workflow, sequences, jobs): the admin reads them, never
+    adds, changes or deletes them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -25,7 +25,7 @@ from simple_history.utils import bulk_create_with_history
 
 from budgets.amounts import expense_amount_error
 from budgets.choices import Category, Payer
-from budgets.currencies import is_iso_4217
+from budgets.currencies import currency_error
 from budgets.models import Expense
 from budgets.months import month_label
 from budgets.services.fx import (
@@ -92,8 +92,8 @@ class ActualsImporter(Importer):
             if amount is not None and (message := expense_amount_error(amount)):
                 rows.error(line, "amount", message)
             currency = canonical_code(row["currency"])
-            if not is_iso_4217(currency):
-                rows.error(line, "currency", f"{shown(row['currency'].strip())} is not an ISO 4217 currency code")
+            if message := currency_error(currency):  # the currency rule of the forms and the API
+                rows.error(line, "currency", message)
             paid_by = rows.choice(line, row, "paid_by", Payer, "{} is not a payer: use marketing or it")
             category = rows.choice(line, row, "category", Category, "Unknown category {}: use one of " + CATEGORY_LIST)
             vendor, description = row["vendor"].strip(), row["description"].strip()
@@ -119,7 +119,7 @@ class ActualsImporter(Importer):
                     "incurred_on": incurred_on,
                     "month": month_start(incurred_on) if incurred_on else None,
                     "amount": amount,
-                    "currency": currency if is_iso_4217(currency) else None,
+                    "currency": None if currency_error(currency) else currency,
                     "paid_by": paid_by,
                     "category": category,
                     "vendor": vendor,

@@ -157,24 +157,22 @@ def parse_amount(text: str) -> Decimal:
     (a million digits cost no arithmetic). Places and size are the amount rule's
     (`budgets.amounts.budget_amount_error` / `expense_amount_error`), asked by the importer per row.
     """
-    value = text.strip()
-    if not value:
-        raise ValueError("A value is required")
-    if len(value) > AMOUNT_TEXT_LENGTH:
-        raise ValueError(f"{shown(value)} is too long to be an amount: at most {AMOUNT_TEXT_LENGTH} characters")
-    if _PLAIN_AMOUNT.match(value):
-        return Decimal(value)
-    _refuse_number(value)
+    return _plain_decimal(text, "an amount")
 
 
 def parse_rate(text: str) -> Decimal:
     """An FX rate as a plain decimal; only parsing, like `parse_amount` (the rate's rule is
     `budgets.services.fx.fx_rate_errors`, asked by the importer per row)."""
+    return _plain_decimal(text, "a rate")
+
+
+def _plain_decimal(text: str, what: str) -> Decimal:
+    """`text` as a plain decimal, or the ValueError naming why not (`what`: "an amount", "a rate")."""
     value = text.strip()
     if not value:
         raise ValueError("A value is required")
     if len(value) > AMOUNT_TEXT_LENGTH:
-        raise ValueError(f"{shown(value)} is too long to be a rate: at most {AMOUNT_TEXT_LENGTH} characters")
+        raise ValueError(f"{shown(value)} is too long to be {what}: at most {AMOUNT_TEXT_LENGTH} characters")
     if _PLAIN_AMOUNT.match(value):
         return Decimal(value)
     _refuse_number(value)
