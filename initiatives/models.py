@@ -233,6 +233,12 @@ class InitiativeChangeProposal(models.Model):
     marketing_share_pct = models.DecimalField(
         "marketing share (%)", max_digits=5, decimal_places=2, null=True, blank=True
     )
+    effective_from = models.DateField(
+        "effective from",
+        null=True,
+        blank=True,
+        help_text="The first day of the month from which a new share applies (PRODUCT.md §2 Co-funding agreement).",
+    )
     lane = models.CharField(max_length=16, choices=Lane.choices, blank=True)
     marketing_sponsor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -297,6 +303,12 @@ class InitiativeChangeProposal(models.Model):
                 name="change_proposal_status_valid",
                 violation_error_message="Unknown proposal status.",
             ),
+            models.CheckConstraint(
+                condition=Q(marketing_share_pct__isnull=True, effective_from__isnull=True)
+                | Q(marketing_share_pct__isnull=False, effective_from__day=1),
+                name="change_proposal_share_has_effective_month",
+                violation_error_message="A new share needs its effective month (the first day of a month).",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -317,6 +329,70 @@ class InitiativeChangeProposal(models.Model):
         if self.it_sponsor_id:
             fields.append("it_sponsor")
         return fields
+
+
+class CoFundingAgreement(models.Model):
+    """One agreement of an initiative's co-funding timeline (PRODUCT.md §2 Co-funding agreement).
+
+    The share applies from `effective_from` until the next agreement's month; before the first
+    agreement's month, the first agreement applies. Both sponsors signed it (who and when). The
+    first one comes from the dual sign-off, each later one from an approved share-change proposal.
+    """
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="agreements")
+    effective_from = models.DateField(help_text="The first day of the month from which this share applies.")
+    marketing_share_pct = models.DecimalField("marketing share (%)", max_digits=5, decimal_places=2)
+    marketing_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    marketing_signed_at = models.DateTimeField(null=True, blank=True)
+    it_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="IT signed by",
+    )
+    it_signed_at = models.DateTimeField("IT signed at", null=True, blank=True)
+    proposal = models.ForeignKey(
+        InitiativeChangeProposal,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="agreements",
+        help_text="The share-change proposal it came from (none for the dual sign-off's first agreement).",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["initiative", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "effective_from"],
+                name="agreement_unique_initiative_month",
+                violation_error_message="This initiative already has an agreement from that month.",
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_from__day=1),
+                name="agreement_effective_from_first_day",
+                violation_error_message="An agreement takes effect from the first day of a month.",
+            ),
+            models.CheckConstraint(
+                condition=Q(marketing_share_pct__gte=0) & Q(marketing_share_pct__lte=100),
+                name="agreement_share_between_0_and_100",
+                violation_error_message="Marketing's share must be between 0 and 100 %.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id} {self.marketing_share_pct} % from {self.effective_from:%Y-%m}"
+
+    @property
+    def it_share_pct(self) -> Decimal:
+        return Decimal("100.00") - self.marketing_share_pct
 
 
 class Notification(Job):

@@ -12,9 +12,10 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
-from budgets.models import MONEY
+from budgets.models import MONEY, PeriodLock
 from portfolio.jobs import RETRYABLE_ERRORS, Job, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,9 @@ class SplitRow(models.Model):
     paid_it = models.DecimalField(**MONEY)
     true_up = models.DecimalField(**MONEY)
     variance = models.DecimalField(**MONEY)
+    # A row of a closed month (PRODUCT.md §3 "Closed months are final"): computed and frozen when
+    # finance locked the month; a recompute carries it over untouched until the month is unlocked.
+    closed = models.BooleanField(default=False)
 
     class Meta:
         db_table = "budgets_splitrow"
@@ -177,3 +181,141 @@ class OverspendAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.initiative_id} overspend {self.month:%Y-%m}"
+
+
+class ClosedMonth(models.Model):
+    """A locked month whose split rows are frozen (PRODUCT.md §3 "Closed months are final").
+
+    Created in the locking transaction with the month's totals as frozen; deleted (unfrozen) when
+    finance unlocks the month. Its history records every freeze and unfreeze with who, when and why.
+    """
+
+    month = models.DateField(unique=True, help_text="The first day of the closed calendar month.")
+    lock = models.OneToOneField(PeriodLock, on_delete=models.PROTECT, related_name="closed_month")
+    frozen_at = models.DateTimeField(auto_now_add=True)
+    frozen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    row_count = models.PositiveIntegerField(default=0)
+    planned_total = models.DecimalField(**MONEY, default=0)
+    planned_marketing = models.DecimalField(**MONEY, default=0)
+    actual_total = models.DecimalField(**MONEY, default=0)
+    actual_marketing = models.DecimalField(**MONEY, default=0)
+    paid_marketing = models.DecimalField(**MONEY, default=0)
+    paid_it = models.DecimalField(**MONEY, default=0)
+    true_up = models.DecimalField(**MONEY, default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(month__day=1),
+                name="closed_month_is_first_day",
+                violation_error_message="A closed month is the first day of a calendar month.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} closed"
+
+
+class SettlementStatus(models.TextChoices):
+    ACTIVE = "active", "Settled"
+    REVERSED = "reversed", "Reversed"
+
+
+class Settlement(models.Model):
+    """A true-up settlement of one or more closed months (PRODUCT.md §3 "True-up settlement").
+
+    Its amount is the sum of the months' frozen `true_up` (positive: marketing pays IT). It is
+    never edited; it can only be reversed, with a reason, after which its months can be settled again.
+    """
+
+    reference = models.CharField(max_length=100, help_text="The ERP document that booked the settlement.")
+    first_month = models.DateField()
+    last_month = models.DateField()
+    months = models.JSONField(default=list, help_text="The months settled, as YYYY-MM (kept after a reversal).")
+    amount = models.DecimalField(**MONEY, help_text="Sum of the months' frozen true-up: positive, marketing pays IT.")
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=SettlementStatus.choices, default=SettlementStatus.ACTIVE)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversal_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-first_month", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=Q(status="active"),
+                name="settlement_reference_unique_active",
+                violation_error_message="A settlement with this ERP reference already exists.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reference=""),
+                name="settlement_reference_required",
+                violation_error_message="Enter the ERP reference of the settlement.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "reversed"]),
+                name="settlement_status_valid",
+                violation_error_message="Unknown settlement status.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active", reversed_at__isnull=True)
+                | (Q(status="reversed", reversed_at__isnull=False) & ~Q(reversal_reason="")),
+                name="settlement_reversal_recorded",
+                violation_error_message="A reversal records when and why.",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_month__day=1) & Q(last_month__day=1) & Q(last_month__gte=F("first_month")),
+                name="settlement_months_valid",
+                violation_error_message="A settlement covers whole months, the first not after the last.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.first_month:%Y-%m}–{self.last_month:%Y-%m})"
+
+
+class SettlementMonth(models.Model):
+    """A closed month inside an active settlement: a month is in at most one (deleted on reversal)."""
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="settled_months")
+    closed_month = models.OneToOneField(ClosedMonth, on_delete=models.PROTECT, related_name="settlement_month")
+    month = models.DateField(unique=True)
+
+    class Meta:
+        ordering = ["month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} in {self.settlement_id}"
+
+
+class SettlementLine(models.Model):
+    """A settlement's amount for one initiative: the sum of its frozen true-up over the months."""
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="lines")
+    initiative = models.ForeignKey(
+        "initiatives.Initiative", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    initiative_code = models.CharField(max_length=16)
+    initiative_title = models.CharField(max_length=200)
+    true_up = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["settlement", "initiative_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["settlement", "initiative"], name="settlement_line_unique_initiative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.settlement_id} {self.initiative_code} {self.true_up}"

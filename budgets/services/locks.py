@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from budgets.models import PeriodLock
+from budgets.signals import month_locked, month_unlocking
 from budgets.months import month_label
 from portfolio.fiscal import month_start
 
@@ -90,6 +91,7 @@ def period_lock_create(*, month: dt.date, reason: str, by) -> PeriodLock:
     lock._history_user = by
     lock._change_reason = reason[:100]
     lock.save()
+    month_locked.send(sender=PeriodLock, lock=lock, by=by)  # the split freezes the month's rows
     return lock
 
 
@@ -103,6 +105,7 @@ def period_unlock(*, lock: PeriodLock, reason: str, by) -> None:
     current = PeriodLock.objects.select_for_update().filter(pk=lock.pk).first()
     if current is None:
         return  # already unlocked by someone else: the result is the same
+    month_unlocking.send(sender=PeriodLock, lock=current, by=by, reason=reason)  # refused if settled
     current._history_user = by
     current._change_reason = f"Unlocked: {reason}"[:100]
     current.delete()
