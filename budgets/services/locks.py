@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from budgets.models import PeriodLock
-from budgets.signals import month_locked, month_unlocking
 from budgets.months import month_label
+from budgets.signals import month_locked, month_unlocking
 from portfolio.fiscal import month_start
 
 # Any constant works; it only has to be the same for every caller.
