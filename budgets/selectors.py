@@ -27,7 +27,7 @@ from budgets.models import BudgetLine, Expense, FxRate, ImportRun, PeriodLock
 from budgets.months import month_label, month_short_label
 from budgets.services.budgets import budget_grid_amounts, budget_grid_version
 from budgets.services.locks import locked_months
-from initiatives.models import Initiative
+from initiatives.models import CoFundingAgreement, Initiative
 from portfolio.fiscal import fiscal_year_months
 
 # --- the budget grid ----------------------------------------------------------------
@@ -142,6 +142,21 @@ AUDITED: dict[str, AuditedModel] = {
         ),
         AuditedModel("fx_rate", "FX rate", FxRate, ("currency", "month", "rate")),
         AuditedModel("period_lock", "Period lock", PeriodLock, ("month", "reason", "locked_by")),
+        AuditedModel(
+            "agreement",
+            "Co-funding agreement",
+            CoFundingAgreement,
+            (
+                "initiative",
+                "effective_from",
+                "marketing_share_pct",
+                "marketing_signed_by",
+                "marketing_signed_at",
+                "it_signed_by",
+                "it_signed_at",
+                "proposal",
+            ),
+        ),
     )
 }
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
@@ -282,8 +297,9 @@ def history_entries(picked: list[tuple[str, int]]) -> list[HistoryEntry]:
             user_ids.add(row.history_user_id)
         if getattr(row, "initiative_id", None):
             initiative_ids.add(row.initiative_id)
-        if getattr(row, "locked_by_id", None):
-            user_ids.add(row.locked_by_id)
+        for user_field in _Formatter.USER_FIELDS:
+            if getattr(row, f"{user_field}_id", None):
+                user_ids.add(getattr(row, f"{user_field}_id"))
     users = {user.pk: user for user in get_user_model().objects.filter(pk__in=user_ids)} if user_ids else {}
     codes = dict(Initiative.objects.filter(pk__in=initiative_ids).values_list("pk", "code")) if initiative_ids else {}
     formatter = _Formatter(users=users, codes=codes)
@@ -338,7 +354,8 @@ class _Formatter:
     """Values as people read them: money with separators, months by name, choices by label, codes not ids."""
 
     MONEY_FIELDS = {"amount", "amount_reporting"}
-    MONTH_FIELDS = {"month"}
+    MONTH_FIELDS = {"month", "effective_from"}
+    USER_FIELDS = ("locked_by", "marketing_signed_by", "it_signed_by")
 
     def __init__(self, *, users: dict, codes: dict):
         self.users, self.codes = users, codes
@@ -348,13 +365,19 @@ class _Formatter:
             return ""
         if name == "initiative":
             return self.codes.get(value, f"#{value}")
-        if name == "locked_by":
+        if name in self.USER_FIELDS:
             user = self.users.get(value)
             return (user.get_full_name() or user.get_username()) if user else f"user #{value}"
         if name in self.MONTH_FIELDS:
             return month_label(value)
         if name in self.MONEY_FIELDS:
             return f"{value:,.2f}"
+        if name == "marketing_share_pct":
+            return f"{value} %"
+        if name == "proposal":
+            return f"proposal #{value}"
+        if isinstance(value, dt.datetime):
+            return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
         if name == "rate":
             return f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
         if name == "category":
@@ -374,4 +397,6 @@ class _Formatter:
             return f"{self.codes.get(row.initiative_id, '')} · {row.incurred_on:%Y-%m-%d}{vendor}"
         if key == "fx_rate":
             return f"{row.currency} · {month_short_label(row.month)}"
+        if key == "agreement":
+            return f"{self.codes.get(row.initiative_id, '')} · from {month_short_label(row.effective_from)}"
         return month_label(row.month)
