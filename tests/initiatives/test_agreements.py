@@ -15,7 +15,7 @@ from initiatives.choices import ProposalStatus
 from initiatives.models import CoFundingAgreement, Initiative
 from portfolio import periods
 from portfolio.fiscal import add_months, month_label
-from tests.factories import PeriodLockFactory
+from tests.factories import InitiativeFactory, PeriodLockFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -267,8 +267,6 @@ def test_a_month_locked_after_the_proposal_refuses_the_approval(
 def test_an_initiative_approved_before_agreements_gets_its_first_one_with_the_change(
     pm, executive_marketing, executive_it
 ):
-    from tests.factories import InitiativeFactory
-
     initiative = InitiativeFactory(
         owner=pm,
         marketing_sponsor=executive_marketing,
