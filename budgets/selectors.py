@@ -215,7 +215,7 @@ def audit_log(
     """
     keys = [key for key in (models or AUDITED) if key in AUDITED]
     if initiative_id is not None:
-        keys = [key for key in keys if key in ("budget_line", "expense")]
+        keys = [key for key in keys if "initiative" in AUDITED[key].fields]  # the records of an initiative
     if not keys:
         return AuditPage([], page, False)
     branches = []
@@ -264,7 +264,7 @@ def initiative_finance_history(initiative: Initiative, *, limit: int = 25) -> li
     Usage on the initiative page (after checking `can(user, "initiative.view_finances", initiative)`):
     `{% include "budgets/_initiative_finance_history.html" with entries=finance_history %}`.
     """
-    return audit_log(initiative_id=initiative.pk, per_page=limit).entries
+    return audit_log(models=["budget_line", "expense"], initiative_id=initiative.pk, per_page=limit).entries
 
 
 def history_entries(picked: list[tuple[str, int]]) -> list[HistoryEntry]:
