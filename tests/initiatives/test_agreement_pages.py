@@ -119,10 +119,10 @@ def test_the_initiative_page_shows_the_timeline_with_its_signers(
     html = response.content.decode()
     section = html[html.index('id="h-agreements"') : html.index('id="h-lane"')]
     flat = " ".join(re.sub(r"<[^>]+>", " ", section).split())
-    assert f"{month_label(_month(-6))} 60.00 % 40.00 %" in flat
-    assert f"{month_label(_month(-2))} in force 50.00 % 50.00 %" in flat
-    assert "Dual sign-off" in flat
-    assert f"Share change #{proposal.pk}" in flat
+    assert f"From {month_label(_month(-6))} Marketing 60.00 % · IT 40.00 %" in flat
+    assert f"From {month_label(_month(-2))} in force Marketing 50.00 % · IT 50.00 %" in flat
+    assert "From the dual sign-off" in flat
+    assert f"From share change #{proposal.pk}" in flat
     assert flat.count(executive_marketing.get_full_name() or executive_marketing.username) == 2
 
 
