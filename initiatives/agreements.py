@@ -191,7 +191,7 @@ def agreement_from_proposal(
         initiative=initiative,
         effective_from=month,
         by=by,
-        reason=f"Share change approved: {proposal.reason}",
+        reason=f"Share change #{proposal.pk} approved",
         marketing_share_pct=proposal.marketing_share_pct,
         marketing_signed_by_id=proposal.marketing_approved_by_id,
         marketing_signed_at=proposal.marketing_approved_at,
