@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from budgets.services.locks import period_lock_create
-from initiatives import agreements, services
+from initiatives import agreements, selectors, services
 from initiatives.choices import ProposalStatus
 from initiatives.models import CoFundingAgreement, Initiative
 from portfolio import periods
@@ -224,6 +224,7 @@ def test_a_change_from_the_start_month_replaces_the_first_agreement(pm, running,
 
 
 def test_a_future_month_keeps_todays_share_until_the_sync_in_that_month(pm, running, executive_marketing, executive_it):
+    running.platforms.add(InitiativeFactory(lane="core_stack", status="in_progress"))
     _approve_share(running, pm, "50", _month(2), sponsors=[executive_marketing, executive_it])
     running.refresh_from_db()
     assert running.marketing_share_pct == Decimal("60.00")  # April's share is not today's
@@ -235,6 +236,8 @@ def test_a_future_month_keeps_todays_share_until_the_sync_in_that_month(pm, runn
     assert running.marketing_share_pct == Decimal("50.00")
     latest = running.history.order_by("-history_id").first()
     assert latest.history_change_reason == f"Agreement in force from {month_label(_month(2))}"
+    (entry, *_) = selectors.initiative_history(initiative=running)
+    assert entry.changes == [("Marketing's share", "60.00 %", "50.00 %")]  # the platforms kept, not "changed"
     assert agreements.agreements_sync_current_share(today=_month(2)) == 0  # idempotent
 
 
