@@ -54,19 +54,31 @@ def agreement_timeline(initiative: Initiative) -> list[CoFundingAgreement]:
     )
 
 
-def share_from_timeline(timeline: Iterable[tuple[dt.date, Decimal]], month: dt.date, *, default: Decimal) -> Decimal:
-    """The rule itself, on (effective_from, share) pairs in any order: the latest from `month` or
-    before; before the first one's month, the first one; none at all, `default`."""
-    ordered = sorted(timeline)
-    if not ordered:
-        return default
+def _index_in_force(months: list[dt.date], month: dt.date) -> int | None:
+    """The rule, on the agreements' months in order: the index of the latest from `month` or before;
+    before the first one's month, the first one (0); None with no agreement."""
+    if not months:
+        return None
     month = month_start(month)
-    in_force = ordered[0][1]
-    for effective_from, share in ordered:
+    index = 0
+    for position, effective_from in enumerate(months):
         if effective_from > month:
             break
-        in_force = share
-    return in_force
+        index = position
+    return index
+
+
+def share_from_timeline(timeline: Iterable[tuple[dt.date, Decimal]], month: dt.date, *, default: Decimal) -> Decimal:
+    """The share in force in `month` from (effective_from, share) pairs in any order; `default` with none."""
+    ordered = sorted(timeline)
+    index = _index_in_force([effective_from for effective_from, _ in ordered], month)
+    return default if index is None else ordered[index][1]
+
+
+def agreement_in_force(timeline: list[CoFundingAgreement], month: dt.date) -> CoFundingAgreement | None:
+    """The agreement in force in `month` among `timeline` (oldest first, as `agreement_timeline` gives it)."""
+    index = _index_in_force([agreement.effective_from for agreement in timeline], month)
+    return None if index is None else timeline[index]
 
 
 def share_in_force(initiative: Initiative, month: dt.date) -> Decimal:
@@ -102,11 +114,11 @@ def effective_month_error(initiative: Initiative, month: dt.date, *, hold: bool 
     return ""
 
 
-def effective_month_choices(initiative: Initiative, *, today: dt.date | None = None) -> list[tuple[dt.date, bool]]:
-    """(month, locked) from the start month to the end month (or to the default month, if later):
-    what the share-change form offers."""
+def effective_month_choices(initiative: Initiative, *, default: dt.date) -> list[tuple[dt.date, bool]]:
+    """(month, locked) from the start month to the end month (or to `default`, the default effective
+    month, if later): what the share-change form offers."""
     first = month_start(initiative.start_date)
-    last = max(month_start(initiative.end_date), effective_month_default(initiative, today=today))
+    last = max(month_start(initiative.end_date), default)
     months = []
     month = first
     while month <= last:

@@ -79,7 +79,12 @@ def test_share_in_force_reads_the_timeline_and_falls_back_to_the_initiative_befo
     assert agreements.share_in_force(running, _month(-12)) == Decimal("60.00")
     assert agreements.share_in_force(running, _month(1)) == Decimal("60.00")
     assert agreements.share_in_force(running, _month(2)) == Decimal("40.00")
-    assert [a.marketing_share_pct for a in agreements.agreement_timeline(running)] == [Decimal("60"), Decimal("40")]
+    first, later = timeline = agreements.agreement_timeline(running)
+    assert [a.marketing_share_pct for a in timeline] == [Decimal("60"), Decimal("40")]
+    assert agreements.agreement_in_force(timeline, _month(-12)) == first  # before the first month: the first
+    assert agreements.agreement_in_force(timeline, _month(1)) == first
+    assert agreements.agreement_in_force(timeline, _month(3)) == later
+    assert agreements.agreement_in_force([], _month(3)) is None
 
 
 # --- dual sign-off -------------------------------------------------------------------------------
