@@ -33,6 +33,7 @@ from split import locks as recompute_locks
 from split import rebuild
 from split.arithmetic import cents_to_amount
 from split.models import ClosedMonth, SettlementMonth
+from split.selectors import split_rows_changed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -68,6 +69,7 @@ def months_freeze(*, locks: Sequence[PeriodLock], by: AbstractBaseUser | None, r
     rebuild.rows_delete(scope)
     rebuild.rows_insert(scope, closed=True)
     totals = _month_totals(scope.months)
+    transaction.on_commit(split_rows_changed)  # cached figures of the run are read again
     frozen = []
     for lock in to_freeze:
         closed_month = ClosedMonth(month=lock.month, lock=lock, frozen_by=by, **totals.get(lock.month, _NO_ROWS))
@@ -101,6 +103,7 @@ def month_unfreeze(*, lock: PeriodLock, by: AbstractBaseUser | None, reason: str
         closed_month.delete()  # first: the PostgreSQL guard lets the rows change once their month is not closed
     with connection.cursor() as cursor:
         cursor.execute("UPDATE budgets_splitrow SET closed = %s WHERE month = %s AND closed", [False, lock.month])
+    transaction.on_commit(split_rows_changed)
 
 
 def unfrozen_locks_freeze() -> list[ClosedMonth]:

@@ -17,6 +17,7 @@ from budgets.services.locks import period_lock_create, period_unlock
 from initiatives.models import CoFundingAgreement, Initiative
 from split import rebuild
 from split.models import ClosedMonth, Settlement, SettlementMonth, SplitRow
+from split.selectors import run_cached
 from split.services import split_recompute
 from tests.factories import BudgetLineFactory, ExpenseFactory, FxRateFactory, InitiativeFactory, PeriodLockFactory
 from tests.split import split_lock
@@ -339,3 +340,23 @@ def test_the_lock_page_reads_the_closed_months_once(client, ledger, finance):
 
     assert len(three) == len(one)
     assert "Split not closed yet: the next recompute freezes it." in page
+
+
+def test_freezing_and_unfreezing_renew_the_cached_figures_of_the_run(
+    ledger, finance, django_capture_on_commit_callbacks
+):
+    """The rows change between runs when a month is frozen: figures cached under the run are read again."""
+    run = split_recompute(trigger="command")
+    reads = []
+
+    def read() -> int:
+        reads.append(1)
+        return len(reads)
+
+    assert run_cached(run, "test:figure", read) == run_cached(run, "test:figure", read) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        lock = period_lock_create(month=JAN, reason="January close", by=finance)
+    assert run_cached(run, "test:figure", read) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        period_unlock(lock=lock, reason="Late invoice", by=finance)
+    assert run_cached(run, "test:figure", read) == 3
