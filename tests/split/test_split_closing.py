@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -360,3 +362,13 @@ def test_freezing_and_unfreezing_renew_the_cached_figures_of_the_run(
     with django_capture_on_commit_callbacks(execute=True):
         period_unlock(lock=lock, reason="Late invoice", by=finance)
     assert run_cached(run, "test:figure", read) == 3
+
+
+def test_the_command_says_which_locked_months_it_closed(ledger):
+    PeriodLockFactory(month=JAN)
+    out = io.StringIO()
+
+    call_command("recompute_split", stdout=out)
+
+    assert "Closed January 2026 (2 frozen rows): locked before its split was closed." in out.getvalue()
+    assert "Recomputed the spend split: 4 rows" in out.getvalue()
