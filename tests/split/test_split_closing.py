@@ -273,15 +273,22 @@ def test_the_recompute_closes_a_month_locked_behind_the_services_back(ledger):
     assert again.error == "" and again.row_count == 4
 
 
-def test_the_recompute_never_computes_a_closed_month(ledger, finance):
+def test_the_recompute_never_computes_a_closed_month(ledger, finance, monkeypatch):
     period_lock_create(month=JAN, reason="January close", by=finance)
     frozen = list(SplitRow.objects.filter(month=JAN).order_by("pk").values())
-    newcomer = InitiativeFactory()  # records written behind the lock's back (the ORM, not the services)
-    BudgetLineFactory(initiative=newcomer, month=JAN, amount=D("5.00"))
+    newcomer = InitiativeFactory()
     BudgetLineFactory(initiative=newcomer, month=FEB, amount=D("7.00"))
+    scopes, rows_insert = [], rebuild.rows_insert
+
+    def spy(scope, **kwargs):
+        scopes.append(scope)
+        return rows_insert(scope, **kwargs)
+
+    monkeypatch.setattr(rebuild, "rows_insert", spy)
 
     split_recompute(trigger="command")
 
+    assert scopes == [rebuild.MonthScope.all_but([JAN])]  # every month but the closed one
     assert list(SplitRow.objects.filter(month=JAN).order_by("pk").values()) == frozen  # same rows, same ids
     assert SplitRow.objects.get(initiative=newcomer).month == FEB
     assert SplitRow.objects.filter(month=FEB, closed=False).count() == 3
