@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from budgets.models import PeriodLock
+from budgets.services import locks as period_locks
 from budgets.services.fx import fx_rate_set
 from budgets.services.locks import period_lock_create, period_unlock
 from initiatives.models import CoFundingAgreement, Initiative
@@ -379,3 +380,21 @@ def test_the_command_says_which_locked_months_it_closed(ledger):
 
     assert "Closed January 2026 (2 frozen rows): locked before its split was closed." in out.getvalue()
     assert "Recomputed the spend split: 4 rows" in out.getvalue()
+
+
+@pytest.mark.postgres
+def test_the_recompute_never_waits_for_a_lock_in_progress(ledger):
+    """A lock or unlock in progress waits for the recompute: the recompute leaves its own freezing for later."""
+    PeriodLockFactory(month=JAN)  # locked, not closed: the recompute would close it
+    other = connection.copy()
+    other.connect()
+    with other.cursor() as cursor:  # a lock in progress elsewhere holds the period-lock advisory lock
+        cursor.execute("SELECT pg_advisory_lock(%s)", [period_locks._ADVISORY_LOCK_KEY])
+    try:
+        run = split_recompute(trigger="command")
+    finally:
+        other.close()
+
+    assert run.status == "succeeded" and run.error == ""
+    assert not ClosedMonth.objects.exists() and not any(row.closed for row in rows_of(JAN))
+    assert split_recompute(trigger="command").error.startswith("Closed January 2026")
