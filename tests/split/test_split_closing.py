@@ -22,6 +22,7 @@ from split import rebuild
 from split.models import ClosedMonth, Settlement, SettlementMonth, SplitRow
 from split.selectors import run_cached
 from split.services import split_recompute
+from tests.budgets.finance_helpers import finance_in_admin
 from tests.factories import BudgetLineFactory, ExpenseFactory, FxRateFactory, InitiativeFactory, PeriodLockFactory
 from tests.split import split_lock
 
@@ -398,3 +399,23 @@ def test_the_recompute_never_waits_for_a_lock_in_progress(ledger):
     assert run.status == "succeeded" and run.error == ""
     assert not ClosedMonth.objects.exists() and not any(row.closed for row in rows_of(JAN))
     assert split_recompute(trigger="command").error.startswith("Closed January 2026")
+
+
+def test_the_admin_unlocks_a_closed_month_and_refuses_a_settled_one(client, ledger):
+    keeper = finance_in_admin()
+    client.force_login(keeper)
+    january = period_lock_create(month=JAN, reason="January close", by=keeper)
+    february = period_lock_create(month=FEB, reason="February close", by=keeper)
+    settlement = Settlement.objects.create(
+        reference="ERP-9", first_month=FEB, last_month=FEB, months=["2026-02"], amount=D("0"), created_by=keeper
+    )
+    SettlementMonth.objects.create(settlement=settlement, closed_month=february.closed_month, month=FEB)
+
+    confirm = client.get(reverse("admin:budgets_periodlock_delete", args=[january.pk]))
+    assert confirm.status_code == 200 and "protected" not in confirm.content.decode()
+    client.post(reverse("admin:budgets_periodlock_delete", args=[january.pk]), {"post": "yes"})
+    refused = client.post(reverse("admin:budgets_periodlock_delete", args=[february.pk]), {"post": "yes"}, follow=True)
+
+    assert list(PeriodLock.objects.values_list("month", flat=True)) == [FEB]
+    assert list(ClosedMonth.objects.values_list("month", flat=True)) == [FEB]
+    assert "February 2026 is settled in ERP-9: reverse the settlement before unlocking it." in refused.content.decode()
