@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from budgets.services.locks import period_lock_create
-from split.models import ClosedMonth, SplitRow
-from split.selectors import MoneySum
 from budgets.models import Expense
+from budgets.services.locks import period_lock_create
 from portfolio.fiscal import fiscal_quarter, fiscal_year, month_start
 from split.arithmetic import split_amounts
+from split.models import ClosedMonth, SplitRow
+from split.selectors import MoneySum
 from tests.factories import ExpenseFactory, InitiativeFactory
 
 JULY, AUGUST, SEPTEMBER, OCTOBER = (dt.date(2026, month, 1) for month in (7, 8, 9, 10))
