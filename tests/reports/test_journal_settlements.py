@@ -51,9 +51,9 @@ def test_a_reversed_settlement_leaves_the_lines_outstanding_and_a_reference_cann
     ledger(pm=pm, finance=finance)
     reversed_ = settlement_create(months=[JULY], reference="JE-1", by=finance)
     settlement_reverse(settlement=reversed_, by=finance, reason="Wrong period")
-    formula = settlement_create(months=[JULY], reference="=HYPERLINK(\"http://x\")", by=finance)
+    formula = settlement_create(months=[JULY], reference='=HYPERLINK("http://x")', by=finance)
 
     july = [line for line in _journal() if line["date"] == "2026-07-31"]
-    assert july and {line["settlement"] for line in july} == {"'=HYPERLINK(\"http://x\")"}
+    assert july and {line["settlement"] for line in july} == {'\'=HYPERLINK("http://x")'}
     settlement_reverse(settlement=formula, by=finance, reason="Typed a formula")
     assert {line["settlement"] for line in _journal()} == {""}
