@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from reports.journal import JOURNAL_COLUMNS, journal_csv_chunks
@@ -57,3 +59,18 @@ def test_a_reversed_settlement_leaves_the_lines_outstanding_and_a_reference_cann
     assert july and {line["settlement"] for line in july} == {'\'=HYPERLINK("http://x")'}
     settlement_reverse(settlement=formula, by=finance, reason="Typed a formula")
     assert {line["settlement"] for line in _journal()} == {""}
+
+
+def test_the_reports_page_says_which_part_of_each_quarter_is_settled(client, pm, finance):
+    ledger(pm=pm, finance=finance)
+    settlement_create(months=[JULY], reference="JE-1", by=finance)
+    client.force_login(finance)
+
+    quarters = client.get("/reports/", {"fiscal_year": "FY2026"}).context["quarters"]
+
+    (q3,) = [quarter for quarter in quarters if quarter["fiscal_quarter"] == 3]
+    assert (q3["true_up_settled"], q3["true_up_outstanding"], q3["true_up_accruing"]) == (
+        Decimal("300.00"),
+        Decimal("199.99"),
+        Decimal("0.00"),
+    )
