@@ -4,7 +4,7 @@ Every figure is read, never recomputed: money comes from the split table of the
 latest successful recompute (through `split.selectors`) and from its
 compact history; people-facing facts (health, status, platforms, approvals) come
 from the initiatives themselves. Each function is one query whatever the size of
-the portfolio, so the page costs a fixed number of queries (eight at most).
+the portfolio, so the page costs a fixed number of queries (nine at most).
 
 The filters are `dashboard.filters`; the figures `dashboard.figures`; as of when
 they are, the share trend and the run-keyed cache `dashboard.freshness`. This module
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -40,10 +41,11 @@ from dashboard.figures import (
     spend_ranking,
     split_rollup,
 )
-from dashboard.filters import DashboardFilters
+from dashboard.filters import DashboardFilters, split_queryset
 from dashboard.freshness import Freshness, TrendPoint, freshness_and_trend, split_cached
 from initiatives.models import Initiative
 from portfolio import fiscal, policy
+from split.settlements import true_up_states
 
 # --- the whole page ------------------------------------------------------------------------
 
@@ -60,6 +62,18 @@ class Dashboard:
     platforms: list[dict[str, Any]]
     trend: list[TrendPoint]
     approvals: list[Initiative] = field(default_factory=list)
+    # The true-up of the rows the filters cover: settled, outstanding, accruing and their total.
+    true_up: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _true_up_states(freshness: Freshness, filters: DashboardFilters) -> dict[str, Decimal]:
+    """Settled, outstanding and accruing (`split.settlements.true_up_states`): cached under the run, the
+    latest change to closed months and settlements, and the filters (one query when not cached)."""
+    return split_cached(
+        freshness,
+        f"true-up:{freshness.ledger_version}:{filters.cache_key}",
+        lambda: true_up_states(rows=split_queryset(filters)),
+    )
 
 
 def _split_figures(freshness: Freshness, filters: DashboardFilters, today: dt.date) -> tuple[Rollup, SpendRanking]:
@@ -107,8 +121,8 @@ def _live_figures(
 
 
 def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, now=None) -> Dashboard:
-    """Everything the dashboard shows: eight queries at most (seven without approvals); two or three
-    once the figures of the latest run and portfolio version are cached."""
+    """Everything the dashboard shows: nine queries at most (eight without approvals); two or three
+    once the figures of the latest run, portfolio and ledger versions are cached."""
     today = today or timezone.localdate()
     freshness, trend = freshness_and_trend(filters, now=now)
     rollup, ranking = _split_figures(freshness, filters, today)
@@ -124,6 +138,7 @@ def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, 
         platforms=live.platforms,
         trend=trend,
         approvals=pending_approvals(user=user),
+        true_up=_true_up_states(freshness, filters),
     )
 
 
@@ -137,3 +152,4 @@ def dashboard_cache_warm(*, today: dt.date | None = None) -> None:
     filters = DashboardFilters(fiscal_year=fiscal.fiscal_year(today))
     freshness, _ = freshness_and_trend(filters)
     _split_figures(freshness, filters, today)
+    _true_up_states(freshness, filters)
