@@ -12,6 +12,7 @@ from celery import shared_task
 
 from portfolio.jobs import RETRYABLE_ERRORS, JobTask, describe_failure
 
+from .agreements import agreements_sync_current_share
 from .models import Notification
 from .notifications import MAIL_ERRORS, MAX_ATTEMPTS, notification_send, notifications_resend_due
 
@@ -76,3 +77,16 @@ def _mail_server_failed(task: JobTask, notification_id: int, exc: Exception) -> 
 def notifications_resend_task(self) -> dict:
     """Every few minutes (beat): queue again the notifications not sent yet that have attempts left."""
     return {"queued": notifications_resend_due()}
+
+
+@shared_task(
+    base=JobTask,
+    bind=True,
+    name="initiatives.tasks.agreements_share_sync_task",
+    max_retries=0,  # the next night is the retry; the shares shown stay those of the month before until then
+    soft_time_limit=600,
+    time_limit=660,
+)
+def agreements_share_sync_task(self) -> dict:
+    """Nightly (beat, just after midnight): each initiative's share becomes the one of the agreement in force."""
+    return {"changed": agreements_sync_current_share()}

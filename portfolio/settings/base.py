@@ -326,6 +326,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 1) % 24, minute=0),
         "options": {"expires": 6 * 3600},
     },
+    # Just after midnight: an initiative's marketing_share_pct becomes the share of the co-funding
+    # agreement in force this month when an agreement's effective month has come
+    # (initiatives.agreements.agreements_sync_current_share; the split reads the agreements themselves).
+    "agreements-share-sync-nightly": {
+        "task": "initiatives.tasks.agreements_share_sync_task",
+        "schedule": crontab(hour=0, minute=5),
+        "options": {"expires": 6 * 3600},
+    },
     # Background exports are kept seven days (reports/tasks.py).
     "export-files-purge-nightly": {
         "task": "reports.tasks.export_files_purge_task",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from budgets.services.locks import period_lock_create
 from initiatives import agreements, selectors, services
 from initiatives.choices import ProposalStatus
 from initiatives.models import CoFundingAgreement, Initiative
+from initiatives.tasks import agreements_share_sync_task
 from portfolio import periods
 from portfolio.fiscal import add_months, month_label
 from tests.factories import InitiativeFactory, PeriodLockFactory
@@ -296,3 +298,21 @@ def test_the_period_registry_is_filled_by_budgets(finance):
     assert periods.locked_months([_month(-3), _month(-2)]) == {_month(-3)}
     assert periods.locked_months([_month(-3)], hold=True) == {_month(-3)}
     assert periods.locked_months() == {_month(-3)}
+
+
+def test_the_nightly_task_syncs_the_share_once_its_month_has_come(
+    pm, running, executive_marketing, executive_it, settings
+):
+    """Beat runs the sync just after midnight; the task is the service, run by a worker."""
+    entry = settings.CELERY_BEAT_SCHEDULE["agreements-share-sync-nightly"]
+    assert entry["task"] == "initiatives.tasks.agreements_share_sync_task"
+    running.platforms.add(InitiativeFactory(lane="core_stack", status="in_progress"))
+    _approve_share(running, pm, "50", _month(1), sponsors=[executive_marketing, executive_it])
+    assert agreements_share_sync_task.apply().get() == {"changed": 0}  # next month's share is not today's
+    running.refresh_from_db()
+    assert running.marketing_share_pct == Decimal("60.00")
+    # The month comes: the same task, that night, applies it.
+    with mock.patch("initiatives.agreements.current_month", return_value=_month(1)):
+        assert agreements_share_sync_task.apply().get() == {"changed": 1}
+    running.refresh_from_db()
+    assert running.marketing_share_pct == Decimal("50.00")
