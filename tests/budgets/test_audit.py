@@ -35,10 +35,11 @@ def test_audit_log_filters_by_user_model_and_date(finance):
     colleague = UserFactory(username="finance2", role="finance", side="")
     fx_rate_set(currency="EUR", month=MARCH, rate=Decimal("1.1"), by=finance)
     period_lock_create(month=MARCH, reason="Close", by=colleague)
-    assert [e.model_key for e in audit_log(user_id=colleague.pk).entries] == ["period_lock"]
+    # Locking also closes the month's split (PRODUCT.md §3): the freeze is the colleague's too, newest first.
+    assert [e.model_key for e in audit_log(user_id=colleague.pk).entries] == ["closed_month", "period_lock"]
     assert [e.model_key for e in audit_log(models=["fx_rate"]).entries] == ["fx_rate"]
     assert audit_log(date_to=dt.date(2000, 1, 1)).entries == []
-    assert len(audit_log(date_from=dt.date.today()).entries) == 2
+    assert len(audit_log(date_from=dt.date.today()).entries) == 3
 
 
 def test_audit_log_pages_without_counting(finance):
@@ -78,13 +79,13 @@ def test_audit_page_runs_a_fixed_number_of_queries_whatever_the_history(client, 
     period_lock_create(month=dt.date(2025, 1, 1), reason="Close", by=finance)
     client.force_login(finance)
     # One query per audited model on the page, per model with changes (their earlier versions) and for
-    # the names shown: never one per entry.
-    with django_assert_num_queries(14):
+    # the names shown: never one per entry (the lock's closed month is one more model on the page).
+    with django_assert_num_queries(15):
         client.get(reverse("budgets:audit_log"))
     changes(range(2, 30))
     fx_rate_set(currency="EUR", month=MARCH, rate=Decimal("1.2"), by=finance)  # every model still on the page
     period_lock_create(month=dt.date(2025, 2, 1), reason="Close", by=finance)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(15):
         response = client.get(reverse("budgets:audit_log"))
     assert len(response.context["page"].entries) == 50
 

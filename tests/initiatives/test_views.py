@@ -13,7 +13,7 @@ from django.utils import timezone
 from budgets.models import BudgetLine, Expense
 from initiatives import services
 from initiatives.choices import Status
-from initiatives.models import Initiative
+from initiatives.models import CoFundingAgreement, Initiative
 from initiatives.templatetags.portfolio_ui import calendar_span
 from portfolio.fiscal import fiscal_year, fiscal_year_bounds, fiscal_year_label
 from split.services import split_recompute
@@ -489,6 +489,22 @@ def test_budget_and_actuals_show_only_to_who_may_see_finances(client, pm, other_
     assert "Budget and actuals" not in response.content.decode()
     assert "Budget and spend history" not in response.content.decode()
     assert BudgetLine.objects.count() == 2 and Expense.objects.count() == 2  # read-only
+
+
+def test_the_budget_card_states_marketings_share_of_actual_across_agreements(client, pm, approved):
+    """Whole-life figures span every agreement: the card gives marketing's share of what was spent, not today's share."""
+    start = approved.start_date.replace(day=1)
+    later = (start + dt.timedelta(days=62)).replace(day=1)
+    CoFundingAgreement.objects.update_or_create(
+        initiative=approved, effective_from=start, defaults={"marketing_share_pct": Decimal("60")}
+    )
+    CoFundingAgreement.objects.create(initiative=approved, effective_from=later, marketing_share_pct=Decimal("50"))
+    for day, amount in ((start, "100.00"), (later, "300.00")):
+        ExpenseFactory(initiative=approved, incurred_on=day, amount=Decimal(amount), amount_reporting=Decimal(amount))
+    split_recompute(trigger="command")
+    page = _login(client, pm).get(reverse("initiatives:detail", args=[approved.code])).content.decode()
+    # 60 % of 100 + 50 % of 300 = 210 of 400 spent: 52.50 %.
+    assert "210.00" in page and "(52.50 % of actual)" in page
 
 
 # One more than the panels before agreements: the co-funding timeline (agreements, their signers and proposal).
