@@ -24,7 +24,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from demo.initiatives import InitiativePlan
-from demo.timelines import Timeline, TimelineEvent, in_order_and_past, office_time
+from demo.timelines import Timeline, TimelineEvent, office_time
 from initiatives.choices import Action, Side
 from portfolio.fiscal import add_months, month_start
 
@@ -166,6 +166,7 @@ def _share_change(
     for _ in range(ATTEMPTS):
         proposed_on = first_day + dt.timedelta(days=rng.randint(0, span))
         applied_on = proposed_on + dt.timedelta(days=rng.randint(1, 7))
+        answered_on = proposed_on + dt.timedelta(days=rng.randint(0, (applied_on - proposed_on).days - 1))
         current = month_start(applied_on)
         earliest = add_months(current, -1) if applied_on.day <= RETROACTIVE_UNTIL_DAY else current
         months = [
@@ -173,7 +174,8 @@ def _share_change(
             for month in (add_months(earliest, offset) for offset in range(4))
             if after_month < month <= min(end_month, add_months(current, 2)) and month not in locked_months
         ]
-        if months:
+        # The day work started keeps its one event: the change's steps never crowd it.
+        if months and plan.start_date not in (proposed_on, answered_on, applied_on):
             break
     else:
         return None
@@ -187,7 +189,6 @@ def _share_change(
     proposed_at = office_time(rng, proposed_on, tz)
     first_approval = proposed_at
     if by_pm:
-        answered_on = proposed_on + dt.timedelta(days=rng.randint(0, (applied_on - proposed_on).days - 1))
         first_approval = max(office_time(rng, answered_on, tz), proposed_at + dt.timedelta(minutes=30))
     second_approval = office_time(rng, applied_on, tz)  # a later day: after the first approval
     other_side = Side.IT if first_side == Side.MARKETING else Side.MARKETING
@@ -211,13 +212,13 @@ def _moved_share(rng: random.Random, share: Decimal) -> Decimal:
     return (share - step if down else share + step).quantize(Decimal("0.01"))
 
 
-def with_share_changes(
-    plan: InitiativePlan, timeline: Timeline, history: ShareHistory | None, *, now: dt.datetime
-) -> Timeline:
+def with_share_changes(plan: InitiativePlan, timeline: Timeline, history: ShareHistory | None) -> Timeline:
     """`timeline` with each share change's steps (proposed, approved, applied) in it, in time order.
 
     The steps keep the initiative's status of their moment; `TimelineEvent.proposal` is the
     change's index in `history.changes`, so the writer can link the transition to its proposal.
+    No step falls on the day of another event (see `_share_change`), so no time has to move:
+    the proposal, the agreement and the timeline tell the same times.
     """
     if history is None or not history.changes:
         return timeline
@@ -244,6 +245,4 @@ def with_share_changes(
         else:
             _, action, by_id, reason, number = item
             events.append(TimelineEvent(action, status, status, by_id, item[0], reason, number))
-    times = in_order_and_past([event.at for event in events], now)
-    events = [event._replace(at=at) for event, at in zip(events, times, strict=True)]
     return replace(timeline, events=tuple(events))

@@ -149,7 +149,7 @@ def demo_portfolio_seed(
             if history is not None:
                 plan.marketing_share_pct = history.share_in_force(months[-1])
         timelines = [
-            with_share_changes(plan, timeline, history, now=now)
+            with_share_changes(plan, timeline, history)
             for plan, timeline, history in zip(plans, timelines, histories, strict=True)
         ]
         summary.share_changes = sum(len(history.changes) for history in histories if history is not None)

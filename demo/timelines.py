@@ -122,7 +122,7 @@ def _timeline(rng: random.Random, plan: InitiativePlan, *, today: dt.date, now: 
         elif status == Status.CANCELLED:
             steps.append((Action.CANCEL, Status.IN_PROGRESS, Status.CANCELLED, sponsors[first_side]))
             times.append(office_time(rng, plan.spend_until, tz))
-    times = in_order_and_past(times, now)
+    times = _in_order_and_past(times, now)
 
     events = tuple(
         TimelineEvent(action, from_status, to_status, by_id, at, _REASONS.get(action, ""))
@@ -136,7 +136,7 @@ def office_time(rng: random.Random, day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day, _WORKDAY_START, tzinfo=tz) + dt.timedelta(minutes=rng.randint(0, _WORKDAY_MINUTES))
 
 
-def in_order_and_past(times: list[dt.datetime], now: dt.datetime) -> list[dt.datetime]:
+def _in_order_and_past(times: list[dt.datetime], now: dt.datetime) -> list[dt.datetime]:
     """`times` strictly increasing and none after `now`.
 
     Only the rare clash moves: a cancellation on the day work started, an
