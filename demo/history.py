@@ -6,7 +6,8 @@ for every record this run created and for none it did not:
   with the status, sign-off times and share as they were then (filed → "created" by the PM,
   then each workflow step or applied share change "changed"; a change's proposal and first
   approval leave it as it was); the platforms each entry links to, as simple_history keeps them;
-- co-funding agreements: "created" when the second sponsor's signature completed them, by that sponsor;
+- co-funding agreements: "created" when the second sponsor's signature completed them, by that
+  sponsor, for the dual sign-off or the share change (`initiatives.agreements`' reasons);
 - budget lines: "created" by finance in the budget grid the working day after the sponsors'
   sign-off (after filing for initiatives not signed off yet), and a later fiscal year's lines
   when that year opened; reason "Budget grid FY2026", the grid's own;
@@ -42,7 +43,7 @@ from demo.finance import ERP_IMPORT_FILE_PREFIX, FX_IMPORT_TIME
 from demo.initiatives import InitiativePlan
 from demo.timelines import Timeline, office_time
 from initiatives.choices import Action
-from initiatives.models import CoFundingAgreement, Initiative, InitiativeTransition
+from initiatives.models import CoFundingAgreement, Initiative, InitiativeChangeProposal, InitiativeTransition
 from portfolio.fiscal import fiscal_year, fiscal_year_start
 
 # The history tables the seed fills, for ANALYZE and the index tests.
@@ -55,6 +56,8 @@ HISTORY_MODELS: tuple[type[models.Model], ...] = (
     FxRate.history.model,
 )
 # simple_history's own columns; every other column of a history table is the record's.
+AGREEMENT_FIRST_REASON = "Dual sign-off"
+AGREEMENT_CHANGE_REASON = "Share change approved: "  # + the proposal's reason
 # Steps of a share change that leave the initiative as it was until the last approval applies it.
 HISTORYLESS_ACTIONS = (Action.PROPOSE_CHANGE, Action.APPROVE_CHANGE)
 _HISTORY_FIELDS = frozenset({"history_id", "history_date", "history_change_reason", "history_type", "history_user"})
@@ -139,7 +142,10 @@ def _initiative_history_insert(first_id: int, last_id: int) -> int:
 
 
 def _agreement_history_insert(first_id: int, last_id: int) -> int:
-    """A "created" entry per agreement, by the sponsor whose signature completed it, when it did."""
+    """A "created" entry per agreement, by the sponsor whose signature completed it, when it did.
+
+    With the change reasons `initiatives.agreements` records: the dual sign-off, or the share change.
+    """
     history = CoFundingAgreement.history.model
     quote = connection.ops.quote_name
     columns = _record_columns(history)
@@ -148,14 +154,16 @@ def _agreement_history_insert(first_id: int, last_id: int) -> int:
     sql = f"""
         INSERT INTO {quote(history._meta.db_table)}
             ({listed}, history_date, history_change_reason, history_type, history_user_id)
-        SELECT {values}, a.created_at, NULL, '+',
+        SELECT {values}, a.created_at,
+            CASE WHEN p.id IS NULL THEN %s ELSE SUBSTR(%s || p.reason, 1, 100) END, '+',
             CASE WHEN a.marketing_signed_at > a.it_signed_at THEN a.marketing_signed_by_id ELSE a.it_signed_by_id END
         FROM {quote(CoFundingAgreement._meta.db_table)} a
+        LEFT JOIN {quote(InitiativeChangeProposal._meta.db_table)} p ON p.id = a.proposal_id
         WHERE a.initiative_id BETWEEN %s AND %s
         ORDER BY a.created_at, a.id
     """  # noqa: S608  # nosec B608 - quoted model names only
     with connection.cursor() as cursor:
-        cursor.execute(sql, [first_id, last_id])
+        cursor.execute(sql, [AGREEMENT_FIRST_REASON, AGREEMENT_CHANGE_REASON, first_id, last_id])
         return cursor.rowcount
 
 

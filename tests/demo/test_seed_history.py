@@ -159,6 +159,9 @@ def test_some_initiatives_changed_their_share_from_a_month_inside_their_dates(se
     entry = agreement.history.get()
     assert (entry.history_type, entry.history_date) == ("+", agreement.created_at)
     assert entry.history_user_id in (agreement.marketing_signed_by_id, agreement.it_signed_by_id)
+    assert entry.history_change_reason == f"Share change approved: {agreement.proposal.reason}"[:100]
+    first = CoFundingAgreement.objects.filter(initiative=agreement.initiative_id).order_by("effective_from").first()
+    assert first.history.get().history_change_reason == "Dual sign-off"
 
 
 def test_the_initiative_history_shows_the_share_change_when_it_was_applied(seeded):
