@@ -21,7 +21,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -294,8 +294,26 @@ class PeriodLockAdmin(PolicyPermissionsMixin, SimpleHistoryAdmin):
         period_unlock(lock=obj, reason="Unlocked in the Django admin", by=request.user)
 
     def delete_queryset(self, request, queryset):
-        for lock in queryset:
-            self.delete_model(request, lock)
+        try:
+            with transaction.atomic():
+                for lock in queryset:
+                    self.delete_model(request, lock)
+        except ValidationError as error:  # an app above refused an unlock (a settled month): none is unlocked
+            raise PermissionDenied(" ".join(error.messages)) from error
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)  # atomic: a refusal changes nothing
+        except ValidationError as error:
+            self.message_user(request, f"Not unlocked. {' '.join(error.messages)}", messages.ERROR)
+            return redirect(reverse("admin:budgets_periodlock_changelist"))
+
+    def get_deleted_objects(self, objs, request):
+        # What hangs on a lock (the split's closed month) is unfrozen by the apps above when
+        # period_unlock announces the unlock (budgets.signals.month_unlocking); it is not a
+        # protection that should stop the admin from offering the unlock.
+        deleted, model_count, perms_needed, _protected = super().get_deleted_objects(objs, request)
+        return deleted, model_count, perms_needed, []
 
 
 # --- records only the app writes: read here, by whoever the policy lets read finance's records ---------

@@ -69,6 +69,26 @@ def recompute_lock(*, wait: bool, on_wait: Callable[[], None] | None = None) -> 
         lock.release()
 
 
+def recompute_lock_in_transaction() -> None:
+    """Wait for a running recompute to finish, then keep any other from starting until this transaction ends.
+
+    For the writes that must not interleave with a rebuild: freezing a month when it is locked,
+    unfreezing it when it is unlocked (split.closing). PostgreSQL: the recompute's advisory key,
+    taken at transaction level (a session-level and a transaction-level lock on one key conflict),
+    waiting as long as it takes; a session that holds it already (the recompute freezing a month
+    itself) gets it at once. Lock order: the period-lock advisory lock (budgets) first, then this
+    one; the recompute never takes the period-lock one, so the two cannot deadlock. SQLite:
+    nothing to take, its writers are serialised by the database (transaction_mode IMMEDIATE), and
+    waiting here for the recompute's file lock while holding the write lock would deadlock.
+    """
+    if connection.vendor != "postgresql":
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("recompute_lock_in_transaction() needs a transaction: the lock is released at its end.")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SPLIT_ADVISORY_LOCK_KEY])
+
+
 def _pause() -> None:
     time.sleep(LOCK_POLL_SECONDS)
 

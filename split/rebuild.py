@@ -1,27 +1,40 @@
 """The split table's set-based rebuild and the compact history (PRODUCT.md §3), inside the recompute's transaction.
 
-On PostgreSQL the whole table is built by one `INSERT … SELECT` that does the §3
-arithmetic in SQL (`round(numeric, 2)` rounds halves away from zero, like
-`round_half_up`): `SPLIT_AMOUNTS_SQL` is the SQL twin of `split.arithmetic`. SQLite's
-`round` works on floats, so there the database sums integer cents per initiative and
-month and the rows go through `split.arithmetic` in Python: still one grouped query,
-never one expense row in Python. The recompute itself (lock, run, transaction) is
-split.services.
+On PostgreSQL the rows are built by one `INSERT … SELECT` that does the §3 arithmetic in
+SQL (`round(numeric, 2)` rounds halves away from zero, like `round_half_up`):
+`SPLIT_AMOUNTS_SQL` is the SQL twin of `split.arithmetic`. SQLite's `round` works on
+floats, so there the database sums integer cents per initiative and month and the rows
+go through `split.arithmetic` in Python: still one grouped query, never one expense row
+in Python.
+
+Each (initiative, month) takes the share of the co-funding agreement in force that month
+(PRODUCT.md §2, §3): `AGREEMENTS_IN_FORCE_SQL` gives every agreement its `[valid_from,
+valid_until)` range (until the next agreement's month; the first one also before its own
+month), and both paths join it on the initiative with the month inside the range — a hash
+join plus a filter, never a loop. An initiative without any agreement keeps
+`initiatives_initiative.marketing_share_pct`.
+
+A `MonthScope` says which months a statement computes: the recompute computes every
+month that is not closed and never touches a closed month's rows (`rebuild_split_table`);
+locking a month computes only that month, frozen (`split.closing.months_freeze`). Both
+run the same statement. The recompute itself (lock, run, transaction) is split.services.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
 
 from portfolio import fiscal
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, cents_to_amount, split_amounts
-from split.models import SplitRow, SplitRun
+from split.models import ClosedMonth, SplitRow, SplitRun
 
-# The split table's columns as the INSERT fills them: keys and denormalised facts, then
-# the money columns in the export's order (split_arithmetic.SPLIT_AMOUNT_COLUMNS).
+# The split table's columns as the INSERT fills them: keys and denormalised facts, the
+# closed flag, then the money columns in the export's order (SPLIT_AMOUNT_COLUMNS).
 SPLIT_ROW_COLUMNS = (
     "initiative_id",
     "month",
@@ -32,12 +45,97 @@ SPLIT_ROW_COLUMNS = (
     "lane",
     "status",
     "marketing_share_pct",
+    "closed",
     *SPLIT_AMOUNT_COLUMNS,
 )
 
-# §3 in SQL: the twin of `split.arithmetic.split_amounts`, held to it on random inputs by
+
+# --- which months a statement computes ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MonthScope:
+    """The months a rebuild computes: only `months` (`only=True`, a freeze), or every month but them (the recompute)."""
+
+    months: tuple[dt.date, ...]
+    only: bool
+
+    @classmethod
+    def these(cls, months: Iterable[dt.date]) -> MonthScope:
+        return cls(tuple(sorted(set(months))), only=True)
+
+    @classmethod
+    def all_but(cls, months: Iterable[dt.date]) -> MonthScope:
+        return cls(tuple(sorted(set(months))), only=False)
+
+    def ranges(self) -> list[tuple[dt.date, dt.date]]:
+        """The months as `[first, end)` date ranges, consecutive months merged (closed months usually are)."""
+        ranges: list[tuple[dt.date, dt.date]] = []
+        for month in self.months:
+            end = fiscal.add_months(month, 1)
+            if ranges and ranges[-1][1] == month:
+                ranges[-1] = (ranges[-1][0], end)
+            else:
+                ranges.append((month, end))
+        return ranges
+
+    def condition(self, column: str, params: dict) -> str:
+        """SQL keeping the rows whose date `column` lies in the scope; its parameters are added to `params`.
+
+        Date ranges rather than a month expression, so that an index on the column serves a freeze.
+        """
+        inside = []
+        for n, (first, end) in enumerate(self.ranges()):
+            params[f"scope_from_{n}"], params[f"scope_until_{n}"] = first, end
+            inside.append(f"({column} >= %(scope_from_{n})s AND {column} < %(scope_until_{n})s)")
+        if not inside:
+            return "1 = 0" if self.only else "1 = 1"
+        return f"({' OR '.join(inside)})" if self.only else f"NOT ({' OR '.join(inside)})"
+
+
+EVERY_MONTH = MonthScope.all_but(())
+
+
+# --- the share in force -----------------------------------------------------------
+
+# The first and last dates each database can hold: the first agreement's range starts before
+# every month, the last one's never ends. SQLite keeps dates as ISO text, which sorts as dates.
+_BEFORE_ALL = {"postgresql": "'-infinity'::date", "sqlite": "'0001-01-01'"}
+_AFTER_ALL = {"postgresql": "'infinity'::date", "sqlite": "'9999-12-31'"}
+
+# Every co-funding agreement with the range of months it is in force (PRODUCT.md §2): from its
+# effective month until the next agreement's; the first one also before its own month.
+AGREEMENTS_IN_FORCE_SQL = """(
+    SELECT initiative_id, marketing_share_pct,
+           CASE WHEN row_number() OVER w = 1 THEN {before_all} ELSE effective_from END AS valid_from,
+           coalesce(lead(effective_from) OVER w, {after_all}) AS valid_until
+    FROM initiatives_cofundingagreement
+    WINDOW w AS (PARTITION BY initiative_id ORDER BY effective_from)
+)"""
+
+
+def share_in_force_join(*, rows: str, vendor: str) -> str:
+    """`LEFT JOIN` of the agreement in force (alias `a`) to `rows` (an alias with initiative_id and month).
+
+    Ranges never overlap (one agreement per initiative and month), so a row matches at most one.
+    Select `SHARE_IN_FORCE` beside it, with the initiative joined as `i`.
+    """
+    agreements = AGREEMENTS_IN_FORCE_SQL.format(before_all=_BEFORE_ALL[vendor], after_all=_AFTER_ALL[vendor])
+    return (
+        f"LEFT JOIN {agreements} a ON a.initiative_id = {rows}.initiative_id"
+        f" AND {rows}.month >= a.valid_from AND {rows}.month < a.valid_until"
+    )
+
+
+# The month's share: the agreement in force, else (an initiative without any agreement) the initiative's.
+SHARE_IN_FORCE = "coalesce(a.marketing_share_pct, i.marketing_share_pct)"
+
+
+# --- §3 in SQL ---------------------------------------------------------------------
+
+# The twin of `split.arithmetic.split_amounts`, held to it on random inputs by
 # tests/split/test_split_arithmetic.py. `m` holds, per row, the month's sums (planned_total,
-# actual_total, paid_marketing, paid_it) and the initiative's marketing_share_pct; the ten
+# actual_total, paid_marketing, paid_it) and the month's marketing_share_pct; the ten
 # money columns come out in SPLIT_AMOUNT_COLUMNS order. PostgreSQL's round(numeric, 2)
 # rounds halves away from zero, like round_half_up; IT gets the remainder.
 SPLIT_AMOUNTS_SQL = """
@@ -60,17 +158,18 @@ def split_amounts_sql(*, keys: str, source: str) -> str:
     return SPLIT_AMOUNTS_SQL.format(keys=keys, source=source)
 
 
-# One statement: budget sums and expense sums per (initiative, month), full-outer
-# joined, joined to the initiative's share, §3 arithmetic in numeric. Fiscal year
-# and quarter follow portfolio/fiscal.py: with start month S > 1, months from S on
-# belong to the next calendar year's fiscal year; Q1 holds S.
+# One statement: budget sums and expense sums per (initiative, month) of the scope,
+# full-outer joined, joined to the initiative and to the agreement in force that month,
+# §3 arithmetic in numeric. Fiscal year and quarter follow portfolio/fiscal.py: with
+# start month S > 1, months from S on belong to the next calendar year's fiscal year;
+# Q1 holds S.
 _REBUILD_KEYS = """m.initiative_id, m.month,
        extract(year FROM m.month)::int
            + CASE WHEN %(start)s > 1 AND extract(month FROM m.month) >= %(start)s THEN 1 ELSE 0 END,
        mod(extract(month FROM m.month)::int - %(start)s + 12, 12) / 3 + 1,
-       m.code, m.title, m.lane, m.status, m.marketing_share_pct"""
+       m.code, m.title, m.lane, m.status, m.marketing_share_pct, %(closed)s"""
 _REBUILD_SOURCE = """(
-    SELECT sums.*, i.code, i.title, i.lane, i.status, i.marketing_share_pct
+    SELECT sums.*, i.code, i.title, i.lane, i.status, {share} AS marketing_share_pct
     FROM (
         SELECT coalesce(b.initiative_id, e.initiative_id) AS initiative_id,
                coalesce(b.month, e.month) AS month,
@@ -81,6 +180,7 @@ _REBUILD_SOURCE = """(
         FROM (
             SELECT initiative_id, month, sum(amount) AS planned_total
             FROM budgets_budgetline
+            WHERE {budget_scope}
             GROUP BY initiative_id, month
         ) b
         FULL OUTER JOIN (
@@ -89,25 +189,62 @@ _REBUILD_SOURCE = """(
                    coalesce(sum(amount_reporting) FILTER (WHERE paid_by = 'marketing'), 0) AS paid_marketing,
                    coalesce(sum(amount_reporting) FILTER (WHERE paid_by = 'it'), 0) AS paid_it
             FROM budgets_expense
+            WHERE {expense_scope}
             GROUP BY initiative_id, date_trunc('month', incurred_on)
         ) e ON e.initiative_id = b.initiative_id AND e.month = b.month
     ) sums
     JOIN initiatives_initiative i ON i.id = sums.initiative_id
+    {share_join}
 )"""
-POSTGRESQL_REBUILD = f"""
-INSERT INTO budgets_splitrow ({", ".join(SPLIT_ROW_COLUMNS)})
-{split_amounts_sql(keys=_REBUILD_KEYS, source=_REBUILD_SOURCE)}
-"""
+
+
+def postgresql_rebuild(scope: MonthScope, *, closed: bool) -> tuple[str, dict]:
+    """The one `INSERT … SELECT` writing the rows of `scope`'s months (flagged `closed`), with its parameters."""
+    params: dict = {"start": settings.FISCAL_YEAR_START_MONTH, "closed": closed}
+    source = _REBUILD_SOURCE.format(
+        share=SHARE_IN_FORCE,
+        budget_scope=scope.condition("month", params),
+        expense_scope=scope.condition("incurred_on", params),
+        share_join=share_in_force_join(rows="sums", vendor="postgresql"),
+    )
+    insert = f"INSERT INTO budgets_splitrow ({', '.join(SPLIT_ROW_COLUMNS)})"
+    return f"{insert}\n{split_amounts_sql(keys=_REBUILD_KEYS, source=source)}", params
+
+
+# --- the rebuild ---------------------------------------------------------------------
 
 
 def rebuild_split_table() -> int:
-    """Replace the split table's rows (inside the caller's transaction); returns the row count."""
+    """Replace the rows of every month that is not closed (inside the caller's transaction); returns the table's rows.
+
+    The rows of a closed month (one with a `ClosedMonth`) are carried over as they are: never
+    deleted, never computed. The count includes them (their `ClosedMonth.row_count`).
+    """
+    closed = dict(ClosedMonth.objects.values_list("month", "row_count"))
+    scope = MonthScope.all_but(closed)
+    rows_delete(scope)
+    return rows_insert(scope, closed=False) + sum(closed.values())
+
+
+def rows_delete(scope: MonthScope) -> int:
+    """Delete the split rows of the scope's months; returns how many."""
+    params: dict = {}
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM budgets_splitrow")
-        if connection.vendor == "postgresql":
-            cursor.execute(POSTGRESQL_REBUILD, {"start": settings.FISCAL_YEAR_START_MONTH})
+        cursor.execute(f"DELETE FROM budgets_splitrow WHERE {scope.condition('month', params)}", params)  # noqa: S608  # nosec B608
+        return cursor.rowcount
+
+
+def rows_insert(scope: MonthScope, *, closed: bool) -> int:
+    """Compute and insert the split rows of the scope's months from the records as they are; returns how many.
+
+    The scope's months must hold no rows (`rows_delete` first).
+    """
+    if connection.vendor == "postgresql":
+        sql, params = postgresql_rebuild(scope, closed=closed)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
             return cursor.rowcount
-    return _rebuild_portable()
+    return _rebuild_portable(scope, closed=closed)
 
 
 # The portable path: the database sums integer cents per (initiative, month) –
@@ -124,45 +261,57 @@ _PORTABLE_CENTS = {
 PORTABLE_BATCH = 2000
 
 
-def portable_grouped_sql(vendor: str) -> str:
-    """The grouped query of the portable path (one row per initiative and month)."""
+def portable_grouped_sql(vendor: str, scope: MonthScope = EVERY_MONTH) -> tuple[str, dict]:
+    """The grouped query of the portable path (one row per initiative and month of `scope`), with its parameters."""
     month = _PORTABLE_MONTH[vendor]
 
     def cents(column: str) -> str:
         return _PORTABLE_CENTS[vendor].format(column=column)
 
-    return f"""
-    SELECT g.initiative_id, g.month, i.code, i.title, i.lane, i.status, {cents("i.marketing_share_pct")},
-           sum(g.planned), sum(g.actual), sum(g.paid_marketing), sum(g.paid_it)
+    params: dict = {}
+    budget_scope = scope.condition("month", params)
+    expense_scope = scope.condition("incurred_on", params)
+    sql = f"""
+    SELECT s.initiative_id, s.month, i.code, i.title, i.lane, i.status, {cents(SHARE_IN_FORCE)},
+           s.planned, s.actual, s.paid_marketing, s.paid_it
     FROM (
-        SELECT initiative_id, month, {cents("amount")} AS planned,
-               0 AS actual, 0 AS paid_marketing, 0 AS paid_it
-        FROM budgets_budgetline
-        UNION ALL
-        SELECT initiative_id, {month}, 0, {cents("amount_reporting")},
-               CASE WHEN paid_by = 'marketing' THEN {cents("amount_reporting")} ELSE 0 END,
-               CASE WHEN paid_by = 'it' THEN {cents("amount_reporting")} ELSE 0 END
-        FROM budgets_expense
-    ) g
-    JOIN initiatives_initiative i ON i.id = g.initiative_id
-    GROUP BY g.initiative_id, g.month, i.code, i.title, i.lane, i.status, i.marketing_share_pct
-    ORDER BY g.initiative_id, g.month
+        SELECT g.initiative_id, g.month, sum(g.planned) AS planned, sum(g.actual) AS actual,
+               sum(g.paid_marketing) AS paid_marketing, sum(g.paid_it) AS paid_it
+        FROM (
+            SELECT initiative_id, month, {cents("amount")} AS planned,
+                   0 AS actual, 0 AS paid_marketing, 0 AS paid_it
+            FROM budgets_budgetline
+            WHERE {budget_scope}
+            UNION ALL
+            SELECT initiative_id, {month}, 0, {cents("amount_reporting")},
+                   CASE WHEN paid_by = 'marketing' THEN {cents("amount_reporting")} ELSE 0 END,
+                   CASE WHEN paid_by = 'it' THEN {cents("amount_reporting")} ELSE 0 END
+            FROM budgets_expense
+            WHERE {expense_scope}
+        ) g
+        GROUP BY g.initiative_id, g.month
+    ) s
+    JOIN initiatives_initiative i ON i.id = s.initiative_id
+    {share_in_force_join(rows="s", vendor=vendor)}
+    ORDER BY s.initiative_id, s.month
     """  # noqa: S608 - built from this module's constants only  # nosec B608
+    return sql, params
 
 
-def _rebuild_portable() -> int:
+def _rebuild_portable(scope: MonthScope = EVERY_MONTH, *, closed: bool = False) -> int:
     row_count = 0
     start_month = settings.FISCAL_YEAR_START_MONTH
+    sql, params = portable_grouped_sql(connection.vendor, scope)
     with connection.cursor() as cursor:
-        cursor.execute(portable_grouped_sql(connection.vendor))
+        cursor.execute(sql, params)
         while grouped := cursor.fetchmany(PORTABLE_BATCH):
-            rows = [_split_row(values, start_month) for values in grouped]
+            rows = [_split_row(values, start_month, closed=closed) for values in grouped]
             SplitRow.objects.bulk_create(rows)
             row_count += len(rows)
     return row_count
 
 
-def _split_row(values: tuple, start_month: int) -> SplitRow:
+def _split_row(values: tuple, start_month: int, *, closed: bool) -> SplitRow:
     initiative_id, month, code, title, lane, status, share_hundredths, planned, actual, paid_m, paid_it = values
     if isinstance(month, str):
         month = dt.date.fromisoformat(month)
@@ -184,6 +333,7 @@ def _split_row(values: tuple, start_month: int) -> SplitRow:
         lane=lane,
         status=status,
         marketing_share_pct=share,
+        closed=closed,
         **amounts.as_dict(),
     )
 

@@ -8,11 +8,15 @@
    until its outcome is recorded;
 2. claim the run (committed as `running`, so the UI shows it) and close any run a dead
    worker left `running` (see below);
-3. in ONE transaction: delete the split table, rebuild it with one set-based
-   aggregation over budget lines and expenses grouped by initiative and month, append
-   the compact history (roll-ups by lane and fiscal month, computed from the new table
-   in SQL) and mark the run succeeded. Readers see the old table or the new one, never
-   a mix; a run killed halfway leaves the old table in place;
+3. in ONE transaction: close any locked month whose split is not closed yet
+   (`split.closing`), delete the rows of every month that is not closed, rebuild them with
+   one set-based aggregation over budget lines and expenses grouped by initiative and
+   month, each month at the share of the co-funding agreement in force, append the
+   compact history (roll-ups by lane and fiscal month, computed from the new table in
+   SQL) and mark the run succeeded. The frozen rows of closed months are carried over
+   untouched (PRODUCT.md §3 "Closed months are final") and counted in the run's rows.
+   Readers see the old table or the new one, never a mix; a run killed halfway leaves
+   the old table in place;
 4. if anything fails, the transaction is rolled back and the failure is recorded in a
    transaction of its own, so finance sees it on /split/runs/; then the lock is released.
 
@@ -45,11 +49,12 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from budgets.months import month_label
 from portfolio import jobs
-from split import locks, rebuild
+from split import closing, locks, rebuild
 from split.choices import RunStatus
 from split.errors import SplitLockTimeout, SplitQueueUnavailable, SplitRecomputeError
-from split.models import SplitRun
+from split.models import ClosedMonth, SplitRun
 from split.signals import split_recomputed
 
 if TYPE_CHECKING:
@@ -218,6 +223,9 @@ def _rebuild_and_record(run: SplitRun) -> None:
     started = time.perf_counter()
     try:
         with transaction.atomic():
+            # A month locked without its split being closed (before closed months existed, or
+            # behind the lock service's back) is closed now, from the records as they are.
+            frozen = closing.unfrozen_locks_freeze()
             row_count = rebuild.rebuild_split_table()
             rebuild.append_history(run)
             duration_ms = round((time.perf_counter() - started) * 1000)
@@ -226,13 +234,28 @@ def _rebuild_and_record(run: SplitRun) -> None:
                 finished_at=timezone.now(),
                 duration_ms=duration_ms,
                 row_count=row_count,
-                error="",
+                error=frozen_note(frozen),  # a succeeded run's `error` is its note (shown on /split/runs/)
             )
     except BaseException as exc:
         logger.exception("split run %s failed", run.pk)
         _finish(run, status=RunStatus.FAILED, error=_describe(exc), started=started)
         raise
+    if frozen:
+        logger.warning("split run %s: %s", run.pk, frozen_note(frozen))
     logger.info("split run %s: %s rows in %s ms", run.pk, row_count, duration_ms)
+
+
+def frozen_note(frozen: list[ClosedMonth]) -> str:
+    """What a run says about the locked months it closed itself ("" when none)."""
+    if not frozen:
+        return ""
+    labels = [month_label(closed.month) for closed in frozen]
+    named = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+    rows = sum(closed.row_count for closed in frozen)
+    return (
+        f"Closed {named} ({rows:,} frozen row{'' if rows == 1 else 's'}): "
+        f"locked before {'its' if len(labels) == 1 else 'their'} split was closed."
+    )
 
 
 def _after_success(run: SplitRun) -> None:

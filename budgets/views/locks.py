@@ -71,6 +71,10 @@ def lock_unlock(request, pk: int):
     if not form.is_valid():
         messages.error(request, f"Say why {month_label(lock.month)} is being reopened; it was not unlocked.")
     else:
-        period_unlock(lock=lock, reason=form.cleaned_data["reason"], by=request.user)
-        messages.success(request, f"{month_label(lock.month)} is open again.")
+        try:
+            period_unlock(lock=lock, reason=form.cleaned_data["reason"], by=request.user)
+        except ValidationError as error:  # refused by an app above: a settled month
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"{month_label(lock.month)} is open again.")
     return redirect(f"{reverse('budgets:lock_list')}?fiscal_year={fiscal_year_label(fiscal_year(lock.month))}")

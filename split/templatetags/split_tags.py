@@ -1,4 +1,5 @@
-"""Panels of the split that other apps' pages include (the initiative page's budget-and-actuals card).
+"""Panels of the split that other apps' pages include (the initiative page's budget-and-actuals card,
+the lock page's frozen totals of each closed month).
 
 A template tag rather than an import keeps the layering: `initiatives` knows nothing of the
 split engine above it; its page asks for the panel by name.
@@ -9,7 +10,9 @@ from __future__ import annotations
 from django import template
 from django.conf import settings
 
+from portfolio.fiscal import fiscal_year, fiscal_year_months
 from portfolio.policy import can
+from split.models import ClosedMonth
 from split.selectors import initiative_split
 
 register = template.Library()
@@ -28,4 +31,23 @@ def initiative_split_card(context, initiative, budget_grid_year: str = "") -> di
         "reporting_currency": settings.REPORTING_CURRENCY,
         "budget_grid_year": budget_grid_year,
         "request": request,
+    }
+
+
+@register.inclusion_tag("split/_closed_month_totals.html", takes_context=True)
+def closed_month_totals(context, month) -> dict:
+    """`{% closed_month_totals tile.month %}`: a locked month's frozen split totals, for the lock page.
+
+    The closed months of the month's fiscal year are read once per page (one query), not once per tile.
+    """
+    by_year = context.render_context.setdefault("split_closed_months", {})
+    year = fiscal_year(month)
+    if year not in by_year:
+        months = fiscal_year_months(year)
+        by_year[year] = {c.month: c for c in ClosedMonth.objects.filter(month__in=months).select_related("frozen_by")}
+    closed = by_year[year].get(month)
+    return {
+        "closed": closed,
+        "actual_it": closed.actual_total - closed.actual_marketing if closed else None,
+        "reporting_currency": settings.REPORTING_CURRENCY,
     }
