@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -121,6 +121,7 @@ class AuditedModel:
     label: str
     model: type
     fields: tuple[str, ...]
+    title: Callable[[Any], str] | None = None  # a history row's title; default: its initiative, month, …
 
     @property
     def history(self):
@@ -144,6 +145,14 @@ AUDITED: dict[str, AuditedModel] = {
         AuditedModel("period_lock", "Period lock", PeriodLock, ("month", "reason", "locked_by")),
     )
 }
+
+
+def register_audited(audited: AuditedModel) -> None:
+    """Add a model of an app above budgets to the audit log (from its AppConfig.ready()): the split's
+    closed months and settlements. Its model needs `history = HistoricalRecords()`."""
+    AUDITED.setdefault(audited.key, audited)
+
+
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
 
@@ -305,7 +314,7 @@ def history_entries(picked: list[tuple[str, int]]) -> list[HistoryEntry]:
                 user=users.get(row.history_user_id),
                 action=ACTIONS.get(row.history_type, row.history_type),
                 reason=row.history_change_reason or "",
-                title=formatter.title(key, row),
+                title=audited.title(row) if audited.title else formatter.title(key, row),
                 changes=_changes(audited, row, before, formatter),
                 initiative_code=codes.get(getattr(row, "initiative_id", None), ""),
             )
@@ -363,6 +372,8 @@ class _Formatter:
             return Payer(value).label if value in Payer.values else str(value)
         if isinstance(value, dt.date):
             return value.isoformat()
+        if isinstance(value, list):
+            return ", ".join(map(str, value))
         return str(value)
 
     def title(self, key: str, row) -> str:

@@ -31,7 +31,7 @@ from portfolio import fiscal
 from split.arithmetic import marketing_share_of_actual
 from split.choices import RunStatus
 from split.models import SplitRun
-from split.selectors import MoneySum, run_cached
+from split.selectors import MoneySum, ledger_version_subqueries, run_cached
 
 # A split older than this is flagged on the page (the job runs nightly).
 STALE_AFTER = dt.timedelta(hours=36)
@@ -54,6 +54,9 @@ class Freshness:
     # The latest change recorded in the initiatives' history (every save and platform
     # change is recorded): the live figures are cached under it.
     portfolio_version: int | None = None
+    # The latest change to closed months and settlements (`split.selectors.ledger_version`'s form): the
+    # true-up's states (settled, outstanding, accruing) are cached under it as well as under the run.
+    ledger_version: str = "0:0"
 
     @property
     def as_of(self) -> dt.datetime | None:
@@ -137,6 +140,7 @@ def freshness_and_trend(
         SplitRun.objects.filter(Q(pk__in=succeeded) | Q(pk__in=latest_finished))
         .annotate(
             portfolio_version=Subquery(last_change),
+            **ledger_version_subqueries(),
             period_rows=Count("history_rows", filter=in_period),
             period_marketing=period_sum("actual_marketing"),
             period_total=period_sum("actual_total"),
@@ -159,7 +163,14 @@ def freshness_and_trend(
         if run.period_rows
     ]
     version = (found[-1].portfolio_version or 0) if found else None  # no history yet: nothing changed
-    freshness = Freshness(latest=latest, last_failed=failed, now=now or timezone.now(), portfolio_version=version)
+    ledger = f"{found[-1].closed_months_version or 0}:{found[-1].settlements_version or 0}" if found else "0:0"
+    freshness = Freshness(
+        latest=latest,
+        last_failed=failed,
+        now=now or timezone.now(),
+        portfolio_version=version,
+        ledger_version=ledger,
+    )
     return freshness, trend
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -40,10 +41,11 @@ from dashboard.figures import (
     spend_ranking,
     split_rollup,
 )
-from dashboard.filters import DashboardFilters
+from dashboard.filters import DashboardFilters, split_queryset
 from dashboard.freshness import Freshness, TrendPoint, freshness_and_trend, split_cached
 from initiatives.models import Initiative
 from portfolio import fiscal, policy
+from split.settlements import true_up_states
 
 # --- the whole page ------------------------------------------------------------------------
 
@@ -60,6 +62,18 @@ class Dashboard:
     platforms: list[dict[str, Any]]
     trend: list[TrendPoint]
     approvals: list[Initiative] = field(default_factory=list)
+    # The true-up of the rows the filters cover: settled, outstanding, accruing and their total.
+    true_up: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _true_up_states(freshness: Freshness, filters: DashboardFilters) -> dict[str, Decimal]:
+    """Settled, outstanding and accruing (`split.settlements.true_up_states`): cached under the run, the
+    latest change to closed months and settlements, and the filters (one query when not cached)."""
+    return split_cached(
+        freshness,
+        f"true-up:{freshness.ledger_version}:{filters.cache_key}",
+        lambda: true_up_states(rows=split_queryset(filters)),
+    )
 
 
 def _split_figures(freshness: Freshness, filters: DashboardFilters, today: dt.date) -> tuple[Rollup, SpendRanking]:
@@ -124,6 +138,7 @@ def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, 
         platforms=live.platforms,
         trend=trend,
         approvals=pending_approvals(user=user),
+        true_up=_true_up_states(freshness, filters),
     )
 
 
@@ -137,3 +152,4 @@ def dashboard_cache_warm(*, today: dt.date | None = None) -> None:
     filters = DashboardFilters(fiscal_year=fiscal.fiscal_year(today))
     freshness, _ = freshness_and_trend(filters)
     _split_figures(freshness, filters, today)
+    _true_up_states(freshness, filters)

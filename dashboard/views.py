@@ -368,6 +368,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "filtered": filtered,
             "rollup": data.rollup,
+            "true_up": data.true_up,
+            "may_view_settlements": can(request.user, "settlements.view"),
             "counts": data.counts,
             "freshness": data.freshness,
             "status_links": _status_links(data),

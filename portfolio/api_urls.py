@@ -43,6 +43,7 @@ ENDPOINTS = {
     "split": "api:split-list",
     "split-summary": "api:split-summary",
     "recompute": "api:recompute-list",
+    "settlements": "api:settlement-list",
     "schema": "api:schema",
     "docs": "api:docs",
 }

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("portfolio.api_urls")),
     # Each app owns its URLs: initiatives/urls.py and budgets/urls.py (app_name set there).
     path("initiatives/", include("initiatives.urls")),
+    path("finance/settlements/", include("split.urls_settlements")),  # the true-up settlements (split)
     path("finance/", include("budgets.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("reports/", include("reports.urls")),

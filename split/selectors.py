@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
+from django.db import connection
+from django.db.models import Case, Count, DecimalField, F, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from portfolio.money import CENT
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
 from split.choices import RunStatus
 from split.filtersets import SplitRowFilterSet
-from split.models import SplitRow, SplitRun
+from split.models import ClosedMonth, Settlement, SettlementMonth, SplitRow, SplitRun
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,33 @@ class MoneySum(Sum):
         )
 
 
+def settled_months_q() -> Q:
+    """Split rows of a month that an active settlement holds (PRODUCT.md §3 "True-up settlement")."""
+    return Q(month__in=Subquery(SettlementMonth.objects.values("month")))
+
+
+# The three states of a true-up figure, as split-row conditions: they partition the rows.
+TRUE_UP_STATES: dict[str, Callable[[], Q]] = {
+    "true_up_settled": lambda: Q(closed=True) & settled_months_q(),
+    "true_up_outstanding": lambda: Q(closed=True) & ~settled_months_q(),
+    "true_up_accruing": lambda: Q(closed=False),
+}
+
+
+def true_up_state_sums() -> dict[str, Coalesce]:
+    """Aggregates of a split-row query: the true-up settled, outstanding (closed, not settled) and
+    accruing (open months). They add up to the rows' `true_up`; exact cents on every engine."""
+    zero = Decimal("0.00")
+    return {
+        name: Coalesce(
+            MoneySum(Case(When(condition(), then=F("true_up")), default=Value(zero), output_field=MONEY)),
+            zero,
+            output_field=MONEY,
+        )
+        for name, condition in TRUE_UP_STATES.items()
+    }
+
+
 def split_rows(filters: SplitFilters | Mapping[str, Any] | None = None) -> QuerySet[SplitRow]:
     """The split rows (latest recompute) matching `filters`, in export order (fiscal year, month, code).
 
@@ -125,9 +153,13 @@ def split_rows(filters: SplitFilters | Mapping[str, Any] | None = None) -> Query
 def split_summary(
     group_by: str | Iterable[str] | None = None,
     filters: SplitFilters | Mapping[str, Any] | None = None,
+    *,
+    with_true_up_states: bool = False,
 ) -> list[dict[str, Any]]:
     """Roll-ups of the split rows: the ten amounts summed per group, plus `rows` and
-    `marketing_share_of_actual` (percent, None when nothing was spent).
+    `marketing_share_of_actual` (percent, None when nothing was spent); with
+    `with_true_up_states`, the true-up's three states too (`true_up_settled`,
+    `true_up_outstanding`, `true_up_accruing`, adding up to `true_up`), in the same query.
 
     `group_by` is one or more of lane, status, fiscal_year, quarter, month,
     initiative; empty or None gives one row for the whole (filtered) portfolio.
@@ -139,13 +171,15 @@ def split_summary(
     fields = list(dict.fromkeys(field for name in names for field in SUMMARY_GROUPS[name]))
     zero = Decimal("0.00")
     sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SPLIT_AMOUNT_COLUMNS}
+    if with_true_up_states:
+        sums = true_up_state_sums() | sums  # first: their F("true_up") is the column, not the sum named so
     queryset = _as_filters(filters).apply(SplitRow.objects.all())
     if fields:
         results = list(queryset.values(*fields).annotate(rows=Count("id"), **sums).order_by(*fields))
     else:
         results = [queryset.aggregate(rows=Count("id"), **sums)]
     for result in results:
-        for column in SPLIT_AMOUNT_COLUMNS:  # SQLite hands back floats: back to cents
+        for column in sums:  # SQLite hands back floats: back to cents
             result[column] = Decimal(result[column]).quantize(CENT)
         result["marketing_share_of_actual"] = marketing_share_of_actual(
             result["actual_marketing"], result["actual_total"]
@@ -242,11 +276,30 @@ class InitiativeSplit:
 def initiative_split(*, initiative_code: str) -> InitiativeSplit:
     """The initiative page's budget-and-actuals card: one aggregate over its split rows."""
     run = latest_successful_run()
-    (amounts,) = split_summary(None, SplitFilters(initiative=initiative_code))
+    (amounts,) = split_summary(None, SplitFilters(initiative=initiative_code), with_true_up_states=True)
     return InitiativeSplit(amounts=amounts, as_of=run.finished_at if run else None)
 
 
-def split_summary_by_side(filters: SplitFilters) -> list[dict[str, Any]]:
+def ledger_version_subqueries() -> dict[str, Subquery]:
+    """The latest change to closed months and to settlements (their history ids), as subqueries: the
+    true-up's states change with them, not with a recompute, so what caches them keys on these too."""
+    return {
+        name: Subquery(model.history.model.objects.order_by("-history_id").values("history_id")[:1])
+        for name, model in (("closed_months_version", ClosedMonth), ("settlements_version", Settlement))
+    }
+
+
+def ledger_version() -> str:
+    """`<closed months>:<settlements>`: the latest change to either, by history id (one query)."""
+    tables = [model.history.model._meta.db_table for model in (ClosedMonth, Settlement)]
+    sql = "SELECT " + ", ".join(f"(SELECT MAX(history_id) FROM {table})" for table in tables)  # noqa: S608 # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        versions = cursor.fetchone()
+    return ":".join(str(version or 0) for version in versions)
+
+
+def split_summary_by_side(filters: SplitFilters, *, with_true_up_states: bool = False) -> list[dict[str, Any]]:
     """Roll-ups by the owner's side (marketing or IT), as the dashboard's `side` filter picks initiatives.
 
     The same sums as `split_summary` (MoneySum, exact cents), grouped on the
@@ -254,6 +307,8 @@ def split_summary_by_side(filters: SplitFilters) -> list[dict[str, Any]]:
     """
     zero = Decimal("0.00")
     sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SPLIT_AMOUNT_COLUMNS}
+    if with_true_up_states:
+        sums = true_up_state_sums() | sums  # first: their F("true_up") is the column, not the sum named so
     results = list(
         split_rows(filters)
         .order_by()
@@ -262,7 +317,7 @@ def split_summary_by_side(filters: SplitFilters) -> list[dict[str, Any]]:
         .order_by("side")
     )
     for result in results:
-        for column in SPLIT_AMOUNT_COLUMNS:
+        for column in sums:
             result[column] = Decimal(result[column]).quantize(CENT)
         result["marketing_share_of_actual"] = marketing_share_of_actual(
             result["actual_marketing"], result["actual_total"]

@@ -98,6 +98,8 @@ GLOBAL_TABLE: dict[str, set[str]] = {
     "reports.export": {"finance"},
     "split.view": {"executive", "finance", "admin"},
     "split.recompute": {"finance"},
+    "settlements.view": {"executive", "finance", "admin"},
+    "settlements.manage": {"finance"},
     "audit.view": {"finance", "admin"},
     "admin.view_finance_records": {"finance", "admin"},
 }

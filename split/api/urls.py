@@ -8,6 +8,7 @@ from . import views
 router = SimpleRouter()
 router.register("split", views.SplitRowViewSet, basename="split")
 router.register("recompute", views.RecomputeViewSet, basename="recompute")
+router.register("settlements", views.SettlementViewSet, basename="settlement")
 
 urlpatterns = [
     path("split/summary/", views.SplitSummaryView.as_view(), name="split-summary"),

@@ -8,30 +8,45 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
+from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from budgets.filtersets import FilterForm, MonthFilter
 from portfolio.api import FilterBackend, KeysetPagination, PolicyPermission, query_parameter
+from portfolio.filters import ChoiceValueFilter
 from split.filtersets import SplitRowFilterSet
-from split.models import SplitRow, SplitRun
+from split.models import Settlement, SettlementLine, SettlementStatus, SplitRow, SplitRun
 from split.selectors import (
     FILTER_NAMES,
     SUMMARY_GROUPS,
     SplitFilterError,
     SplitFilters,
     latest_successful_run,
+    ledger_version,
     run_cached,
     split_rows,
     split_summary,
     split_summary_by_side,
 )
 from split.services import SplitRecomputeError, split_recompute_request
+from split.settlements import settlement_create, settlement_reverse, settlements
 
-from .serializers import SplitRowSerializer, SplitRunSerializer, SplitSummarySerializer
+from .serializers import (
+    SettlementCreateSerializer,
+    SettlementDetailSerializer,
+    SettlementReverseSerializer,
+    SettlementSerializer,
+    SplitRowSerializer,
+    SplitRunSerializer,
+    SplitSummarySerializer,
+)
 
 
 def _split_filters(params) -> SplitFilters:
@@ -95,7 +110,9 @@ class SplitSummaryView(GenericAPIView):
         tags=["split"],
         summary="Roll-ups of the spend split",
         description="The split's amounts summed per group, with `marketing_share_of_actual`; every roll-up is "
-        "the sum of the rows it covers, so marketing + IT equals the total in each. `group_by`: lane, side (the "
+        "the sum of the rows it covers, so marketing + IT equals the total in each. The true-up is also split into "
+        "`true_up_settled` (closed months an active settlement holds), `true_up_outstanding` (closed, not settled) "
+        "and `true_up_accruing` (open months), which add up to `true_up`. `group_by`: lane, side (the "
         "owner's side), status, fiscal_year, quarter (fiscal), month or initiative; without it, one row for the "
         "whole (filtered) portfolio.",
         parameters=[query_parameter("group_by", "How to group the rows.", enum=list(GROUPS))],
@@ -108,10 +125,16 @@ class SplitSummaryView(GenericAPIView):
             raise ValidationError({"group_by": [f"“{group_by}” is not a grouping: use one of {', '.join(GROUPS)}."]})
         filters_key = ":".join(str(getattr(filters, name) or "") for name in FILTER_NAMES)
         run = latest_successful_run()  # read once: the figures and their as-of time are of the same run
-        results = run_cached(  # the roll-ups of one run never change: computed once per run and query
+        # The roll-ups of one run change only when a month is closed or reopened or a settlement made or
+        # reversed (the true-up's states): computed once per run, ledger version and query.
+        results = run_cached(
             run,
-            f"api-summary:{group_by or ''}:{filters_key}",
-            lambda: split_summary_by_side(filters) if group_by == "side" else split_summary(group_by, filters),
+            f"api-summary:{ledger_version()}:{group_by or ''}:{filters_key}",
+            lambda: (
+                split_summary_by_side(filters, with_true_up_states=True)
+                if group_by == "side"
+                else split_summary(group_by, filters, with_true_up_states=True)
+            ),
         )
         data = {
             "group_by": group_by,
@@ -167,3 +190,93 @@ class RecomputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         data = self.get_serializer(run).data
         # str(): the field gives a Hyperlink (a str subclass), which WSGI servers refuse in a header.
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": str(data["url"])})
+
+
+# --- settlements -----------------------------------------------------------------------------------
+
+
+class SettlementFilterSet(django_filters.FilterSet):
+    status = ChoiceValueFilter(choices=SettlementStatus.choices, label="active or reversed")
+    reference = django_filters.CharFilter(lookup_expr="iexact", label="The ERP reference")
+    month = MonthFilter(method="filter_month", label="A month the settlement covers (YYYY-MM)")
+
+    class Meta:
+        model = Settlement
+        form = FilterForm
+        fields = ["status", "reference", "month"]
+
+    def filter_month(self, queryset, name, value):
+        return queryset.filter(first_month__lte=value, last_month__gte=value)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="True-up settlements",
+        description="Every settlement, newest months first (finance and executives). Money as decimal strings; "
+        "`amount` positive: marketing pays IT.",
+    ),
+    retrieve=extend_schema(
+        summary="A settlement with its lines",
+        description="The settlement and its per-initiative lines (the frozen true-up summed over its months).",
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        responses=SettlementDetailSerializer,
+    ),
+    create=extend_schema(
+        summary="Settle closed months (finance)",
+        description='Settles the true-up of closed months: `months` as a list (`["2026-10", "2026-11"]`) or '
+        "`first_month` and `last_month`, and the ERP `reference` (required, unique among active settlements). "
+        "Every month must be locked and its split closed, and in no other active settlement; the amount and "
+        "lines come from the months' frozen split rows. A 400 names each month that cannot be settled.",
+        request=SettlementCreateSerializer,
+        responses={201: SettlementDetailSerializer},
+    ),
+)
+@extend_schema(tags=["settlements"])
+class SettlementViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = SettlementSerializer
+    filter_backends = [FilterBackend]
+    filterset_class = SettlementFilterSet
+    permission_classes = [PolicyPermission]
+    policy_actions = {
+        "list": "settlements.view",
+        "retrieve": "settlements.view",
+        "create": "settlements.manage",
+        "reverse": "settlements.manage",
+    }
+
+    def get_queryset(self):
+        queryset = settlements()
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related(Prefetch("lines", SettlementLine.objects.order_by("initiative_code")))
+        return queryset
+
+    def get_serializer_class(self):
+        return SettlementDetailSerializer if self.action == "retrieve" else SettlementSerializer
+
+    def create(self, request, *args, **kwargs) -> Response:
+        values = SettlementCreateSerializer(data=request.data)
+        values.is_valid(raise_exception=True)
+        settlement = settlement_create(**values.validated_data, by=request.user)
+        data = SettlementDetailSerializer(
+            self.get_queryset().get(pk=settlement.pk), context=self.get_serializer_context()
+        ).data
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": str(data["url"])})
+
+    @extend_schema(
+        summary="Reverse a settlement (finance)",
+        description="Marks the settlement reversed with who, when and the reason; its months can then be settled "
+        "again (and unlocked). Nothing else changes. A reversed settlement cannot be reversed again.",
+        request=SettlementReverseSerializer,
+        responses={200: SettlementDetailSerializer},
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+    )
+    @action(detail=True, methods=["post"])
+    def reverse(self, request, pk: str) -> Response:
+        settlement = self.get_object()
+        values = SettlementReverseSerializer(data=request.data)
+        values.is_valid(raise_exception=True)
+        settlement = settlement_reverse(settlement=settlement, by=request.user, reason=values.validated_data["reason"])
+        settlement = settlements().prefetch_related("lines").get(pk=settlement.pk)
+        return Response(SettlementDetailSerializer(settlement, context=self.get_serializer_context()).data)
