@@ -8,8 +8,9 @@ quarters), outstanding (the latest closed quarter and the closed months after it
 (the open months).
 
 The choice of months, times and references is pure (`closed_months`, `lock_times`,
-`quarters_to_settle`, `settlement_reference`); `demo_books_close` writes it through the
-services finance uses: the locks in bulk, one `months_freeze` for all of them (the locks forbid
+`quarters_to_settle`, `settlement_reference`; which quarters are whole and unsettled is
+`split.settlements.settleable_quarters`, the settlement form's); `demo_books_close` writes it
+through the services finance uses: the locks in bulk, one `months_freeze` for all of them (the locks forbid
 any later write, so the budget lines and expenses go in first), one `settlement_create` per
 quarter. Those services stamp the clock; the seed then dates what they wrote as the history
 it is, like every other record of the demo.
@@ -25,14 +26,14 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.db.models import Model
 from django.utils import timezone
-from split.closing import months_freeze
-from split.settlements import settlement_create
 
 from budgets.models import PeriodLock
 from budgets.months import month_label
 from demo.timelines import office_time
-from portfolio.fiscal import add_months, fiscal_quarter, fiscal_quarter_months, fiscal_year, month_start
-from split.models import ClosedMonth, Settlement, SettlementMonth
+from portfolio.fiscal import add_months, month_start
+from split.closing import months_freeze
+from split.models import ClosedMonth, Settlement
+from split.settlements import settleable_quarters, settlement_create
 
 OPEN_MONTHS = 2  # the current month and the one before it: its close is not done yet
 CLOSE_WORKING_DAYS = (6, 12)  # the close of a month completes on one of these working days of the next
@@ -65,23 +66,17 @@ def lock_times(rng: random.Random, months: Sequence[dt.date], *, now: dt.datetim
     }
 
 
-def quarters_to_settle(closed: Sequence[dt.date], *, settled: frozenset[dt.date] = frozenset()) -> list[list[dt.date]]:
-    """The fiscal quarters whose months are all closed and none settled, oldest first, but the latest closed one.
+def quarters_to_settle(quarters: Sequence[tuple[int, int, list[dt.date]]]) -> list[tuple[int, int, list[dt.date]]]:
+    """Of the whole closed, unsettled fiscal quarters (oldest first), all but the latest.
 
     The latest closed quarter is the one finance has not settled yet: the demo's outstanding true-up.
     """
-    closed_set = set(closed)
-    quarters: list[list[dt.date]] = []
-    for month in sorted(closed_set):
-        quarter = fiscal_quarter_months(fiscal_year(month), fiscal_quarter(month))
-        if month == quarter[0] and closed_set.issuperset(quarter):
-            quarters.append(quarter)
-    return [quarter for quarter in quarters[:-1] if settled.isdisjoint(quarter)]
+    return list(quarters[:-1])
 
 
-def settlement_reference(quarter: Sequence[dt.date]) -> str:
+def settlement_reference(year: int, quarter: int) -> str:
     """The ERP document of a quarter's true-up: `ERP-TU-FY2026-Q1`."""
-    return f"ERP-TU-FY{fiscal_year(quarter[0])}-Q{fiscal_quarter(quarter[0])}"
+    return f"ERP-TU-FY{year}-Q{quarter}"
 
 
 @dataclass
@@ -124,18 +119,16 @@ def demo_books_close(
         frozen = months_freeze(locks=locks, by=finance)
         _dated(ClosedMonth, "frozen_at", {closed.pk: locked_at[closed.month] for closed in frozen})
 
-    closed = sorted(ClosedMonth.objects.values_list("month", flat=True))
-    settled = frozenset(SettlementMonth.objects.values_list("month", flat=True))
     settlements, settled_at = [], {}
     tz = timezone.get_current_timezone()
-    for quarter in quarters_to_settle(closed, settled=settled):
-        closed_on = timezone.localdate(locked_at.get(quarter[-1], now), tz)
+    for year, quarter, quarter_months in quarters_to_settle(settleable_quarters()):
+        closed_on = timezone.localdate(locked_at.get(quarter_months[-1], now), tz)
         booked_on = _working_day(closed_on, rng.randint(*SETTLE_WORKING_DAYS))
         settlement = settlement_create(
-            months=quarter,
-            reference=settlement_reference(quarter),
+            months=quarter_months,
+            reference=settlement_reference(year, quarter),
             by=finance,
-            note=f"True-up of {month_label(quarter[0])} – {month_label(quarter[-1])}, booked in the ERP.",
+            note=f"True-up of {month_label(quarter_months[0])} – {month_label(quarter_months[-1])}, booked in the ERP.",
         )
         settled_at[settlement.pk] = min(office_time(rng, booked_on, tz), now)
         settlements.append(settlement)

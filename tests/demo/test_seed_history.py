@@ -17,14 +17,14 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
-from split.settlements import true_up_states
 
 from budgets.models import PeriodLock
 from demo.closing import closed_months, quarters_to_settle, settlement_reference
 from initiatives.choices import Action, ProposalStatus, Status
 from initiatives.models import CoFundingAgreement, Initiative, InitiativeChangeProposal
-from portfolio.fiscal import add_months, fiscal_quarter_months, month_start
+from portfolio.fiscal import add_months, month_start
 from split.models import ClosedMonth, Settlement, SettlementStatus, SplitRow
+from split.settlements import settleable_quarters, true_up_states
 from tests.demo.test_seed_demo import delete_generated_data
 
 HISTORY = {"initiatives": 80, "expenses": 1200, "months": 12, "seed": 3}
@@ -209,31 +209,23 @@ def test_months_are_locked_up_to_two_months_ago_and_frozen(seeded):
 
 def test_older_quarters_are_settled_and_the_latest_closed_one_is_outstanding(seeded):
     closed = sorted(ClosedMonth.objects.values_list("month", flat=True))
+    whole_quarters = settleable_quarters(closed)
     settlements = list(Settlement.objects.order_by("first_month"))
-    assert settlements
-    quarters = quarters_to_settle(closed)
-    assert [(s.first_month, s.last_month) for s in settlements] == [(q[0], q[-1]) for q in quarters]
+    assert settlements and len(settlements) == len(whole_quarters) - 1
     now = timezone.now()
-    for settlement, quarter in zip(settlements, quarters, strict=True):
+    for settlement, (year, quarter, months) in zip(settlements, whole_quarters, strict=False):
         assert settlement.status == SettlementStatus.ACTIVE
-        assert settlement.reference == settlement_reference(quarter)
-        assert settlement.reference.startswith("ERP-TU-FY") and "-Q" in settlement.reference
+        assert settlement.reference == settlement_reference(year, quarter) == f"ERP-TU-FY{year}-Q{quarter}"
         assert settlement.created_by.username == "finance"
-        last_lock = PeriodLock.objects.get(month=quarter[-1])
-        assert last_lock.locked_at < settlement.created_at <= now
-        frozen = SplitRow.objects.filter(month__in=quarter, closed=True)
+        assert PeriodLock.objects.get(month=months[-1]).locked_at < settlement.created_at <= now
+        assert sorted(settlement.settled_months.values_list("month", flat=True)) == months
+        frozen = SplitRow.objects.filter(month__in=months, closed=True)
         assert settlement.amount == sum(row.true_up for row in frozen)
-        assert sorted(settlement.settled_months.values_list("month", flat=True)) == quarter
-    # The latest closed quarter waits: closed, not settled.
-    latest = max((q for q in _quarters(closed)), key=lambda q: q[0])
-    assert not Settlement.objects.filter(first_month=latest[0]).exists()
-
-
-def _quarters(months: list[dt.date]) -> list[list[dt.date]]:
-    from portfolio.fiscal import fiscal_quarter, fiscal_year
-
-    quarters = {tuple(fiscal_quarter_months(fiscal_year(m), fiscal_quarter(m))) for m in months}
-    return [list(q) for q in quarters if set(q) <= set(months)]
+        entry = settlement.history.get()
+        assert (entry.history_type, entry.history_date) == ("+", settlement.created_at)
+    # The latest closed quarter waits (closed, not settled), and so do the closed months after it.
+    assert [months for _, _, months in settleable_quarters()] == [whole_quarters[-1][2]]
+    assert closed[-1] >= whole_quarters[-1][2][-1]
 
 
 def test_the_demo_true_up_is_settled_outstanding_and_accruing(seeded):
@@ -274,14 +266,14 @@ def test_closed_months_stop_two_months_before_the_current_one_and_skip_locked_on
         (7, dt.date(2026, 10, 1), ["ERP-TU-FY2026-Q1", "ERP-TU-FY2026-Q2", "ERP-TU-FY2026-Q3", "ERP-TU-FY2026-Q4"]),
         (1, dt.date(2026, 9, 1), ["ERP-TU-FY2025-Q3", "ERP-TU-FY2025-Q4", "ERP-TU-FY2026-Q1", "ERP-TU-FY2026-Q2"]),
         (1, dt.date(2026, 8, 1), ["ERP-TU-FY2025-Q3", "ERP-TU-FY2025-Q4", "ERP-TU-FY2026-Q1"]),
+        (1, dt.date(2025, 12, 1), ["ERP-TU-FY2025-Q3"]),
+        (1, dt.date(2025, 11, 1), []),
     ],
 )
 def test_every_whole_closed_quarter_but_the_latest_is_settled(start_month, closed_through, settled_references):
     # Closed from July 2025 (the first seeded month) through `closed_through`.
-    closed = [
-        add_months(dt.date(2025, 7, 1), n) for n in range(24) if add_months(dt.date(2025, 7, 1), n) <= closed_through
-    ]
+    seeded = [add_months(dt.date(2025, 7, 1), n) for n in range(24)]
+    closed = [month for month in seeded if month <= closed_through]
     with override_settings(FISCAL_YEAR_START_MONTH=start_month):
-        quarters = quarters_to_settle(closed)
-        assert [settlement_reference(q) for q in quarters] == settled_references
-        assert quarters_to_settle(closed, settled=frozenset(quarters[0][1:2])) == quarters[1:]
+        quarters = quarters_to_settle(settleable_quarters(closed))
+    assert [settlement_reference(year, quarter) for year, quarter, _ in quarters] == settled_references
