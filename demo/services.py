@@ -9,9 +9,17 @@ PostgreSQL receives them through COPY in chunks, other databases through
 submitted, signed off, started, done) is dated in the past, in workflow order, and
 its created_at, updated_at and sign-off times are those of its timeline.
 
+Every initiative both sponsors signed off has its co-funding agreements, about one in
+ten with a later share change or two (`demo.agreements`: applied proposals with their
+effective months, their steps on the timeline).
+
 Bulk inserts write no simple_history rows, so the seed writes the history the app
 would have written itself, in bulk too (`demo.history`): a fresh demo's audit log
 and change histories read like a portfolio in use, not empty pages.
+
+Last, once every record is in (the locks forbid writing in their months), finance's
+books are closed (`demo.closing`): months locked and frozen up to two months ago, the
+older fiscal quarters settled, so the true-up is settled, outstanding and accruing.
 """
 
 from __future__ import annotations

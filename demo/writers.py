@@ -1,4 +1,5 @@
-"""Inserting the generated portfolio: initiatives, platform links, timelines, FX rates, budget lines, expenses.
+"""Inserting the generated portfolio: initiatives, platform links, change proposals, timelines, co-funding
+agreements, FX rates, budget lines, expenses.
 
 COPY on PostgreSQL, bulk_create elsewhere (`demo.bulk`). The rows come from the pure
 generators (`demo.initiatives`, `demo.timelines`, `demo.finance`) and are streamed,
