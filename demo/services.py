@@ -221,10 +221,12 @@ def demo_portfolio_seed(
                 FxRate,
                 *HISTORY_MODELS,
             )
-        # Last: the locks forbid writing anything dated in the months they close.
-        with summary.timed("closed months"):
-            books = demo_books_close(rng, months=months, locked=locked, finance=users[FINANCE_USERNAME], now=now)
-        summary.closed_months, summary.settlements = books.locked, books.settlements
+        # Last: the locks forbid writing anything dated in the months they close. (No portfolio,
+        # no books to close.)
+        if plans:
+            with summary.timed("closed months"):
+                books = demo_books_close(rng, months=months, locked=locked, finance=users[FINANCE_USERNAME], now=now)
+            summary.closed_months, summary.settlements = books.locked, books.settlements
     _analyze(SplitRow, ClosedMonth)
     return summary
 

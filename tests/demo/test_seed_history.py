@@ -248,6 +248,11 @@ def test_the_same_seed_gives_the_same_history(db):
     assert history_digest() == first
 
 
+def test_an_empty_portfolio_closes_no_books(db):
+    seed_history(initiatives=0, expenses=0)
+    assert not PeriodLock.objects.exists() and not Settlement.objects.exists()
+
+
 # --- the pure choices ---------------------------------------------------------------------------
 
 
