@@ -9,28 +9,10 @@ import contextlib
 import datetime as dt
 import re
 
-from portfolio.fiscal import add_months, month_start
+from portfolio.fiscal import MONTH_NAMES, add_months, month_start
+from portfolio.fiscal import month_label as month_label  # its home is portfolio.fiscal; budgets' callers import it here
 
-MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-def month_label(month: dt.date) -> str:
-    """`March 2026`: how a month is named in every message (locale-independent)."""
-    return f"{MONTH_NAMES[month.month - 1]} {month.year}"
 
 
 def month_short_label(month: dt.date) -> str:

@@ -27,7 +27,7 @@ from budgets.models import BudgetLine, Expense, FxRate, ImportRun, PeriodLock
 from budgets.months import month_label, month_short_label
 from budgets.services.budgets import budget_grid_amounts, budget_grid_version
 from budgets.services.locks import locked_months
-from initiatives.models import Initiative
+from initiatives.models import CoFundingAgreement, Initiative
 from portfolio.fiscal import fiscal_year_months
 
 # --- the budget grid ----------------------------------------------------------------
@@ -143,6 +143,21 @@ AUDITED: dict[str, AuditedModel] = {
         ),
         AuditedModel("fx_rate", "FX rate", FxRate, ("currency", "month", "rate")),
         AuditedModel("period_lock", "Period lock", PeriodLock, ("month", "reason", "locked_by")),
+        AuditedModel(
+            "agreement",
+            "Co-funding agreement",
+            CoFundingAgreement,
+            (
+                "initiative",
+                "effective_from",
+                "marketing_share_pct",
+                "marketing_signed_by",
+                "marketing_signed_at",
+                "it_signed_by",
+                "it_signed_at",
+                "proposal",
+            ),
+        ),
     )
 }
 
@@ -209,7 +224,7 @@ def audit_log(
     """
     keys = [key for key in (models or AUDITED) if key in AUDITED]
     if initiative_id is not None:
-        keys = [key for key in keys if key in ("budget_line", "expense")]
+        keys = [key for key in keys if "initiative" in AUDITED[key].fields]  # the records of an initiative
     if not keys:
         return AuditPage([], page, False)
     branches = []
@@ -258,7 +273,7 @@ def initiative_finance_history(initiative: Initiative, *, limit: int = 25) -> li
     Usage on the initiative page (after checking `can(user, "initiative.view_finances", initiative)`):
     `{% include "budgets/_initiative_finance_history.html" with entries=finance_history %}`.
     """
-    return audit_log(initiative_id=initiative.pk, per_page=limit).entries
+    return audit_log(models=["budget_line", "expense"], initiative_id=initiative.pk, per_page=limit).entries
 
 
 def history_entries(picked: list[tuple[str, int]]) -> list[HistoryEntry]:
@@ -291,8 +306,9 @@ def history_entries(picked: list[tuple[str, int]]) -> list[HistoryEntry]:
             user_ids.add(row.history_user_id)
         if getattr(row, "initiative_id", None):
             initiative_ids.add(row.initiative_id)
-        if getattr(row, "locked_by_id", None):
-            user_ids.add(row.locked_by_id)
+        for user_field in _Formatter.USER_FIELDS:
+            if getattr(row, f"{user_field}_id", None):
+                user_ids.add(getattr(row, f"{user_field}_id"))
     users = {user.pk: user for user in get_user_model().objects.filter(pk__in=user_ids)} if user_ids else {}
     codes = dict(Initiative.objects.filter(pk__in=initiative_ids).values_list("pk", "code")) if initiative_ids else {}
     formatter = _Formatter(users=users, codes=codes)
@@ -347,7 +363,8 @@ class _Formatter:
     """Values as people read them: money with separators, months by name, choices by label, codes not ids."""
 
     MONEY_FIELDS = {"amount", "amount_reporting"}
-    MONTH_FIELDS = {"month"}
+    MONTH_FIELDS = {"month", "effective_from"}
+    USER_FIELDS = ("locked_by", "marketing_signed_by", "it_signed_by")
 
     def __init__(self, *, users: dict, codes: dict):
         self.users, self.codes = users, codes
@@ -357,13 +374,19 @@ class _Formatter:
             return ""
         if name == "initiative":
             return self.codes.get(value, f"#{value}")
-        if name == "locked_by":
+        if name in self.USER_FIELDS:
             user = self.users.get(value)
             return (user.get_full_name() or user.get_username()) if user else f"user #{value}"
         if name in self.MONTH_FIELDS:
             return month_label(value)
         if name in self.MONEY_FIELDS:
             return f"{value:,.2f}"
+        if name == "marketing_share_pct":
+            return f"{value} %"
+        if name == "proposal":
+            return f"proposal #{value}"
+        if isinstance(value, dt.datetime):
+            return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
         if name == "rate":
             return f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
         if name == "category":
@@ -385,4 +408,6 @@ class _Formatter:
             return f"{self.codes.get(row.initiative_id, '')} · {row.incurred_on:%Y-%m-%d}{vendor}"
         if key == "fx_rate":
             return f"{row.currency} · {month_short_label(row.month)}"
+        if key == "agreement":
+            return f"{self.codes.get(row.initiative_id, '')} · from {month_short_label(row.effective_from)}"
         return month_label(row.month)

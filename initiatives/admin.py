@@ -10,7 +10,15 @@ from simple_history.admin import SimpleHistoryAdmin
 from portfolio.admin_site import ReadOnlyAdminMixin
 
 from .lane_assessment import QUESTIONS
-from .models import CodeSequence, Initiative, InitiativeChangeProposal, InitiativeTransition, Notification, Profile
+from .models import (
+    CodeSequence,
+    CoFundingAgreement,
+    Initiative,
+    InitiativeChangeProposal,
+    InitiativeTransition,
+    Notification,
+    Profile,
+)
 from .notifications import notifications_send_again
 
 User = get_user_model()
@@ -120,10 +128,39 @@ class InitiativeChangeProposalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Proposals are decided by the sponsors in the app (services) or withdrawn by their author; not
     edited or deleted here."""
 
-    list_display = ("initiative", "status", "proposed_by", "proposed_at", "decided_at")
+    list_display = (
+        "initiative",
+        "status",
+        "marketing_share_pct",
+        "effective_from",
+        "proposed_by",
+        "proposed_at",
+        "decided_at",
+    )
     list_filter = ("status",)
     search_fields = ("initiative__code", "reason")
     list_select_related = ("initiative", "proposed_by")
+
+
+@admin.register(CoFundingAgreement)
+class CoFundingAgreementAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """The co-funding timeline is signed by both sponsors in the app (dual sign-off, approved share
+    changes: `initiatives.agreements`); read it here with its history, never edit it."""
+
+    list_display = (
+        "initiative",
+        "effective_from",
+        "marketing_share_pct",
+        "marketing_signed_by",
+        "marketing_signed_at",
+        "it_signed_by",
+        "it_signed_at",
+        "proposal",
+    )
+    list_filter = ("effective_from",)
+    search_fields = ("initiative__code", "initiative__title")
+    list_select_related = ("initiative", "marketing_signed_by", "it_signed_by", "proposal")
+    show_full_result_count = False
 
 
 @admin.register(Notification)

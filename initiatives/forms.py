@@ -7,12 +7,15 @@ services, whose field errors `apply_service_errors` puts under the same fields.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from . import services, workflow
+from portfolio.fiscal import month_label
+
+from . import agreements, services, workflow
 from .choices import Health, Lane
 from .lane_assessment import QUESTIONS
 from .models import Initiative
@@ -340,6 +343,20 @@ class HealthForm(forms.Form):
         return data
 
 
+class MonthSelect(forms.Select):
+    """A select whose locked months are shown but cannot be picked (`disabled_values`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.disabled_values: set[str] = set()
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if str(value) in self.disabled_values:
+            option["attrs"]["disabled"] = True
+        return option
+
+
 class ChangeProposalForm(forms.Form):
     """A new share, lane or sponsor for an approved or in-progress initiative (empty = unchanged)."""
 
@@ -352,6 +369,14 @@ class ChangeProposalForm(forms.Form):
         max_value=100,
         error_messages=SHARE_MESSAGES,
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "100", "inputmode": "decimal"}),
+    )
+    effective_from = forms.ChoiceField(
+        required=False,
+        label="From month",
+        help_text="The new share applies from this month on; earlier months keep the share agreed for them. "
+        "Locked months cannot be chosen.",
+        widget=MonthSelect,
+        error_messages={"invalid_choice": "Choose a month from the list."},
     )
     lane = forms.ChoiceField(
         required=False,
@@ -383,12 +408,28 @@ class ChangeProposalForm(forms.Form):
         )
         self.fields["it_sponsor"].queryset = executives(side="it").exclude(pk=initiative.it_sponsor_id)
         self.fields["marketing_share_pct"].widget.attrs["placeholder"] = f"now {initiative.marketing_share_pct}"
+        months = agreements.effective_month_choices(initiative)
+        effective = self.fields["effective_from"]
+        effective.choices = [
+            (f"{month:%Y-%m}", f"{month_label(month)} (locked)" if locked else month_label(month))
+            for month, locked in months
+        ]
+        effective.widget.disabled_values = {f"{month:%Y-%m}" for month, locked in months if locked}
+        self.initial.setdefault("effective_from", f"{agreements.effective_month_default(initiative):%Y-%m}")
         _style(self)
+
+    def clean_effective_from(self):
+        value = self.cleaned_data.get("effective_from")
+        if not value:
+            return None
+        year, month = value.split("-")
+        return dt.date(int(year), int(month), 1)
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         return {
             "marketing_share_pct": data["marketing_share_pct"],
+            "effective_from": data["effective_from"],
             "lane": data["lane"],
             "marketing_sponsor": data["marketing_sponsor"],
             "it_sponsor": data["it_sponsor"],

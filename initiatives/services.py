@@ -31,8 +31,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from portfolio import policy
+from portfolio.fiscal import month_start
 
-from . import workflow
+from . import agreements, workflow
 from .choices import Action, Health, Lane, ProposalStatus, Side, Status
 from .lane_assessment import QUESTION_KEYS, assess_lane, justification_required
 from .models import (
@@ -328,6 +329,8 @@ def initiative_transition(*, initiative: Initiative, by: AbstractBaseUser, verb:
         locked.marketing_approved_at = None  # a resubmission needs both sign-offs again
         locked.it_approved_at = None
     _save(locked, by)
+    if locked.status == Status.APPROVED and previous != Status.APPROVED:
+        agreements.agreement_first_create(initiative=locked, by=by)  # the share agreed at dual sign-off
     _record(initiative=locked, action=step.record, from_status=previous, by=by, reason=reason)
     if locked.status in workflow.CLOSED:
         _withdraw_pending_proposals(locked, by=by, why=f"The initiative is {locked.get_status_display().lower()}.")
@@ -405,21 +408,36 @@ def change_proposal_create(
     lane: str = "",
     marketing_sponsor=None,
     it_sponsor=None,
+    effective_from: dt.date | None = None,
 ) -> InitiativeChangeProposal:
     """Propose a new share, lane or sponsor for an approved or in-progress initiative.
 
     The initiative keeps its values until both current sponsors approve. A
-    sponsor who proposes the change has thereby approved it.
+    sponsor who proposes the change has thereby approved it. A new share applies
+    from `effective_from` (any day of the month; by default the first month from the
+    current one on that is not locked), never a locked month nor one before the start
+    month (`initiatives.agreements`).
     """
     locked = _locked(initiative)
     step = workflow.PROPOSE_CHANGE
     _require(by, step.action, locked, step.refused)
     errors: dict[str, str] = {}
     share = None
+    share_before = None
     if marketing_share_pct not in (None, ""):
         share = _clean_share(marketing_share_pct, errors)
-        if share is not None and share == locked.marketing_share_pct:
-            share = None
+    if share is not None:
+        if effective_from is None:
+            effective_from = agreements.effective_month_default(locked)
+        effective_from = month_start(effective_from)
+        if month_error := agreements.effective_month_error(locked, effective_from):
+            errors["effective_from"] = month_error
+        else:
+            share_before = agreements.share_in_force(locked, effective_from)
+            if share == share_before:
+                share = None  # that month has this share already
+    if share is None:
+        effective_from = None
     lane = lane or ""
     if lane and lane not in Lane.values:
         errors["lane"] = "Choose the fast lane or the core stack."
@@ -449,11 +467,14 @@ def change_proposal_create(
         proposed_by=by,
         reason=reason,
         marketing_share_pct=share,
+        effective_from=effective_from,
         lane=lane,
         marketing_sponsor=marketing_sponsor,
         it_sponsor=it_sponsor,
     )
     proposal.previous_values = {field: _display_value(locked, field) for field in proposal.changed_fields()}
+    if share is not None:
+        proposal.previous_values["marketing_share_pct"] = f"{share_before}"  # the share in force that month
     side = sponsor_side(by, locked) if policy.is_executive(by) else ""
     if side:
         setattr(proposal, f"{side}_approved_by", by)
@@ -534,7 +555,10 @@ def change_proposal_withdraw(
 
 def _apply(proposal: InitiativeChangeProposal, initiative: Initiative, by: AbstractBaseUser) -> None:
     if proposal.marketing_share_pct is not None:
-        initiative.marketing_share_pct = proposal.marketing_share_pct
+        # A new agreement from the effective month; the initiative's share is the one in force this
+        # month (a later effective month leaves it until then: agreements_sync_current_share).
+        agreements.agreement_from_proposal(proposal=proposal, initiative=initiative, by=by)
+        initiative.marketing_share_pct = agreements.share_in_force(initiative, agreements.current_month())
     if proposal.lane:
         initiative.lane = proposal.lane
         if initiative.lane_recommended and proposal.lane != initiative.lane_recommended:

@@ -19,7 +19,7 @@ from portfolio import policy
 from portfolio.fiscal import fiscal_year, fiscal_year_label
 from portfolio.pagination import shown, web_page_number
 
-from . import selectors, services, workflow
+from . import agreements, selectors, services, workflow
 from .choices import Status
 from .filtersets import InitiativeFilterSet
 from .forms import ChangeProposalForm, HealthForm, InitiativeForm, ReasonForm, apply_service_errors
@@ -249,6 +249,9 @@ def initiative_detail(request, code: str):
     timeline = selectors.initiative_timeline(initiative=initiative)
     last_rejection = next((t for t in timeline if t.action == "reject"), None)
     platforms, dependents = selectors.initiative_platform_lists(initiative=initiative, user=user)
+    agreement_list = agreements.agreement_timeline(initiative)
+    this_month = agreements.current_month()
+    in_force = next((a for a in reversed(agreement_list) if a.effective_from <= this_month), None)
     context = {
         "initiative": initiative,
         "allowed": allowed,
@@ -259,6 +262,9 @@ def initiative_detail(request, code: str):
         "timeline": timeline,
         "history": selectors.initiative_history(initiative=initiative),
         "proposals": proposals,
+        "agreements": agreement_list,
+        "agreement_in_force": in_force or (agreement_list[0] if agreement_list else None),
+        "this_month": this_month,
         "pending_proposal": pending,
         "pending_buttons": [
             _proposal_button(step, initiative, pending)

@@ -29,6 +29,27 @@ def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def month_label(month: dt.date) -> str:
+    """`March 2026`: how a month is named in every message (locale-independent)."""
+    return f"{MONTH_NAMES[month.month - 1]} {month.year}"
+
+
 def add_months(month: dt.date, count: int) -> dt.date:
     """The first day of the month `count` months after `month` (count may be negative)."""
     index = month.year * 12 + (month.month - 1) + count

@@ -77,6 +77,21 @@ def period_lock_check(*, months: Iterable[dt.date]) -> None:
         raise PeriodLockedError(blocked)
 
 
+def locked_months_for_initiatives(months: Iterable[dt.date] | None = None, *, hold: bool = False) -> set[dt.date]:
+    """The checker `portfolio.periods` asks on behalf of `initiatives` (a share change's effective month).
+
+    `hold=True` (inside the writing transaction): through `period_lock_check`, so the shared advisory
+    lock is held until commit and a month cannot be locked between this answer and the write.
+    """
+    if not hold or months is None:
+        return locked_months(months)
+    try:
+        period_lock_check(months=months)
+    except PeriodLockedError as error:
+        return set(error.months)
+    return set()
+
+
 @transaction.atomic
 def period_lock_create(*, month: dt.date, reason: str, by) -> PeriodLock:
     """Lock `month` (any day in it) with a reason. Refused if it is already locked."""

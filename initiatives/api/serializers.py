@@ -17,7 +17,7 @@ from rest_framework import serializers
 
 from initiatives.choices import Health, Lane
 from initiatives.lane_assessment import QUESTIONS
-from initiatives.models import Initiative
+from initiatives.models import CoFundingAgreement, Initiative, InitiativeChangeProposal
 from initiatives.rules import visible_initiatives
 from portfolio.api import ValueOrLabelChoiceField, service_error_detail
 from portfolio.text import canonical_code
@@ -179,6 +179,112 @@ class TransitionSerializer(serializers.Serializer):
     reason = serializers.CharField(
         allow_blank=True, required=False, default="", trim_whitespace=False, help_text="Recorded on the timeline."
     )
+
+
+@extend_schema_field({"type": "string", "description": "A person's full name (or username).", "example": "Carla Diaz"})
+class PersonNameField(serializers.Field):
+    """A person's name as the pages show it (read only)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    """One agreement of the co-funding timeline: the share from its month until the next agreement's."""
+
+    effective_from = serializers.DateField(
+        read_only=True, help_text="The first day of the month from which this share applies (YYYY-MM-DD)."
+    )
+    it_share_pct = serializers.DecimalField(
+        max_digits=5, decimal_places=2, read_only=True, help_text="100 − marketing_share_pct."
+    )
+    marketing_signed_by = PersonField(read_only=True, help_text="Username of the marketing sponsor who signed.")
+    marketing_signed_by_name = PersonNameField(source="marketing_signed_by")
+    it_signed_by = PersonField(read_only=True, help_text="Username of the IT sponsor who signed.")
+    it_signed_by_name = PersonNameField(source="it_signed_by")
+    proposal = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="Id of the share-change proposal it came from; null for the dual sign-off's."
+    )
+
+    class Meta:
+        model = CoFundingAgreement
+        fields = [
+            "effective_from",
+            "marketing_share_pct",
+            "it_share_pct",
+            "marketing_signed_by",
+            "marketing_signed_by_name",
+            "marketing_signed_at",
+            "it_signed_by",
+            "it_signed_by_name",
+            "it_signed_at",
+            "proposal",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ProposalSerializer(serializers.ModelSerializer):
+    """A change proposal as the API shows it: what changes (and from what), from which month, who approved."""
+
+    proposed_by = PersonField(read_only=True)
+    marketing_sponsor = PersonField(read_only=True, help_text="The proposed marketing sponsor, if it changes.")
+    it_sponsor = PersonField(read_only=True, help_text="The proposed IT sponsor, if it changes.")
+    marketing_approved_by = PersonField(read_only=True)
+    it_approved_by = PersonField(read_only=True)
+    decided_by = PersonField(read_only=True)
+    effective_from = serializers.DateField(
+        read_only=True, allow_null=True, help_text="The month (first day) from which the new share applies."
+    )
+    previous_values = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text="The values it changes from, as shown to the sponsors."
+    )
+
+    class Meta:
+        model = InitiativeChangeProposal
+        fields = [
+            "id",
+            "status",
+            "proposed_by",
+            "proposed_at",
+            "reason",
+            "marketing_share_pct",
+            "effective_from",
+            "lane",
+            "marketing_sponsor",
+            "it_sponsor",
+            "previous_values",
+            "marketing_approved_by",
+            "marketing_approved_at",
+            "it_approved_by",
+            "it_approved_at",
+            "decided_by",
+            "decided_at",
+            "decision_reason",
+        ]
+        read_only_fields = fields
+
+
+class ProposalInputSerializer(serializers.Serializer):
+    """A new share (from a month), lane or sponsor for an approved or in-progress initiative."""
+
+    reason = serializers.CharField(allow_blank=True, trim_whitespace=False, help_text="Why the change is needed.")
+    marketing_share_pct = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, allow_null=True, help_text="The new share, 0–100."
+    )
+    effective_from = serializers.DateField(
+        required=False,
+        allow_null=True,
+        input_formats=["%Y-%m-%d", "%Y-%m"],
+        help_text="The month the new share applies from (YYYY-MM or any day of it); by default the first month "
+        "from the current one on that is not locked. Never a locked month, never before the start month.",
+    )
+    lane = ValueOrLabelChoiceField(choices=Lane.choices, required=False, allow_blank=True, default="")
+    marketing_sponsor = PersonField(required=False, allow_null=True, default=None)
+    it_sponsor = PersonField(required=False, allow_null=True, default=None)
 
 
 def initiative_service_errors(error: DjangoValidationError) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from initiatives import services, workflow
+from initiatives import agreements, selectors, services, workflow
 from initiatives.choices import Status
 from initiatives.filtersets import InitiativeFilterSet
 from initiatives.models import Initiative
@@ -28,8 +28,11 @@ from portfolio.api import FilterBackend, PolicyPermission
 from portfolio.text import canonical_code
 
 from .serializers import (
+    AgreementSerializer,
     InitiativeInputSerializer,
     InitiativeSerializer,
+    ProposalInputSerializer,
+    ProposalSerializer,
     TransitionSerializer,
     initiative_service_errors,
 )
@@ -123,6 +126,8 @@ class InitiativeViewSet(
         "create": "initiative.create",
         "update": "initiative.edit",
         "partial_update": "initiative.edit",
+        "agreements": None,  # whoever sees the initiative sees its timeline
+        "proposals": None,  # reading: the same; proposing: the service asks the policy
         **{step.verb: step.action for step in workflow.STATUS_STEPS},
     }
 
@@ -170,6 +175,52 @@ class InitiativeViewSet(
         values.update(given)
         self._call(services.initiative_update, initiative=initiative, **values)
         return self._show(initiative)
+
+    @extend_schema(
+        summary="The co-funding agreement timeline",
+        description="The initiative's agreements, oldest first: each share applies from its month "
+        "(`effective_from`, the first day) until the next agreement's month; before the first agreement's month, "
+        "the first one. Empty before dual sign-off. Who sees the initiative sees its timeline.",
+        responses={200: AgreementSerializer(many=True)},
+        parameters=[CODE_PARAMETER],
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], url_path="agreements", filter_backends=[], pagination_class=None)
+    def agreements(self, request, code: str) -> Response:
+        initiative = self.get_object()
+        timeline = agreements.agreement_timeline(initiative)
+        return Response(AgreementSerializer(timeline, many=True, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The initiative's change proposals",
+        description="Newest first, pending and decided. A share change says from which month it applies "
+        "(`effective_from`) and the share it changes from (`previous_values.marketing_share_pct`).",
+        responses={200: ProposalSerializer(many=True)},
+        parameters=[CODE_PARAMETER],
+        filters=False,
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Propose a change (the owner or a sponsor)",
+        description="A new share (from `effective_from`, by default the first month from the current one on that "
+        "is not locked; never a locked month, never before the start month), lane or sponsor for an approved or "
+        "in-progress initiative. It waits for both sponsors; a sponsor who proposes it has approved it.",
+        request=ProposalInputSerializer,
+        responses={201: ProposalSerializer},
+        parameters=[CODE_PARAMETER],
+        filters=False,
+    )
+    @action(detail=True, methods=["get", "post"], url_path="proposals", filter_backends=[], pagination_class=None)
+    def proposals(self, request, code: str) -> Response:
+        initiative = self.get_object()
+        context = self.get_serializer_context()
+        if request.method == "GET":
+            return Response(ProposalSerializer(selectors.initiative_proposals(initiative=initiative), many=True).data)
+        serializer = ProposalInputSerializer(data=request.data, context=context)
+        serializer.is_valid(raise_exception=True)
+        proposal = self._call(services.change_proposal_create, initiative=initiative, **serializer.validated_data)
+        return Response(ProposalSerializer(proposal, context=context).data, status=status.HTTP_201_CREATED)
 
     def _transition(self, verb: str) -> Response:
         initiative = self.get_object()

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from initiatives.choices import Health, Lane, Status
 from portfolio import policy
+from portfolio.fiscal import month_label
 
 register = template.Library()
 
@@ -81,6 +82,12 @@ def person(user) -> str:
     if isinstance(user, str):
         return user
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def month(day: dt.date | None) -> str:
+    """`April 2026`: a month as every message names it (`portfolio.fiscal.month_label`)."""
+    return month_label(day) if day else ""
 
 
 def _months_later(day: dt.date, months: int) -> dt.date:
