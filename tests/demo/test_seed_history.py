@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from budgets.models import PeriodLock
 from demo.closing import closed_months, quarters_to_settle, settlement_reference
+from initiatives.agreements import agreements_sync_current_share, share_in_force
 from initiatives.choices import Action, ProposalStatus, Status
 from initiatives.models import CoFundingAgreement, Initiative, InitiativeChangeProposal
 from portfolio.fiscal import add_months, month_start
@@ -154,6 +155,11 @@ def test_some_initiatives_changed_their_share_from_a_month_inside_their_dates(se
         # The initiative's share is the one in force this month.
         in_force = [a for a in agreements if a.effective_from <= current_month()] or agreements[:1]
         assert initiative.marketing_share_pct == in_force[-1].marketing_share_pct, initiative.code
+    # The app's own rule agrees: every initiative already shows the share in force this month.
+    assert agreements_sync_current_share() == 0
+    initiative = changed[0]
+    for agreement in initiative.agreements.all():
+        assert share_in_force(initiative, agreement.effective_from) == agreement.marketing_share_pct
     # Each agreement has its "created" history entry, by the sponsor whose signature completed it.
     agreement = CoFundingAgreement.objects.filter(proposal__isnull=False).first()
     entry = agreement.history.get()
