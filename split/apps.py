@@ -9,8 +9,10 @@ class SplitConfig(AppConfig):
         from budgets.selectors import AuditedModel, register_audited
         from portfolio.health import register_check
 
-        from . import receivers  # noqa: F401 - connects the freeze and unfreeze to budgets' lock signals
-        from . import rules
+        from . import (
+            receivers,  # noqa: F401 - connects the freeze and unfreeze to budgets' lock signals
+            rules,
+        )
         from .health import check_recompute, recompute_warnings
         from .models import ClosedMonth, Settlement
         from .settlements import settlement_audit_title
