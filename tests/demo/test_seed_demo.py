@@ -27,7 +27,7 @@ from demo.people import DEMO_PASSWORD, DEMO_USERS, demo_users_ensure
 from demo.timelines import demo_timelines
 from initiatives.choices import Action, Lane, Role, Side, Status
 from initiatives.lane_assessment import assess_lane
-from initiatives.models import CodeSequence, Initiative, InitiativeTransition
+from initiatives.models import CodeSequence, CoFundingAgreement, Initiative, InitiativeTransition
 from portfolio.fiscal import add_months, month_start
 from portfolio.money import round_half_up
 from split.models import ClosedMonth, Settlement, SplitRow
@@ -304,7 +304,7 @@ def _table_definitions(table: str) -> set[tuple[str, str]]:
 def test_postgresql_bulk_load_restores_every_index_and_constraint(db, monkeypatch):
     # Make a small load take the big-load path: drop plain indexes and foreign keys, COPY, rebuild.
     monkeypatch.setattr(bulk, "SUSPEND_INDEXES_MIN_ROWS", 10)
-    records = (Initiative, InitiativeTransition, BudgetLine, Expense)
+    records = (Initiative, InitiativeTransition, CoFundingAgreement, BudgetLine, Expense)
     tables = [model._meta.db_table for model in (*records, *history.HISTORY_MODELS)]
     before = {table: _table_definitions(table) for table in tables}
 
