@@ -14,12 +14,15 @@ when and why) and clears the rows' flag; the next recompute recomputes them.
 
 Both take the recompute's lock (`split.locks.recompute_lock_in_transaction`), waiting, so a
 freeze never interleaves with a rebuild; the lock's own service has taken the period-lock
-advisory lock before, and the recompute never takes that one, so the order is always the same.
+advisory lock before. The recompute, which holds its lock first, never waits for the
+period-lock one: when it closes locked months itself (`unfrozen_locks_freeze`) it only
+tries it, and leaves them to the next run while a lock or unlock is in progress.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -29,13 +32,17 @@ from django.db import connection, transaction
 
 from budgets.models import PeriodLock
 from budgets.months import month_label
+from budgets.services.locks import period_locks_hold_if_free
 from split import locks as recompute_locks
 from split import rebuild
 from split.arithmetic import cents_to_amount
 from split.models import ClosedMonth, SettlementMonth
+from split.selectors import split_rows_changed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
 
 # The totals a ClosedMonth keeps of its frozen rows (the lock page shows them).
 FROZEN_TOTALS = (
@@ -68,6 +75,7 @@ def months_freeze(*, locks: Sequence[PeriodLock], by: AbstractBaseUser | None, r
     rebuild.rows_delete(scope)
     rebuild.rows_insert(scope, closed=True)
     totals = _month_totals(scope.months)
+    transaction.on_commit(split_rows_changed)  # cached figures of the run are read again
     frozen = []
     for lock in to_freeze:
         closed_month = ClosedMonth(month=lock.month, lock=lock, frozen_by=by, **totals.get(lock.month, _NO_ROWS))
@@ -101,11 +109,22 @@ def month_unfreeze(*, lock: PeriodLock, by: AbstractBaseUser | None, reason: str
         closed_month.delete()  # first: the PostgreSQL guard lets the rows change once their month is not closed
     with connection.cursor() as cursor:
         cursor.execute("UPDATE budgets_splitrow SET closed = %s WHERE month = %s AND closed", [False, lock.month])
+    transaction.on_commit(split_rows_changed)
 
 
 def unfrozen_locks_freeze() -> list[ClosedMonth]:
     """Freeze every locked month that has no ClosedMonth yet (locked before months were closed, or behind the
-    service's back); the recompute calls it in its transaction. Returns the months frozen (usually none)."""
+    service's back); the recompute calls it in its transaction. Returns the months frozen (usually none).
+
+    The recompute holds its own lock, which a lock or unlock in progress waits for: so it never
+    waits for one in turn (that could deadlock on the lock's row). If one is in progress, the
+    months are left for the next run; their rows are recomputed as open rows meanwhile.
+    """
+    if not PeriodLock.objects.filter(closed_month__isnull=True).exists():
+        return []
+    if not period_locks_hold_if_free():
+        logger.warning("split: a month is being locked or unlocked; locked months without a closed split wait")
+        return []
     unfrozen = list(PeriodLock.objects.filter(closed_month__isnull=True).order_by("month"))
     return months_freeze(locks=unfrozen, by=None, reason=RECOMPUTE_FREEZE_REASON) if unfrozen else []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -196,14 +197,16 @@ def run_cached[T](run: SplitRun | None, name: str, compute: Callable[[], T]) -> 
     """`compute()`'s result, cached under `run`'s id: what is read from one run's table never changes.
 
     Every reader of the split (dashboard, API roll-ups) goes through here. A new run
-    changes every key, so nothing older than the latest run is ever served. The
-    cache only saves work: if it cannot be reached (Redis down), the figures are read
-    from the database and the request still answers. Without a run, nothing is cached.
+    changes every key, so nothing older than the latest run is ever served. Freezing or
+    unfreezing a month changes rows between runs: it renews the rows' generation
+    (`split_rows_changed`), which is part of every key too. The cache only saves work:
+    if it cannot be reached (Redis down), the figures are read from the database and
+    the request still answers. Without a run, nothing is cached.
     """
     if run is None:
         return compute()
-    key = f"{RUN_CACHE_PREFIX}:{run.pk}:{name}"
     try:
+        key = f"{RUN_CACHE_PREFIX}:{run.pk}:{_rows_generation()}:{name}"
         value = cache.get(key)
     except Exception:
         logger.warning("split: cache unavailable, reading %s from the database", name, exc_info=True)
@@ -215,6 +218,26 @@ def run_cached[T](run: SplitRun | None, name: str, compute: Callable[[], T]) -> 
         except Exception:
             logger.warning("split: cache unavailable, %s not kept", name, exc_info=True)
     return value
+
+
+ROWS_GENERATION_KEY = "split:rows-generation"
+
+
+def _rows_generation() -> str:
+    """The current generation of the split rows between runs; a new one if the cache has none (never an old one)."""
+    generation = cache.get(ROWS_GENERATION_KEY)
+    if generation is None:
+        cache.add(ROWS_GENERATION_KEY, uuid.uuid4().hex, None)
+        generation = cache.get(ROWS_GENERATION_KEY) or "unkept"
+    return generation
+
+
+def split_rows_changed() -> None:
+    """The split rows changed outside a recompute (a month frozen or unfrozen): cached figures are read again."""
+    try:
+        cache.set(ROWS_GENERATION_KEY, uuid.uuid4().hex, None)
+    except Exception:
+        logger.warning("split: cache unavailable, could not renew the rows' generation", exc_info=True)
 
 
 def latest_successful_run() -> SplitRun | None:

@@ -258,18 +258,34 @@ def frozen_note(frozen: list[ClosedMonth]) -> str:
     )
 
 
+# The split row columns whose statistics the readers' plans depend on (filters, groupings, joins).
+ANALYZED_COLUMNS = (
+    "initiative_id",
+    "month",
+    "fiscal_year",
+    "fiscal_quarter",
+    "initiative_code",
+    "lane",
+    "status",
+    "closed",
+)
+
+
 def _after_success(run: SplitRun) -> None:
     """Make the first reads of the new table fast: fresh planner statistics, then a warm dashboard cache.
 
-    The rebuild replaced every row, so PostgreSQL's statistics describe the previous
-    table (or an empty one) until autovacuum gets to it, and plans chosen on them can
-    be a hundred times slower. Neither step changes any figure: a failure is logged,
-    and the run stays succeeded.
+    The rebuild replaced every open month's row, so PostgreSQL's statistics describe the
+    previous table (or an empty one) until autovacuum gets to it, and plans chosen on them
+    can be a hundred times slower. Only the columns readers filter, group and join on are
+    analysed (`ANALYZED_COLUMNS`): the money columns' distributions barely move from one
+    night to the next, keep their statistics until autovacuum's next analyse, and are
+    half the cost. Neither step changes any figure: a failure is logged, and the run
+    stays succeeded.
     """
     try:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE budgets_splitrow, budgets_splithistory")
+                cursor.execute(f"ANALYZE budgets_splitrow ({', '.join(ANALYZED_COLUMNS)}), budgets_splithistory")
     except Exception:
         logger.warning("split recompute: refreshing statistics failed", exc_info=True)
     # The wings above (the dashboard) warm their caches; they import this module, not the reverse.

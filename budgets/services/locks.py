@@ -50,6 +50,20 @@ def _advisory_lock(*, exclusive: bool) -> None:
         cursor.execute(f"SELECT {function}(%s)", [_ADVISORY_LOCK_KEY])
 
 
+def period_locks_hold_if_free() -> bool:
+    """Hold the locks still (no lock or unlock) until this transaction ends, if none is in progress; never waits.
+
+    For a holder of another lock that a lock or unlock waits for (the split recompute, which
+    freezes locked months): waiting here could deadlock, so it is told False and does that
+    work another time. True on SQLite, whose writers are serialised by the database.
+    """
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock_shared(%s)", [_ADVISORY_LOCK_KEY])
+        return bool(cursor.fetchone()[0])
+
+
 def locked_months(months: Iterable[dt.date] | None = None) -> set[dt.date]:
     """The locked months among `months` (all locked months when None), in one query."""
     queryset = PeriodLock.objects.all()

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from budgets.models import PeriodLock
+from budgets.services import locks as period_locks
 from budgets.services.fx import fx_rate_set
 from budgets.services.locks import period_lock_create, period_unlock
 from initiatives.models import CoFundingAgreement, Initiative
 from split import rebuild
 from split.models import ClosedMonth, Settlement, SettlementMonth, SplitRow
+from split.selectors import run_cached
 from split.services import split_recompute
+from tests.budgets.finance_helpers import finance_in_admin
 from tests.factories import BudgetLineFactory, ExpenseFactory, FxRateFactory, InitiativeFactory, PeriodLockFactory
 from tests.split import split_lock
 
@@ -270,15 +275,22 @@ def test_the_recompute_closes_a_month_locked_behind_the_services_back(ledger):
     assert again.error == "" and again.row_count == 4
 
 
-def test_the_recompute_never_computes_a_closed_month(ledger, finance):
+def test_the_recompute_never_computes_a_closed_month(ledger, finance, monkeypatch):
     period_lock_create(month=JAN, reason="January close", by=finance)
     frozen = list(SplitRow.objects.filter(month=JAN).order_by("pk").values())
-    newcomer = InitiativeFactory()  # records written behind the lock's back (the ORM, not the services)
-    BudgetLineFactory(initiative=newcomer, month=JAN, amount=D("5.00"))
+    newcomer = InitiativeFactory()
     BudgetLineFactory(initiative=newcomer, month=FEB, amount=D("7.00"))
+    scopes, rows_insert = [], rebuild.rows_insert
+
+    def spy(scope, **kwargs):
+        scopes.append(scope)
+        return rows_insert(scope, **kwargs)
+
+    monkeypatch.setattr(rebuild, "rows_insert", spy)
 
     split_recompute(trigger="command")
 
+    assert scopes == [rebuild.MonthScope.all_but([JAN])]  # every month but the closed one
     assert list(SplitRow.objects.filter(month=JAN).order_by("pk").values()) == frozen  # same rows, same ids
     assert SplitRow.objects.get(initiative=newcomer).month == FEB
     assert SplitRow.objects.filter(month=FEB, closed=False).count() == 3
@@ -339,3 +351,71 @@ def test_the_lock_page_reads_the_closed_months_once(client, ledger, finance):
 
     assert len(three) == len(one)
     assert "Split not closed yet: the next recompute freezes it." in page
+
+
+def test_freezing_and_unfreezing_renew_the_cached_figures_of_the_run(
+    ledger, finance, django_capture_on_commit_callbacks
+):
+    """The rows change between runs when a month is frozen: figures cached under the run are read again."""
+    run = split_recompute(trigger="command")
+    reads = []
+
+    def read() -> int:
+        reads.append(1)
+        return len(reads)
+
+    assert run_cached(run, "test:figure", read) == run_cached(run, "test:figure", read) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        lock = period_lock_create(month=JAN, reason="January close", by=finance)
+    assert run_cached(run, "test:figure", read) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        period_unlock(lock=lock, reason="Late invoice", by=finance)
+    assert run_cached(run, "test:figure", read) == 3
+
+
+def test_the_command_says_which_locked_months_it_closed(ledger):
+    PeriodLockFactory(month=JAN)
+    out = io.StringIO()
+
+    call_command("recompute_split", stdout=out)
+
+    assert "Closed January 2026 (2 frozen rows): locked before its split was closed." in out.getvalue()
+    assert "Recomputed the spend split: 4 rows" in out.getvalue()
+
+
+@pytest.mark.postgres
+def test_the_recompute_never_waits_for_a_lock_in_progress(ledger):
+    """A lock or unlock in progress waits for the recompute: the recompute leaves its own freezing for later."""
+    PeriodLockFactory(month=JAN)  # locked, not closed: the recompute would close it
+    other = connection.copy()
+    other.connect()
+    with other.cursor() as cursor:  # a lock in progress elsewhere holds the period-lock advisory lock
+        cursor.execute("SELECT pg_advisory_lock(%s)", [period_locks._ADVISORY_LOCK_KEY])
+    try:
+        run = split_recompute(trigger="command")
+    finally:
+        other.close()
+
+    assert run.status == "succeeded" and run.error == ""
+    assert not ClosedMonth.objects.exists() and not any(row.closed for row in rows_of(JAN))
+    assert split_recompute(trigger="command").error.startswith("Closed January 2026")
+
+
+def test_the_admin_unlocks_a_closed_month_and_refuses_a_settled_one(client, ledger):
+    keeper = finance_in_admin()
+    client.force_login(keeper)
+    january = period_lock_create(month=JAN, reason="January close", by=keeper)
+    february = period_lock_create(month=FEB, reason="February close", by=keeper)
+    settlement = Settlement.objects.create(
+        reference="ERP-9", first_month=FEB, last_month=FEB, months=["2026-02"], amount=D("0"), created_by=keeper
+    )
+    SettlementMonth.objects.create(settlement=settlement, closed_month=february.closed_month, month=FEB)
+
+    confirm = client.get(reverse("admin:budgets_periodlock_delete", args=[january.pk]))
+    assert confirm.status_code == 200 and "protected" not in confirm.content.decode()
+    client.post(reverse("admin:budgets_periodlock_delete", args=[january.pk]), {"post": "yes"})
+    refused = client.post(reverse("admin:budgets_periodlock_delete", args=[february.pk]), {"post": "yes"}, follow=True)
+
+    assert list(PeriodLock.objects.values_list("month", flat=True)) == [FEB]
+    assert list(ClosedMonth.objects.values_list("month", flat=True)) == [FEB]
+    assert "February 2026 is settled in ERP-9: reverse the settlement before unlocking it." in refused.content.decode()

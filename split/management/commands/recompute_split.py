@@ -61,6 +61,7 @@ class Command(BaseCommand):
                 "duration_ms": run.duration_ms,
                 "wall_ms": wall_ms,
                 "as_of": run.finished_at.isoformat(),
+                "note": run.error,  # e.g. the locked months it closed itself
                 "totals": {key: str(value) for key, value in totals.items() if value is not None},
             }
             self.stdout.write(json.dumps(payload))
@@ -84,4 +85,6 @@ class Command(BaseCommand):
             f"Variance (planned − actual): {totals['variance']:,.2f} {currency}",
             f"Marketing's share of joint spend: {'—' if share is None else f'{share} %'}",
         ]
+        if run.error:  # a succeeded run's note: the locked months it closed itself
+            lines += ["", run.error]
         self.stdout.write("\n".join(lines))
