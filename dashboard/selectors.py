@@ -4,7 +4,7 @@ Every figure is read, never recomputed: money comes from the split table of the
 latest successful recompute (through `split.selectors`) and from its
 compact history; people-facing facts (health, status, platforms, approvals) come
 from the initiatives themselves. Each function is one query whatever the size of
-the portfolio, so the page costs a fixed number of queries (eight at most).
+the portfolio, so the page costs a fixed number of queries (nine at most).
 
 The filters are `dashboard.filters`; the figures `dashboard.figures`; as of when
 they are, the share trend and the run-keyed cache `dashboard.freshness`. This module
@@ -121,8 +121,8 @@ def _live_figures(
 
 
 def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, now=None) -> Dashboard:
-    """Everything the dashboard shows: eight queries at most (seven without approvals); two or three
-    once the figures of the latest run and portfolio version are cached."""
+    """Everything the dashboard shows: nine queries at most (eight without approvals); two or three
+    once the figures of the latest run, portfolio and ledger versions are cached."""
     today = today or timezone.localdate()
     freshness, trend = freshness_and_trend(filters, now=now)
     rollup, ranking = _split_figures(freshness, filters, today)

@@ -52,12 +52,12 @@ def settlement(true_up: Decimal) -> tuple[str, str, Decimal]:
 
 
 def settlement_label(true_up: Decimal) -> str:
-    """ "Marketing owes IT", "IT owes Marketing" or "Settled"."""
+    """ "Marketing owes IT", "IT owes Marketing" or "Square" (nothing owed; "settled" is what a settlement does)."""
     if true_up > 0:
         return "Marketing owes IT"
     if true_up < 0:
         return "IT owes Marketing"
-    return "Settled"
+    return "Square"
 
 
 def journal_line(values: tuple, currency: str, references: Mapping[dt.date, str] | None = None) -> str:

@@ -141,7 +141,7 @@ def reports_index(request: HttpRequest) -> HttpResponse:
         errors = exc.errors
         export = SplitExport.prepare(SplitFilters())
     totals = export.totals() if not errors else None
-    quarters = split_summary("quarter", export.filters) if not errors else []
+    quarters = split_summary("quarter", export.filters, with_true_up_states=True) if not errors else []
     for quarter in quarters:
         quarter["months_text"] = quarter_months_text(quarter["fiscal_year"], quarter["fiscal_quarter"])
         quarter["settlement"] = settlement_label(quarter["true_up"])

@@ -49,10 +49,11 @@ class SettlementForm(BootstrapFormMixin, forms.Form):
         self.quarter_months = {
             quarter_value(year, quarter): months for year, quarter, months in self.available_quarters
         }
-        self.fields["quarter"].choices = [("", "— a range of months instead —"), *quarters.items()]
+        empty = "Choose a quarter, or a range below" if quarters else "No whole quarter is closed and unsettled"
+        self.fields["quarter"].choices = [("", empty), *quarters.items()]
         months = [(f"{month:%Y-%m}", month_label(month)) for month in self.available_months]
-        self.fields["first_month"].choices = [("", "—"), *months]
-        self.fields["last_month"].choices = [("", "—"), *months]
+        self.fields["first_month"].choices = [("", "First month"), *months]
+        self.fields["last_month"].choices = [("", "Last month"), *months]
 
     def clean(self):
         data = super().clean()

@@ -27,12 +27,19 @@ from budgets.models import PeriodLock
 from budgets.months import month_label
 from portfolio.fiscal import add_months, fiscal_quarter, fiscal_quarter_months, fiscal_year, month_start
 from portfolio.money import CENT
+from portfolio.text import unstorable_character_message
 from split.models import ClosedMonth, Settlement, SettlementLine, SettlementMonth, SettlementStatus, SplitRow
 from split.selectors import MoneySum, SplitFilters, split_rows, true_up_state_sums
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
 ZERO = Decimal("0.00")
 REFERENCE_MAX_LENGTH = Settlement._meta.get_field("reference").max_length
+MAX_MONTHS = 120  # ten years in one settlement is already far more than finance settles at once
+
+
+def month_count(first: dt.date, last: dt.date) -> int:
+    """How many months from `first` to `last`, both included (0 if `last` is before `first`)."""
+    return max(0, (last.year - first.year) * 12 + last.month - first.month + 1)
 
 
 def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -75,8 +82,8 @@ def _reference_error(reference: str) -> str | None:
         return "Enter the ERP reference of the settlement."
     if len(reference) > REFERENCE_MAX_LENGTH:
         return f"An ERP reference has at most {REFERENCE_MAX_LENGTH} characters."
-    if "\x00" in reference:
-        return "The ERP reference contains a character that cannot be stored."
+    if (unstorable := unstorable_character_message(reference)) is not None:
+        return unstorable
     if Settlement.objects.filter(reference=reference, status=SettlementStatus.ACTIVE).exists():
         return f"A settlement with the ERP reference {reference} already exists."
     return None
@@ -130,6 +137,8 @@ def settlement_create(*, months: Iterable[dt.date], reference: str, by, note: st
     errors: dict[str, list[str]] = {}
     if not wanted:
         errors["months"] = ["Choose the months to settle."]
+    elif len(wanted) > MAX_MONTHS:
+        errors["months"] = [f"A settlement covers at most {MAX_MONTHS} months."]
     else:
         month_errors, closed = _month_errors(wanted)
         if month_errors:

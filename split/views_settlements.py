@@ -29,11 +29,34 @@ from split.settlements import (
 )
 
 PAGE_SIZE = 50
+STATE_CARDS = (
+    ("settled", "Settled", "Closed months an active settlement holds."),
+    ("outstanding", "Outstanding", "Closed months not settled yet."),
+    ("accruing", "Accruing", "Open months: these still move."),
+    ("total", "True-up, all months", "Settled + outstanding + accruing."),
+)
 
 
 def _require(request: HttpRequest, action: str) -> None:
     if not can(request.user, action):
         raise PermissionDenied
+
+
+def _state_cards() -> list[dict]:
+    """The true-up's three states and their total, each with who owes whom."""
+    states = true_up_states()
+    return [
+        {"label": label, "help": help_text, "amount_abs": abs(states[key]), "direction": _owes(states[key])}
+        for key, label, help_text in STATE_CARDS
+    ]
+
+
+def _owes(amount) -> str:
+    if amount > 0:
+        return "Marketing owes IT"
+    if amount < 0:
+        return "IT owes marketing"
+    return "Square"
 
 
 def _describe(settlement) -> None:
@@ -54,7 +77,7 @@ def settlement_list(request: HttpRequest) -> HttpResponse:
     context = {
         "tab": "settlements",
         "page": page,
-        "states": true_up_states(),
+        "state_cards": _state_cards(),
         "may_settle": can(request.user, "settlements.manage"),
     }
     return render(request, "split/settlement_list.html", context)
@@ -85,7 +108,7 @@ def settlement_new(request: HttpRequest) -> HttpResponse:
                 f"{settlement.direction.lower()} {settlement.amount_abs:,.2f}.",
             )
             return redirect("settlements:detail", pk=settlement.pk)
-    context = {"tab": "settlements", "form": form, "states": true_up_states()}
+    context = {"tab": "settlements", "form": form, "state_cards": _state_cards()}
     return render(request, "split/settlement_form.html", context, status=400 if form.errors else 200)
 
 

@@ -403,6 +403,7 @@ SPECTACULAR_SETTINGS = {
         "CategoryEnum": "budgets.choices.Category",
         "YesNoEnum": "initiatives.lane_assessment.YES_NO",
         "RunStatusEnum": "split.choices.RunStatus",
+        "SettlementStatusEnum": "split.models.SettlementStatus",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -9,7 +9,7 @@ from initiatives.api.serializers import PersonField
 from initiatives.choices import Lane, Side, Status
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
 from split.models import Settlement, SettlementLine, SplitRow, SplitRun
-from split.settlements import REFERENCE_MAX_LENGTH, months_between
+from split.settlements import MAX_MONTHS, REFERENCE_MAX_LENGTH, month_count, months_between
 
 
 class SplitRowSerializer(serializers.ModelSerializer):
@@ -164,7 +164,11 @@ class SettlementCreateSerializer(serializers.Serializer):
     """The months to settle, as a list or as the first and last month of a range, and the ERP reference."""
 
     months = serializers.ListField(
-        child=MonthField(), required=False, allow_empty=False, help_text='The months to settle: ["2026-10", "2026-11"].'
+        child=MonthField(),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_MONTHS,
+        help_text='The months to settle: ["2026-10", "2026-11"].',
     )
     first_month = MonthField(required=False, help_text="Or the first month of a range (with last_month).")
     last_month = MonthField(required=False, help_text="And the last month of the range, included.")
@@ -191,6 +195,8 @@ class SettlementCreateSerializer(serializers.Serializer):
                 )
             if last < first:
                 raise serializers.ValidationError({"last_month": ["The last month cannot be before the first."]})
+            if month_count(first, last) > MAX_MONTHS:
+                raise serializers.ValidationError({"last_month": [f"A settlement covers at most {MAX_MONTHS} months."]})
             months = months_between(first, last)
         return {"months": months, "reference": data["reference"], "note": data.get("note", "")}
 

@@ -13,7 +13,8 @@ from decimal import Decimal
 import pytest
 
 from initiatives import services
-from split.models import SplitRun
+from split.models import ClosedMonth, SplitRun
+from split.settlements import settlement_create
 from tests.factories import (
     FAST_LANE_ANSWERS,
     BudgetLineFactory,
@@ -163,6 +164,22 @@ TABLE: list[tuple[str, str, str, object, dict[str, int]]] = [
     ("recompute: list", "get", "/api/recompute/", None, {"pm": 403, "*": 200}),
     ("recompute: state", "get", "/api/recompute/{run}/", None, {"pm": 403, "*": 200}),
     ("recompute: queue", "post", "/api/recompute/", None, {"finance": 202, "*": 403}),
+    ("settlements: list", "get", "/api/settlements/", None, {"pm": 403, "*": 200}),
+    ("settlements: read", "get", "/api/settlements/{settlement}/", None, {"pm": 403, "*": 200}),
+    (
+        "settlements: settle",
+        "post",
+        "/api/settlements/",
+        {"months": ["2025-10"], "reference": "JE-2"},
+        {"finance": 201, "*": 403},
+    ),
+    (
+        "settlements: reverse",
+        "post",
+        "/api/settlements/{settlement}/reverse/",
+        {"reason": "Wrong period"},
+        {"finance": 200, "*": 403},
+    ),
 ]
 
 
@@ -179,6 +196,9 @@ def world(pm, other_pm, executive_marketing, executive_it, finance):
     running = InitiativeFactory(owner=pm, status="in_progress", **sponsors)
     other_draft = InitiativeFactory(owner=other_pm, status="draft", **sponsors)
     other_running = InitiativeFactory(owner=other_pm, status="in_progress", **sponsors)
+    # Two closed months (locked, split frozen: nothing in them): November settled, October not.
+    for month in (dt.date(2025, 10, 1), dt.date(2025, 11, 1)):
+        ClosedMonth.objects.create(month=month, lock=PeriodLockFactory(month=month, locked_by=finance))
     return {
         "cmo": executive_marketing,
         "cio": executive_it,
@@ -194,6 +214,7 @@ def world(pm, other_pm, executive_marketing, executive_it, finance):
         "rate": FxRateFactory(currency="CHF", month=dt.date(2026, 5, 1), rate=Decimal("1.1")),
         "lock": PeriodLockFactory(month=dt.date(2025, 12, 1), locked_by=finance),
         "run": SplitRun.objects.create(trigger="command"),
+        "settlement": settlement_create(months=[dt.date(2025, 11, 1)], reference="JE-1", by=finance),
     }
 
 

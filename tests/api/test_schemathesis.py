@@ -181,6 +181,7 @@ API_LISTS = [
     "/api/initiatives/",
     "/api/locks/",
     "/api/recompute/",
+    "/api/settlements/",
     "/api/split/",
     "/api/split/summary/",
 ]

@@ -150,3 +150,14 @@ def test_the_schema_documents_settlements(api, finance):
     assert "201" in create["responses"] and "400" in create["responses"]
     summary_row = schema["components"]["schemas"]["SplitSummaryRow"]["properties"]
     assert {"true_up_settled", "true_up_outstanding", "true_up_accruing"} <= set(summary_row)
+
+
+def test_hostile_ranges_and_references_are_refused_by_name(api, books, finance):
+    client = api(finance)
+
+    response = client.post(
+        "/api/settlements/", {"first_month": "1900-01", "last_month": "9999-12", "reference": "JE-1"}, format="json"
+    )
+    assert response.json() == {"last_month": ["A settlement covers at most 120 months."]}
+    response = client.post("/api/settlements/", {"months": ["2026-07"], "reference": "JE\x001"}, format="json")
+    assert response.status_code == 400 and list(response.json()) == ["reference"]

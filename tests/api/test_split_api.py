@@ -241,9 +241,10 @@ def test_a_user_without_a_role_sees_nothing(api):
     ("url", "queries"),
     [
         ("/api/split/?fiscal_year=FY2026", 3),  # the token, the caller's roles, the page (a cursor: no count)
-        # … the latest run once (the cache key and as_of are of the same run), the sums
-        ("/api/split/summary/?group_by=lane&fiscal_year=FY2026", 4),
-        ("/api/split/summary/?group_by=side", 4),
+        # … the latest run once (the cache key and as_of are of the same run), the ledger version (closed
+        # months and settlements: the true-up's states), the sums
+        ("/api/split/summary/?group_by=lane&fiscal_year=FY2026", 5),
+        ("/api/split/summary/?group_by=side", 5),
         ("/api/recompute/", 4),  # … the count, the page
     ],
 )

@@ -159,7 +159,7 @@ def test_true_up_sheet_says_who_owes_whom_per_quarter(export_portfolio):
     for row, quarter in zip(rows, quarters, strict=False):
         assert row[0][1] == f"FY{quarter['fiscal_year']}" and row[1][1] == f"Q{quarter['fiscal_quarter']}"
         true_up = quarter["true_up"]
-        label = "Marketing owes IT" if true_up > 0 else "IT owes Marketing" if true_up < 0 else "Settled"
+        label = "Marketing owes IT" if true_up > 0 else "IT owes Marketing" if true_up < 0 else "Square"
         assert row[-2] == ("s", label)
         assert D(row[-1][1]).quantize(D("0.01")) == abs(true_up)
 

@@ -26,6 +26,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from split.models import ClosedMonth
+from split.settlements import settlement_create
 from tests.factories import BudgetLineFactory, ExpenseFactory, FxRateFactory, InitiativeFactory, PeriodLockFactory
 from tests.hostile_values import QUERY_VALUES
 
@@ -71,6 +73,10 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     "finance/locks/": ("finance", ["fiscal_year"]),
     "finance/locks/<int:pk>/unlock/": ("finance", []),
     "finance/audit/": ("finance", ["model", "user", "initiative", "date_from", "date_to", "page"]),
+    "finance/settlements/": ("executive_marketing", ["page"]),
+    "finance/settlements/new/": ("finance", []),
+    "finance/settlements/<int:pk>/": ("executive_marketing", []),
+    "finance/settlements/<int:pk>/reverse/": ("finance", []),
     "dashboard/": ("executive_marketing", ["fiscal_year", "quarter", "lane", "side", "status"]),
     "reports/": ("finance", SPLIT_FILTERS),
     "reports/split.csv": ("finance", SPLIT_FILTERS),
@@ -114,6 +120,8 @@ def records(pm, executive_marketing, executive_it, finance):
     initiative = InitiativeFactory(owner=pm, marketing_sponsor=executive_marketing, it_sponsor=executive_it)
     FxRateFactory(currency="USD", month=dt.date(2026, 1, 1), rate=Decimal("1.1"))
     BudgetLineFactory(initiative=initiative, month=dt.date(2026, 1, 1))
+    november = dt.date(2025, 11, 1)
+    closed = ClosedMonth.objects.create(month=november, lock=PeriodLockFactory(month=november, locked_by=finance))
     return {
         "code": initiative.code,
         "fiscal_year": "FY2026",
@@ -126,10 +134,17 @@ def records(pm, executive_marketing, executive_it, finance):
         "fx": FxRateFactory(currency="EUR", month=dt.date(2026, 2, 1)).pk,
         "lock": PeriodLockFactory(month=dt.date(2025, 12, 1), locked_by=finance).pk,
         "proposal": 1,
+        "settlement": settlement_create(months=[closed.month], reference="JE-1", by=finance).pk,
     }
 
 
-PK_OF = {"expenses/": "expense", "fx-rates/": "fx", "locks/": "lock", "changes/": "proposal"}
+PK_OF = {
+    "expenses/": "expense",
+    "fx-rates/": "fx",
+    "locks/": "lock",
+    "changes/": "proposal",
+    "settlements/": "settlement",
+}
 
 
 def _pk_name(route: str) -> str:

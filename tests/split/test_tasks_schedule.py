@@ -126,6 +126,7 @@ def test_recompute_is_scheduled_at_the_setting_hour_and_every_periodic_task_expi
     assert settings.CELERY_ENABLE_UTC is False
 
 
+@pytest.mark.django_db  # Celery's Django fixup runs the model checks, and a JSONField's asks SQLite for JSON support
 def test_the_scheduled_tasks_are_registered_with_the_app():
     from portfolio.celery import app
 
