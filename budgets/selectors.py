@@ -355,7 +355,9 @@ def _changes(audited: AuditedModel, row, before, formatter: _Formatter) -> list[
         if not old_text and not new_text:
             continue
         label = audited.model._meta.get_field(name).verbose_name
-        changes.append(FieldChange(name=name, label=str(label).capitalize(), before=old_text, after=new_text))
+        changes.append(
+            FieldChange(name=name, label=str(label)[:1].upper() + str(label)[1:], before=old_text, after=new_text)
+        )
     return changes
 
 

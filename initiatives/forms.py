@@ -408,14 +408,15 @@ class ChangeProposalForm(forms.Form):
         )
         self.fields["it_sponsor"].queryset = executives(side="it").exclude(pk=initiative.it_sponsor_id)
         self.fields["marketing_share_pct"].widget.attrs["placeholder"] = f"now {initiative.marketing_share_pct}"
-        months = agreements.effective_month_choices(initiative)
+        default_month = agreements.effective_month_default(initiative)
+        months = agreements.effective_month_choices(initiative, default=default_month)
         effective = self.fields["effective_from"]
         effective.choices = [
             (f"{month:%Y-%m}", f"{month_label(month)} (locked)" if locked else month_label(month))
             for month, locked in months
         ]
         effective.widget.disabled_values = {f"{month:%Y-%m}" for month, locked in months if locked}
-        self.initial.setdefault("effective_from", f"{agreements.effective_month_default(initiative):%Y-%m}")
+        self.initial.setdefault("effective_from", f"{default_month:%Y-%m}")
         _style(self)
 
     def clean_effective_from(self):

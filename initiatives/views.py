@@ -251,7 +251,6 @@ def initiative_detail(request, code: str):
     platforms, dependents = selectors.initiative_platform_lists(initiative=initiative, user=user)
     agreement_list = agreements.agreement_timeline(initiative)
     this_month = agreements.current_month()
-    in_force = next((a for a in reversed(agreement_list) if a.effective_from <= this_month), None)
     context = {
         "initiative": initiative,
         "allowed": allowed,
@@ -263,7 +262,7 @@ def initiative_detail(request, code: str):
         "history": selectors.initiative_history(initiative=initiative),
         "proposals": proposals,
         "agreements": agreement_list,
-        "agreement_in_force": in_force or (agreement_list[0] if agreement_list else None),
+        "agreement_in_force": agreements.agreement_in_force(agreement_list, this_month),
         "this_month": this_month,
         "pending_proposal": pending,
         "pending_buttons": [

@@ -198,6 +198,7 @@ MONEY_WRITES = [
     ("POST", "/api/initiatives/"),
     ("PUT", "/api/initiatives/{code}/"),
     ("PATCH", "/api/initiatives/{code}/"),
+    ("POST", "/api/initiatives/{code}/proposals/"),
 ]
 WRITE_METHODS = ("post", "put", "patch")
 # Not JSON at all (RFC 8259 has no NaN or Infinity): the whole body is refused, with a `detail`.

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from budgets.services.locks import period_lock_create
-from initiatives import agreements, services
+from initiatives import agreements, selectors, services
 from initiatives.choices import ProposalStatus
 from initiatives.models import CoFundingAgreement, Initiative
 from portfolio import periods
@@ -79,7 +79,12 @@ def test_share_in_force_reads_the_timeline_and_falls_back_to_the_initiative_befo
     assert agreements.share_in_force(running, _month(-12)) == Decimal("60.00")
     assert agreements.share_in_force(running, _month(1)) == Decimal("60.00")
     assert agreements.share_in_force(running, _month(2)) == Decimal("40.00")
-    assert [a.marketing_share_pct for a in agreements.agreement_timeline(running)] == [Decimal("60"), Decimal("40")]
+    first, later = timeline = agreements.agreement_timeline(running)
+    assert [a.marketing_share_pct for a in timeline] == [Decimal("60"), Decimal("40")]
+    assert agreements.agreement_in_force(timeline, _month(-12)) == first  # before the first month: the first
+    assert agreements.agreement_in_force(timeline, _month(1)) == first
+    assert agreements.agreement_in_force(timeline, _month(3)) == later
+    assert agreements.agreement_in_force([], _month(3)) is None
 
 
 # --- dual sign-off -------------------------------------------------------------------------------
@@ -224,6 +229,7 @@ def test_a_change_from_the_start_month_replaces_the_first_agreement(pm, running,
 
 
 def test_a_future_month_keeps_todays_share_until_the_sync_in_that_month(pm, running, executive_marketing, executive_it):
+    running.platforms.add(InitiativeFactory(lane="core_stack", status="in_progress"))
     _approve_share(running, pm, "50", _month(2), sponsors=[executive_marketing, executive_it])
     running.refresh_from_db()
     assert running.marketing_share_pct == Decimal("60.00")  # April's share is not today's
@@ -235,6 +241,8 @@ def test_a_future_month_keeps_todays_share_until_the_sync_in_that_month(pm, runn
     assert running.marketing_share_pct == Decimal("50.00")
     latest = running.history.order_by("-history_id").first()
     assert latest.history_change_reason == f"Agreement in force from {month_label(_month(2))}"
+    (entry, *_) = selectors.initiative_history(initiative=running)
+    assert entry.changes == [("Marketing's share", "60.00 %", "50.00 %")]  # the platforms kept, not "changed"
     assert agreements.agreements_sync_current_share(today=_month(2)) == 0  # idempotent
 
 
