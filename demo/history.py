@@ -2,17 +2,20 @@
 
 Bulk inserts write no history, so the seed writes what the app itself would have recorded,
 for every record this run created and for none it did not:
-- initiatives: one entry per timeline event, by whoever acted, with the status and sign-off
-  times as they were then (filed → "created" by the PM, then each workflow step "changed");
-  the platforms each entry links to, as simple_history keeps them;
+- initiatives: one entry per timeline event that changed the initiative, by whoever acted,
+  with the status, sign-off times and share as they were then (filed → "created" by the PM,
+  then each workflow step or applied share change "changed"; a change's proposal and first
+  approval leave it as it was); the platforms each entry links to, as simple_history keeps them;
+- co-funding agreements: "created" when the second sponsor's signature completed them, by that
+  sponsor, for the dual sign-off or the share change (`initiatives.agreements`' reasons);
 - budget lines: "created" by finance in the budget grid the working day after the sponsors'
   sign-off (after filing for initiatives not signed off yet), and a later fiscal year's lines
   when that year opened; reason "Budget grid FY2026", the grid's own;
 - ERP expenses: "created" by finance's nightly ERP import at 06:30 the morning after their
   posting day (their created_at too), reason "Import of erp-actuals-2026-03-14.csv";
 - new FX rates: "created" by finance's import on the first morning of their month.
-All of it is in the past (capped at `now`). The seed locks no month, so there is no lock
-history. Set-based where the rows are many: the initiatives' and the expenses' entries are one
+All of it is in the past (capped at `now`). The closed months' locks, freezes and settlements
+are dated by `demo.closing`. Set-based where the rows are many: the initiatives' and the expenses' entries are one
 INSERT … SELECT each (1,000,000 expenses take a few seconds); the budget lines' (one per line,
 ~13 per initiative) go through COPY.
 """
@@ -40,18 +43,23 @@ from demo.finance import ERP_IMPORT_FILE_PREFIX, FX_IMPORT_TIME
 from demo.initiatives import InitiativePlan
 from demo.timelines import Timeline, office_time
 from initiatives.choices import Action
-from initiatives.models import Initiative, InitiativeTransition
+from initiatives.models import CoFundingAgreement, Initiative, InitiativeChangeProposal, InitiativeTransition
 from portfolio.fiscal import fiscal_year, fiscal_year_start
 
 # The history tables the seed fills, for ANALYZE and the index tests.
 HISTORY_MODELS: tuple[type[models.Model], ...] = (
     Initiative.history.model,
     Initiative.history.model.platforms.model,
+    CoFundingAgreement.history.model,
     BudgetLine.history.model,
     Expense.history.model,
     FxRate.history.model,
 )
 # simple_history's own columns; every other column of a history table is the record's.
+AGREEMENT_FIRST_REASON = "Dual sign-off"
+AGREEMENT_CHANGE_REASON = "Share change approved: "  # + the proposal's reason
+# Steps of a share change that leave the initiative as it was until the last approval applies it.
+HISTORYLESS_ACTIONS = (Action.PROPOSE_CHANGE, Action.APPROVE_CHANGE)
 _HISTORY_FIELDS = frozenset({"history_id", "history_date", "history_change_reason", "history_type", "history_user"})
 
 
@@ -74,6 +82,7 @@ def demo_history_write(
     # expenses are the only ones that point at them.
     first_id, last_id = min(plan.id for plan in plans), max(plan.id for plan in plans)
     written += _initiative_history_insert(first_id, last_id)
+    written += _agreement_history_insert(first_id, last_id)
     written += _budget_line_history_write(rng, plans, timelines, finance_id=finance_id, now=now, progress=progress)
     written += _expense_history_insert(first_id, last_id, finance_id=finance_id, incoming=expense_count)
     return written
@@ -88,21 +97,33 @@ def _initiative_history_insert(first_id: int, last_id: int) -> int:
     """One entry per timeline event (InitiativeTransition), as the workflow services record them."""
     history = Initiative.history.model
     quote = connection.ops.quote_name
-    as_then = ("status", "marketing_approved_at", "it_approved_at")  # what each event changed
+    as_then = ("status", "marketing_approved_at", "it_approved_at", "marketing_share_pct")  # what events changed
     copied = [column for column in _record_columns(history) if column not in as_then]
     columns = ", ".join(quote(column) for column in (*copied, *as_then))
     values = ", ".join(f"i.{quote(column)}" for column in copied)
-    # Only names from the models, quoted, go into the text; the values are parameters.
+    agreements = quote(CoFundingAgreement._meta.db_table)
+    # Only names from the models, quoted, go into the text; the values are parameters. The share
+    # of the moment is the one in force then among the agreements signed by then (before the
+    # first: the share the sponsors signed off). A proposal or a first approval of a change
+    # leaves the initiative as it was: no entry, as in the app.
     sql = f"""
         INSERT INTO {quote(history._meta.db_table)}
             ({columns}, history_date, history_change_reason, history_type, history_user_id)
         SELECT {values}, t.to_status,
             CASE WHEN i.marketing_approved_at <= t.at THEN i.marketing_approved_at END,
             CASE WHEN i.it_approved_at <= t.at THEN i.it_approved_at END,
+            COALESCE(
+                (SELECT a.marketing_share_pct FROM {agreements} a
+                 WHERE a.initiative_id = i.id AND a.created_at <= t.at AND a.effective_from <= t.at
+                 ORDER BY a.effective_from DESC LIMIT 1),
+                (SELECT a.marketing_share_pct FROM {agreements} a
+                 WHERE a.initiative_id = i.id ORDER BY a.effective_from LIMIT 1),
+                i.marketing_share_pct
+            ),
             t.at, NULL, CASE WHEN t.action = %s THEN '+' ELSE '~' END, t.by_id
         FROM {quote(Initiative._meta.db_table)} i
         JOIN {quote(InitiativeTransition._meta.db_table)} t ON t.initiative_id = i.id
-        WHERE i.id BETWEEN %s AND %s
+        WHERE i.id BETWEEN %s AND %s AND t.action NOT IN (%s, %s)
         ORDER BY t.at, t.id
     """  # noqa: S608  # nosec B608 - quoted model names only
     platforms = history.platforms.model
@@ -114,10 +135,36 @@ def _initiative_history_insert(first_id: int, last_id: int) -> int:
         WHERE h.id BETWEEN %s AND %s
     """  # noqa: S608  # nosec B608 - quoted model names only
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Action.CREATE, first_id, last_id])
+        cursor.execute(sql, [Action.CREATE, first_id, last_id, *HISTORYLESS_ACTIONS])
         written = cursor.rowcount
         cursor.execute(links, [first_id, last_id])
     return written
+
+
+def _agreement_history_insert(first_id: int, last_id: int) -> int:
+    """A "created" entry per agreement, by the sponsor whose signature completed it, when it did.
+
+    With the change reasons `initiatives.agreements` records: the dual sign-off, or the share change.
+    """
+    history = CoFundingAgreement.history.model
+    quote = connection.ops.quote_name
+    columns = _record_columns(history)
+    listed = ", ".join(quote(column) for column in columns)
+    values = ", ".join(f"a.{quote(column)}" for column in columns)
+    sql = f"""
+        INSERT INTO {quote(history._meta.db_table)}
+            ({listed}, history_date, history_change_reason, history_type, history_user_id)
+        SELECT {values}, a.created_at,
+            CASE WHEN p.id IS NULL THEN %s ELSE SUBSTR(%s || p.reason, 1, 100) END, '+',
+            CASE WHEN a.marketing_signed_at > a.it_signed_at THEN a.marketing_signed_by_id ELSE a.it_signed_by_id END
+        FROM {quote(CoFundingAgreement._meta.db_table)} a
+        LEFT JOIN {quote(InitiativeChangeProposal._meta.db_table)} p ON p.id = a.proposal_id
+        WHERE a.initiative_id BETWEEN %s AND %s
+        ORDER BY a.created_at, a.id
+    """  # noqa: S608  # nosec B608 - quoted model names only
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [AGREEMENT_FIRST_REASON, AGREEMENT_CHANGE_REASON, first_id, last_id])
+        return cursor.rowcount
 
 
 _BUDGET_LINE_COLUMNS = ("id", "initiative_id", "month", "category", "amount")

@@ -9,9 +9,17 @@ PostgreSQL receives them through COPY in chunks, other databases through
 submitted, signed off, started, done) is dated in the past, in workflow order, and
 its created_at, updated_at and sign-off times are those of its timeline.
 
+Every initiative both sponsors signed off has its co-funding agreements, about one in
+ten with a later share change or two (`demo.agreements`: applied proposals with their
+effective months, their steps on the timeline).
+
 Bulk inserts write no simple_history rows, so the seed writes the history the app
 would have written itself, in bulk too (`demo.history`): a fresh demo's audit log
 and change histories read like a portfolio in use, not empty pages.
+
+Last, once every record is in (the locks forbid writing in their months), finance's
+books are closed (`demo.closing`): months locked and frozen up to two months ago, the
+older fiscal quarters settled, so the true-up is settled, outstanding and accruing.
 """
 
 from __future__ import annotations
@@ -26,9 +34,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from budgets.models import BudgetLine, Expense, FxRate, PeriodLock
+from demo.agreements import share_histories, with_share_changes
+from demo.closing import demo_books_close
 from demo.finance import (
     ErpImportTimes,
     ExpenseUniverse,
@@ -43,18 +54,21 @@ from demo.initiatives import initiative_plans, platform_links
 from demo.people import DEMO_USERS, FINANCE_USERNAME
 from demo.timelines import demo_timelines
 from demo.writers import (
+    agreements_insert,
     budget_lines_write,
     expenses_write,
     fx_rates_store,
     initiatives_insert,
     next_external_ref_number,
     platform_links_insert,
+    proposals_insert,
     transitions_insert,
 )
 from initiatives.choices import Role, Side
-from initiatives.models import Initiative, InitiativeTransition
+from initiatives.models import CoFundingAgreement, Initiative, InitiativeTransition
 from initiatives.services import initiative_codes_allocate
 from portfolio.fiscal import add_months, month_start
+from split.models import ClosedMonth, Settlement, SplitRow
 
 
 class DemoSeedError(Exception):
@@ -74,7 +88,11 @@ class SeedSummary:
     expenses: int = 0
     fx_rates: int = 0
     history_entries: int = 0
-    locked_months: Sequence[dt.date] = ()
+    locked_months: Sequence[dt.date] = ()  # locked before the run: left untouched
+    agreements: int = 0
+    share_changes: int = 0
+    closed_months: Sequence[dt.date] = ()  # locked and frozen by the run
+    settlements: Sequence[Settlement] = ()
     seconds: dict[str, float] = field(default_factory=dict)  # per phase, shown with -v 2
 
     @contextmanager
@@ -98,7 +116,8 @@ def demo_portfolio_seed(
     """Generate and insert the portfolio in one transaction; a failure leaves nothing half-written.
 
     Everything random is drawn in a fixed order (FX rates, initiatives,
-    platform links, timelines, budget lines, expenses) so the data depends only
+    platform links, timelines, share changes, budget lines, expenses, history,
+    closes and settlements) so the data depends only
     on the seed, the date and the options, not on what the database already
     holds. `now` is the seeding time: every initiative's history happened
     before it.
@@ -131,6 +150,17 @@ def demo_portfolio_seed(
     with summary.timed("insert and commit"), transaction.atomic():
         locked = frozenset(PeriodLock.objects.filter(month__in=months).values_list("month", flat=True))
         summary.locked_months = sorted(locked)
+        # Who agreed which share from when: the initiative shows the share in force this month,
+        # and the changes' steps join its timeline.
+        histories = share_histories(rng, plans, timelines, now=now, locked_months=locked)
+        for plan, history in zip(plans, histories, strict=True):
+            if history is not None:
+                plan.marketing_share_pct = history.share_in_force(months[-1])
+        timelines = [
+            with_share_changes(plan, timeline, history)
+            for plan, timeline, history in zip(plans, timelines, histories, strict=True)
+        ]
+        summary.share_changes = sum(len(history.changes) for history in histories if history is not None)
         new_fx_rates, rates = fx_rates_store(generated_rates, months)
         summary.fx_rates = len(new_fx_rates)
         if plans:
@@ -139,8 +169,11 @@ def demo_portfolio_seed(
                 initiatives_insert(plans, codes, timelines, progress=progress)
             summary.initiatives, summary.first_code, summary.last_code = len(plans), codes[0], codes[-1]
         summary.platform_links = platform_links_insert(plans, links)
+        proposal_ids = proposals_insert(plans, histories)
         with summary.timed("timelines"):
-            transitions_insert(plans, timelines, progress=progress)
+            transitions_insert(plans, timelines, proposal_ids=proposal_ids, progress=progress)
+        with summary.timed("agreements"):
+            summary.agreements = agreements_insert(plans, timelines, histories, proposal_ids, progress=progress)
         with summary.timed("budget lines"):
             summary.budget_lines = budget_lines_write(
                 budget_line_rows(rng, plans=plans, months=months, locked_months=locked),
@@ -175,12 +208,30 @@ def demo_portfolio_seed(
                 now=now,
                 progress=progress,
             )
-    if connection.vendor == "postgresql":
-        # Fresh statistics, or the planner treats a million-row table as empty
-        # until autovacuum notices.
-        through = Initiative.platforms.through
-        records = (Initiative, through, InitiativeTransition, BudgetLine, Expense, FxRate)
-        tables = (*records, *HISTORY_MODELS)
-        with summary.timed("analyze"), connection.cursor() as cursor:
-            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables))
+        with summary.timed("analyze"):
+            # Fresh statistics, or the planner treats a million-row table as empty until autovacuum
+            # notices: the freeze below reads them (ANALYZE counts this transaction's own rows).
+            _analyze(
+                Initiative,
+                Initiative.platforms.through,
+                InitiativeTransition,
+                CoFundingAgreement,
+                BudgetLine,
+                Expense,
+                FxRate,
+                *HISTORY_MODELS,
+            )
+        # Last: the locks forbid writing anything dated in the months they close. (No portfolio,
+        # no books to close.)
+        if plans:
+            with summary.timed("closed months"):
+                books = demo_books_close(rng, months=months, locked=locked, finance=users[FINANCE_USERNAME], now=now)
+            summary.closed_months, summary.settlements = books.locked, books.settlements
+    _analyze(SplitRow, ClosedMonth)
     return summary
+
+
+def _analyze(*models: type[Model]) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models))

@@ -28,6 +28,7 @@ class TimelineEvent(NamedTuple):
     by_id: int
     at: dt.datetime
     reason: str
+    proposal: int | None = None  # a share change's step: its index in the initiative's changes (demo.agreements)
 
 
 @dataclass(frozen=True, slots=True)

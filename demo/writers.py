@@ -1,4 +1,5 @@
-"""Inserting the generated portfolio: initiatives, platform links, timelines, FX rates, budget lines, expenses.
+"""Inserting the generated portfolio: initiatives, platform links, change proposals, timelines, co-funding
+agreements, FX rates, budget lines, expenses.
 
 COPY on PostgreSQL, bulk_create elsewhere (`demo.bulk`). The rows come from the pure
 generators (`demo.initiatives`, `demo.timelines`, `demo.finance`) and are streamed,
@@ -11,13 +12,14 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from itertools import batched
 
 from django.db import connection
 
 from budgets.models import BudgetLine, Expense, FxRate
+from demo.agreements import ShareHistory
 from demo.bulk import (
     BULK_BATCH_ROWS,
     CsvQuoted,
@@ -31,9 +33,12 @@ from demo.bulk import (
 from demo.finance import RATE_SCALE, BudgetLineRow, ErpImportTimes, ExpenseRow
 from demo.initiatives import InitiativePlan
 from demo.timelines import Timeline
-from initiatives.models import Initiative, InitiativeTransition
+from initiatives.choices import ProposalStatus
+from initiatives.models import CoFundingAgreement, Initiative, InitiativeChangeProposal, InitiativeTransition
+from portfolio.fiscal import month_start
 
 EXPENSE_SOURCE = "erp"
+ProposalKey = tuple[int, int]  # (initiative id, index of the share change in its history)
 
 
 def fx_rates_store(
@@ -200,18 +205,145 @@ def next_external_ref_number() -> int:
     return int(last.removeprefix("ERP-")) + 1 if last else 1
 
 
-def transitions_insert(plans: Sequence[InitiativePlan], timelines: Sequence[Timeline], *, progress: bool) -> int:
-    """Insert every timeline event as an InitiativeTransition (COPY on PostgreSQL, bulk_create elsewhere)."""
+def proposals_insert(
+    plans: Sequence[InitiativePlan], histories: Sequence[ShareHistory | None]
+) -> dict[ProposalKey, int]:
+    """Insert each share change as an applied change proposal; return their ids by (initiative id, change index).
+
+    A few per hundred initiatives: bulk_create, which gives the ids back (the timeline's steps
+    and the agreements point at them).
+    """
+    keys: list[ProposalKey] = []
+    proposals: list[InitiativeChangeProposal] = []
+    for plan, history in zip(plans, histories, strict=True):
+        for number, change in enumerate(history.changes if history else ()):
+            keys.append((plan.id, number))
+            proposals.append(
+                InitiativeChangeProposal(
+                    initiative_id=plan.id,
+                    status=ProposalStatus.APPLIED,
+                    proposed_by_id=change.proposed_by_id,
+                    proposed_at=change.proposed_at,
+                    reason=change.reason,
+                    marketing_share_pct=change.marketing_share_pct,
+                    effective_from=change.effective_from,
+                    previous_values={"marketing_share_pct": f"{change.previous_share_pct}"},
+                    marketing_approved_by_id=plan.marketing_sponsor_id,
+                    marketing_approved_at=change.marketing_approved_at,
+                    it_approved_by_id=plan.it_sponsor_id,
+                    it_approved_at=change.it_approved_at,
+                    decided_by_id=(
+                        plan.marketing_sponsor_id
+                        if change.marketing_approved_at > change.it_approved_at
+                        else plan.it_sponsor_id
+                    ),
+                    decided_at=change.applied_at,
+                )
+            )
+    created = InitiativeChangeProposal.objects.bulk_create(proposals, batch_size=BULK_BATCH_ROWS)
+    return {key: proposal.pk for key, proposal in zip(keys, created, strict=True)}
+
+
+def agreements_insert(
+    plans: Sequence[InitiativePlan],
+    timelines: Sequence[Timeline],
+    histories: Sequence[ShareHistory | None],
+    proposal_ids: Mapping[ProposalKey, int],
+    *,
+    progress: bool,
+) -> int:
+    """Insert every signed-off initiative's agreements (COPY on PostgreSQL, bulk_create elsewhere).
+
+    The first from the start month, signed at the dual sign-off; one per share change, signed at
+    its proposal's approvals. Each was created when its second signature came in.
+    """
+
+    def rows() -> Iterator[tuple]:
+        for plan, timeline, history in zip(plans, timelines, histories, strict=True):
+            if history is None:
+                continue
+            marketing_at, it_at = timeline.marketing_approved_at, timeline.it_approved_at
+            yield (
+                plan,
+                month_start(plan.start_date),
+                history.first_share_pct,
+                marketing_at,
+                it_at,
+                max(marketing_at, it_at),
+                None,
+            )
+            for number, change in enumerate(history.changes):
+                yield (
+                    plan,
+                    change.effective_from,
+                    change.marketing_share_pct,
+                    change.marketing_approved_at,
+                    change.it_approved_at,
+                    change.applied_at,
+                    proposal_ids[plan.id, number],
+                )
+
+    total = sum(1 + len(history.changes) for history in histories if history is not None)
+    if connection.vendor == "postgresql":
+        lines = (
+            f"{plan.id},{month.isoformat()},{share},{plan.marketing_sponsor_id},{marketing_at.isoformat()},"
+            f"{plan.it_sponsor_id},{it_at.isoformat()},{'' if proposal is None else proposal},{created.isoformat()}\n"
+            for plan, month, share, marketing_at, it_at, created, proposal in rows()
+        )
+        columns = (
+            "initiative_id",
+            "effective_from",
+            "marketing_share_pct",
+            "marketing_signed_by_id",
+            "marketing_signed_at",
+            "it_signed_by_id",
+            "it_signed_at",
+            "proposal_id",
+            "created_at",
+        )
+        return copy_lines(CoFundingAgreement, columns, lines, "Agreements", total, progress)
+    objects = (
+        CoFundingAgreement(
+            initiative_id=plan.id,
+            effective_from=month,
+            marketing_share_pct=share,
+            marketing_signed_by_id=plan.marketing_sponsor_id,
+            marketing_signed_at=marketing_at,
+            it_signed_by_id=plan.it_sponsor_id,
+            it_signed_at=it_at,
+            proposal_id=proposal,
+            created_at=created,
+        )
+        for plan, month, share, marketing_at, it_at, created, proposal in rows()
+    )
+    return bulk_create_batched(CoFundingAgreement, objects, "Agreements", total, progress)
+
+
+def transitions_insert(
+    plans: Sequence[InitiativePlan],
+    timelines: Sequence[Timeline],
+    *,
+    proposal_ids: Mapping[ProposalKey, int],
+    progress: bool,
+) -> int:
+    """Insert every timeline event as an InitiativeTransition (COPY on PostgreSQL, bulk_create elsewhere).
+
+    A share change's steps point at their proposal (`proposal_ids`, from `proposals_insert`).
+    """
     total = sum(len(timeline.events) for timeline in timelines)
-    rows = ((plan.id, event) for plan, timeline in zip(plans, timelines, strict=True) for event in timeline.events)
+    rows = (
+        (plan.id, event, None if event.proposal is None else proposal_ids[plan.id, event.proposal])
+        for plan, timeline in zip(plans, timelines, strict=True)
+        for event in timeline.events
+    )
     if connection.vendor == "postgresql":
         quoted = CsvQuoted()  # from_status "" must stay an empty string, not NULL
         lines = (
             f"{initiative_id},{event.action},{quoted[event.from_status]},{event.to_status},{event.by_id},"
-            f"{event.at.isoformat()},{quoted[event.reason]}\n"
-            for initiative_id, event in rows
+            f"{event.at.isoformat()},{quoted[event.reason]},{'' if proposal_id is None else proposal_id}\n"
+            for initiative_id, event, proposal_id in rows
         )
-        columns = ("initiative_id", "action", "from_status", "to_status", "by_id", "at", "reason")
+        columns = ("initiative_id", "action", "from_status", "to_status", "by_id", "at", "reason", "proposal_id")
         return copy_lines(InitiativeTransition, columns, lines, "Timelines", total, progress)
     objects = (
         InitiativeTransition(
@@ -222,8 +354,9 @@ def transitions_insert(plans: Sequence[InitiativePlan], timelines: Sequence[Time
             by_id=event.by_id,
             at=event.at,
             reason=event.reason,
+            proposal_id=proposal_id,
         )
-        for initiative_id, event in rows
+        for initiative_id, event, proposal_id in rows
     )
     return bulk_create_batched(InitiativeTransition, objects, "Timelines", total, progress)
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from budgets.models import BudgetLine, Expense, FxRate
+from budgets.models import BudgetLine, Expense, FxRate, PeriodLock
 from demo import bulk, history
 from demo.finance import convert_cents
 from demo.initiatives import initiative_plans
@@ -27,9 +27,10 @@ from demo.people import DEMO_PASSWORD, DEMO_USERS, demo_users_ensure
 from demo.timelines import demo_timelines
 from initiatives.choices import Action, Lane, Role, Side, Status
 from initiatives.lane_assessment import assess_lane
-from initiatives.models import CodeSequence, Initiative, InitiativeTransition
+from initiatives.models import CodeSequence, CoFundingAgreement, Initiative, InitiativeTransition
 from portfolio.fiscal import add_months, month_start
 from portfolio.money import round_half_up
+from split.models import ClosedMonth, Settlement, SplitRow
 from tests.factories import InitiativeFactory, PeriodLockFactory
 
 SMALL = {"initiatives": 30, "expenses": 400, "months": 6, "seed": 7}
@@ -95,6 +96,11 @@ def portfolio_digest() -> str:
 
 def delete_generated_data() -> None:
     """Back to a fresh database (demo users stay), including the code sequence."""
+    # The closed books first: a settlement holds its months, a closed month its lock and rows.
+    Settlement.objects.all().delete()
+    ClosedMonth.objects.all().delete()
+    SplitRow.objects.all().delete()
+    PeriodLock.objects.all().delete()
     Expense.objects.all().delete()
     BudgetLine.objects.all().delete()
     Initiative.platforms.through.objects.all().delete()
@@ -298,7 +304,7 @@ def _table_definitions(table: str) -> set[tuple[str, str]]:
 def test_postgresql_bulk_load_restores_every_index_and_constraint(db, monkeypatch):
     # Make a small load take the big-load path: drop plain indexes and foreign keys, COPY, rebuild.
     monkeypatch.setattr(bulk, "SUSPEND_INDEXES_MIN_ROWS", 10)
-    records = (Initiative, InitiativeTransition, BudgetLine, Expense)
+    records = (Initiative, InitiativeTransition, CoFundingAgreement, BudgetLine, Expense)
     tables = [model._meta.db_table for model in (*records, *history.HISTORY_MODELS)]
     before = {table: _table_definitions(table) for table in tables}
 
@@ -435,7 +441,11 @@ def test_every_seeded_record_has_the_history_the_app_would_have_written():
     platform_history = Initiative.history.model.platforms.model.objects.all()
     for initiative in Initiative.objects.prefetch_related("transitions", "platforms"):
         records = list(initiative_history.filter(id=initiative.pk))
-        timeline = sorted(initiative.transitions.all(), key=lambda t: (t.at, t.pk))
+        # A share change's proposal and first approval leave the initiative as it was; its application does not.
+        timeline = sorted(
+            (t for t in initiative.transitions.all() if t.action not in history.HISTORYLESS_ACTIONS),
+            key=lambda t: (t.at, t.pk),
+        )
         assert [(r.history_type, r.status, r.history_user_id, r.history_date) for r in records] == [
             ("+" if t.action == Action.CREATE else "~", t.to_status, t.by_id, t.at) for t in timeline
         ], initiative.code
@@ -489,7 +499,10 @@ def test_every_seeded_record_has_the_history_the_app_would_have_written():
 
     page = audit_log()
     assert len(page.entries) == 50 and page.has_next
-    assert {entry.user for entry in page.entries} == {finance}
+    # Finance's records, and the co-funding agreements the sponsors signed.
+    users = {entry.user for entry in page.entries}
+    assert finance in users
+    assert all(user == finance or user.groups.filter(name=Role.EXECUTIVE).exists() for user in users)
     submitted = Initiative.objects.filter(status=Status.SUBMITTED).first()
     changes = [change for entry in change_history(initiative=submitted) for change in entry.changes]
     assert ("Status", "Draft", "Submitted") in changes
@@ -507,4 +520,7 @@ def test_seeding_the_history_takes_as_many_statements_at_any_size():
     delete_generated_data()
     large = history_statements(initiatives=80, expenses=1500)
     assert Expense.history.filter(history_type="+").count() == 50 + 1500  # (the deletion added "-" entries)
-    assert 0 < len(large) == len(small) <= 8
+    # fx rates, initiatives, their platforms, agreements, budget lines, expenses, locks, the closed
+    # months' and settlements' dates (read, then one bulk update each), and one entry per month
+    # split.closing freezes (4 of the 6 months): a number of months, never of records.
+    assert 0 < len(large) == len(small) <= 16

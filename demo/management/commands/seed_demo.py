@@ -85,12 +85,21 @@ class Command(BaseCommand):
         for label, count, detail in (
             ("initiatives", summary.initiatives, codes),
             ("platform links", summary.platform_links, ""),
+            ("agreements", summary.agreements, f"  ({summary.share_changes:,} later share changes)"),
             ("budget lines", summary.budget_lines, ""),
             ("expenses (ERP)", summary.expenses, ""),
             ("FX rates", summary.fx_rates, "  (new; existing rates were kept)"),
             ("history entries", summary.history_entries, "  (who changed what, when: the audit log)"),
         ):
             self.stdout.write(f"  {label:<16}{count:>12,}{detail}")
+        if summary.closed_months:
+            closed = summary.closed_months
+            self.stdout.write(
+                f"  {'closed months':<16}{len(closed):>12,}  {closed[0]:%Y-%m} … {closed[-1]:%Y-%m} (locked and frozen)"
+            )
+        if summary.settlements:
+            references = ", ".join(settlement.reference for settlement in summary.settlements)
+            self.stdout.write(f"  {'settlements':<16}{len(summary.settlements):>12,}  {references}")
         if summary.locked_months:
             locked = ", ".join(f"{month:%Y-%m}" for month in summary.locked_months)
             self.stdout.write(self.style.WARNING(f"  Locked months left untouched: {locked}"))
