@@ -492,7 +492,7 @@ def test_budget_and_actuals_show_only_to_who_may_see_finances(client, pm, other_
 
 
 def test_the_budget_card_states_marketings_share_of_actual_across_agreements(client, pm, approved):
-    """Whole-life figures span every agreement: the card gives marketing's share of what was spent, not today's share."""
+    """Whole-life figures span every agreement: the card gives marketing's share of what was spent."""
     start = approved.start_date.replace(day=1)
     later = (start + dt.timedelta(days=62)).replace(day=1)
     CoFundingAgreement.objects.update_or_create(
