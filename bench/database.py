@@ -2,7 +2,7 @@
 
 `DATABASE_URL` if it points at PostgreSQL, else postgres://postgres@127.0.0.1:5432/portfolio_bench.
 Created if missing, migrated, and seeded once with `seed_demo` at the scale of the
-specification (20,000 initiatives, 1,000,000 expenses, 24 months) when empty; later
+specification (20,000 initiatives, 1,000,000 expenses, 24 months, the 12 oldest closed) when empty; later
 runs and other modules reuse it.
 """
 
@@ -19,7 +19,18 @@ import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/portfolio_bench"
-SEED_ARGS = ["--initiatives", "20000", "--expenses", "1000000", "--months", "24", "--seed", "2026"]
+SEED_ARGS = [
+    "--initiatives",
+    "20000",
+    "--expenses",
+    "1000000",
+    "--months",
+    "24",
+    "--open-months",
+    "12",
+    "--seed",
+    "2026",
+]
 
 
 def bench_database_url() -> str:

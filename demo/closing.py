@@ -35,14 +35,16 @@ from split.closing import months_freeze
 from split.models import ClosedMonth, Settlement
 from split.settlements import settleable_quarters, settlement_create
 
-OPEN_MONTHS = 2  # the current month and the one before it: its close is not done yet
+OPEN_MONTHS = 2  # by default the current month and the one before it are open: last month's close is not done yet
 CLOSE_WORKING_DAYS = (6, 12)  # the close of a month completes on one of these working days of the next
 SETTLE_WORKING_DAYS = (5, 15)  # working days after a quarter's last close until its ERP settlement
 
 
-def closed_months(months: Sequence[dt.date], *, today: dt.date, locked: frozenset[dt.date]) -> list[dt.date]:
-    """The seeded months finance has closed: up to two months before the current one, not locked already."""
-    last_closed = add_months(month_start(today), -OPEN_MONTHS)
+def closed_months(
+    months: Sequence[dt.date], *, today: dt.date, locked: frozenset[dt.date], open_months: int = OPEN_MONTHS
+) -> list[dt.date]:
+    """The seeded months finance has closed: up to `open_months` (two) before the current one, not locked already."""
+    last_closed = add_months(month_start(today), -open_months)
     return [month for month in months if month <= last_closed and month not in locked]
 
 
@@ -88,11 +90,17 @@ class ClosedBooks:
 
 
 def demo_books_close(
-    rng: random.Random, *, months: Sequence[dt.date], locked: frozenset[dt.date], finance: User, now: dt.datetime
+    rng: random.Random,
+    *,
+    months: Sequence[dt.date],
+    locked: frozenset[dt.date],
+    finance: User,
+    now: dt.datetime,
+    open_months: int = OPEN_MONTHS,
 ) -> ClosedBooks:
     """Lock and freeze the closed months, settle the older quarters; call it after every record is written."""
     today = timezone.localdate(now)
-    to_lock = closed_months(months, today=today, locked=locked)
+    to_lock = closed_months(months, today=today, locked=locked, open_months=open_months)
     locked_at = lock_times(rng, to_lock, now=now)
     locks = PeriodLock.objects.bulk_create(
         PeriodLock(month=month, reason=f"{month_label(month)} close completed", locked_by=finance) for month in to_lock

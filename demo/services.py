@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from budgets.models import BudgetLine, Expense, FxRate, PeriodLock
 from demo.agreements import share_histories, with_share_changes
-from demo.closing import demo_books_close
+from demo.closing import OPEN_MONTHS, demo_books_close
 from demo.finance import (
     ErpImportTimes,
     ExpenseUniverse,
@@ -112,6 +112,7 @@ def demo_portfolio_seed(
     month_count: int,
     now: dt.datetime,
     progress: bool = False,
+    open_months: int = OPEN_MONTHS,
 ) -> SeedSummary:
     """Generate and insert the portfolio in one transaction; a failure leaves nothing half-written.
 
@@ -225,7 +226,9 @@ def demo_portfolio_seed(
         # no books to close.)
         if plans:
             with summary.timed("closed months"):
-                books = demo_books_close(rng, months=months, locked=locked, finance=users[FINANCE_USERNAME], now=now)
+                books = demo_books_close(
+                    rng, months=months, locked=locked, finance=users[FINANCE_USERNAME], now=now, open_months=open_months
+                )
             summary.closed_months, summary.settlements = books.locked, books.settlements
     _analyze(SplitRow, ClosedMonth)
     return summary

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import override_settings
 from django.utils import timezone
 
@@ -268,6 +269,28 @@ def test_closed_months_stop_two_months_before_the_current_one_and_skip_locked_on
     assert closed_months(months, today=dt.date(2026, 12, 31), locked=frozenset({months[3]})) == [
         month for month in months[:10] if month != months[3]
     ]
+    # --open-months 6 (the bench leaves 12 of 24 open): the six latest months stay open.
+    assert closed_months(months, today=dt.date(2026, 12, 7), locked=frozenset(), open_months=6) == months[:6]
+
+
+def test_the_command_leaves_the_months_it_is_told_open(db):
+    call_command(
+        "seed_demo",
+        "--initiatives",
+        "8",
+        "--expenses",
+        "80",
+        "--months",
+        "6",
+        "--open-months",
+        "4",
+        stdout=io.StringIO(),
+    )
+    closed = sorted(ClosedMonth.objects.values_list("month", flat=True))
+    this_month = month_start(timezone.localdate())
+    assert closed == [add_months(this_month, -5), add_months(this_month, -4)]
+    with pytest.raises(CommandError, match="--open-months"):
+        call_command("seed_demo", "--open-months", "0", stdout=io.StringIO())
 
 
 @pytest.mark.parametrize(

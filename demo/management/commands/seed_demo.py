@@ -17,6 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from demo.closing import OPEN_MONTHS
 from demo.people import demo_logins_table, demo_users_ensure
 from demo.services import DemoSeedError, SeedSummary, demo_portfolio_seed
 from initiatives.models import Initiative
@@ -40,6 +41,12 @@ class Command(BaseCommand):
             help=f"Random seed: same seed, same data (default {DEFAULT_SEED}).",
         )
         parser.add_argument(
+            "--open-months",
+            type=int,
+            default=OPEN_MONTHS,
+            help=f"Months left open, the current one included; older ones are closed (default {OPEN_MONTHS}).",
+        )
+        parser.add_argument(
             "--if-empty",
             action="store_true",
             help="Only ensure the demo users when any initiative exists already (what `make run` uses).",
@@ -52,6 +59,8 @@ class Command(BaseCommand):
             raise CommandError("--initiatives and --expenses cannot be negative.")
         if not 1 <= month_count <= 240:
             raise CommandError("--months must be between 1 and 240.")
+        if not 1 <= options["open_months"] <= 240:
+            raise CommandError("--open-months must be between 1 and 240 (the current month is always open).")
 
         users = demo_users_ensure()
         existing = Initiative.objects.count() if options["if_empty"] else 0
@@ -67,6 +76,7 @@ class Command(BaseCommand):
                     month_count=month_count,
                     now=timezone.now().replace(microsecond=0),
                     progress=options["verbosity"] >= 1,
+                    open_months=options["open_months"],
                 )
             except DemoSeedError as exc:
                 raise CommandError(str(exc)) from exc
