@@ -46,16 +46,23 @@ def _state_cards() -> list[dict]:
     """The true-up's three states and their total, each with who owes whom."""
     states = true_up_states()
     return [
-        {"label": label, "help": help_text, "amount_abs": abs(states[key]), "direction": _owes(states[key])}
+        {
+            "label": label,
+            "help": help_text,
+            "amount_abs": abs(states[key]),
+            "direction": _owes(states[key], settled=key == "settled"),
+        }
         for key, label, help_text in STATE_CARDS
     ]
 
 
-def _owes(amount) -> str:
+def _owes(amount, *, settled: bool = False) -> str:
+    """Who owes whom; for the settled state, who paid whom (the settlements booked it)."""
+    verb = "paid" if settled else "owes"
     if amount > 0:
-        return "Marketing owes IT"
+        return f"Marketing {verb} IT"
     if amount < 0:
-        return "IT owes marketing"
+        return f"IT {verb} marketing"
     return "Square"
 
 

@@ -50,6 +50,12 @@ def test_finance_settles_a_whole_quarter(client, books, finance):
     assert "Reverse this settlement" in detail
     listing = client.get(reverse("settlements:list")).content.decode()
     assert "JE-77" in listing and "July 2026 – September 2026" in listing
+    # The settled state reads as done (paid); the others as debts still open (owes).
+    cards = {
+        card["label"]: card["direction"] for card in client.get(reverse("settlements:list")).context["state_cards"]
+    }
+    assert cards["Settled"] == "Marketing paid IT"
+    assert all("paid" not in direction for label, direction in cards.items() if label != "Settled")
 
 
 def test_finance_settles_a_range_and_errors_sit_by_their_fields(client, books, finance):
