@@ -10,8 +10,9 @@ start month (`effective_month_error`, the default `effective_month_default`). An
 that already has one replaces it in place, so its history keeps the earlier values.
 
 `Initiative.marketing_share_pct` is the share in force in the current month: the services set it
-when an agreement is made, and `agreements_sync_current_share` (called by the split recompute)
-moves it when a later agreement's month arrives. The split engine reads the agreements table itself.
+when an agreement is made, and `agreements_sync_current_share` (beat, every hour:
+`agreements-share-sync-hourly`) moves it when a later agreement's month arrives. The split engine reads
+the agreements table itself.
 
 Month locks are budgets', asked through `portfolio.periods` (initiatives may not import budgets).
 """

@@ -83,10 +83,10 @@ def notifications_resend_task(self) -> dict:
     base=JobTask,
     bind=True,
     name="initiatives.tasks.agreements_share_sync_task",
-    max_retries=0,  # the next night is the retry; the shares shown stay those of the month before until then
+    max_retries=0,  # the next hour's run is the retry
     soft_time_limit=600,
     time_limit=660,
 )
 def agreements_share_sync_task(self) -> dict:
-    """Nightly (beat, just after midnight): each initiative's share becomes the one of the agreement in force."""
+    """Every hour (beat): each initiative's share becomes the one of the agreement in force this month."""
     return {"changed": agreements_sync_current_share()}

@@ -139,6 +139,14 @@ def settlement_create(*, months: Iterable[dt.date], reference: str, by, note: st
         errors["months"] = ["Choose the months to settle."]
     elif len(wanted) > MAX_MONTHS:
         errors["months"] = [f"A settlement covers at most {MAX_MONTHS} months."]
+    elif missing := sorted(set(months_between(wanted[0], wanted[-1])) - set(wanted)):
+        # One settlement, one unbroken range (a quarter, or From–To): its first and last month say what it holds.
+        named = ", ".join(month_label(month) for month in missing[:3]) + (" …" if len(missing) > 3 else "")
+        errors["months"] = [
+            f"A settlement covers consecutive months: {named} "
+            f"{'is' if len(missing) == 1 else 'are'} missing between {month_label(wanted[0])} and "
+            f"{month_label(wanted[-1])}. Settle the gap too, or the ranges separately."
+        ]
     else:
         month_errors, closed = _month_errors(wanted)
         if month_errors:

@@ -326,13 +326,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=(SPLIT_RECOMPUTE_HOUR + 1) % 24, minute=0),
         "options": {"expires": 6 * 3600},
     },
-    # Just after midnight: an initiative's marketing_share_pct becomes the share of the co-funding
-    # agreement in force this month when an agreement's effective month has come
-    # (initiatives.agreements.agreements_sync_current_share; the split reads the agreements themselves).
-    "agreements-share-sync-nightly": {
+    # Not nightly: every hour (from 00:05 on the 1st), an initiative's marketing_share_pct becomes the
+    # share of the co-funding agreement in force this month once an agreement's effective month has come
+    # (initiatives.agreements.agreements_sync_current_share: one query when nothing changes; a missed or
+    # failed run is done by the next). The split reads the agreements themselves.
+    "agreements-share-sync-hourly": {
         "task": "initiatives.tasks.agreements_share_sync_task",
-        "schedule": crontab(hour=0, minute=5),
-        "options": {"expires": 6 * 3600},
+        "schedule": crontab(minute=5),
+        "options": {"expires": 50 * 60},
     },
     # Background exports are kept seven days (reports/tasks.py).
     "export-files-purge-nightly": {

@@ -300,11 +300,11 @@ def test_the_period_registry_is_filled_by_budgets(finance):
     assert periods.locked_months() == {_month(-3)}
 
 
-def test_the_nightly_task_syncs_the_share_once_its_month_has_come(
+def test_the_hourly_task_syncs_the_share_once_its_month_has_come(
     pm, running, executive_marketing, executive_it, settings
 ):
-    """Beat runs the sync just after midnight; the task is the service, run by a worker."""
-    entry = settings.CELERY_BEAT_SCHEDULE["agreements-share-sync-nightly"]
+    """Beat runs the sync every hour (so from 00:05 on the 1st); the task is the service, run by a worker."""
+    entry = settings.CELERY_BEAT_SCHEDULE["agreements-share-sync-hourly"]
     assert entry["task"] == "initiatives.tasks.agreements_share_sync_task"
     running.platforms.add(InitiativeFactory(lane="core_stack", status="in_progress"))
     _approve_share(running, pm, "50", _month(1), sponsors=[executive_marketing, executive_it])

@@ -1,8 +1,7 @@
 """Closed months for the settlement tests: locked, with their split rows frozen.
 
-Locking a month (`period_lock_create`) freezes its split when the split engine listens for it
-(`split.closing`); where it does not yet, the month is frozen here as the engine would: its rows
-flagged `closed` and a ClosedMonth with their totals.
+Locking a month (`period_lock_create`) freezes its split: the split engine listens for it
+(`split.receivers` → `split.closing`).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from budgets.services.locks import period_lock_create
 from portfolio.fiscal import fiscal_quarter, fiscal_year, month_start
 from split.arithmetic import split_amounts
 from split.models import ClosedMonth, SplitRow
-from split.selectors import MoneySum
 from tests.factories import ExpenseFactory, InitiativeFactory
 
 JULY, AUGUST, SEPTEMBER, OCTOBER = (dt.date(2026, month, 1) for month in (7, 8, 9, 10))
@@ -53,20 +51,10 @@ def split_rows_from_expenses() -> None:
 
 
 def close_month(month: dt.date, *, by) -> ClosedMonth:
-    lock = period_lock_create(month=month, reason="Month-end close", by=by)
-    closed = ClosedMonth.objects.filter(month=month).first()
-    if closed is None:
-        rows = SplitRow.objects.filter(month=month)
-        rows.update(closed=True)
-        sums = rows.aggregate(true_up=MoneySum("true_up"), actual_total=MoneySum("actual_total"))
-        closed = ClosedMonth.objects.create(
-            month=month,
-            lock=lock,
-            frozen_by=by,
-            row_count=rows.count(),
-            true_up=sums["true_up"] or 0,
-            actual_total=sums["actual_total"] or 0,
-        )
+    """Lock `month` through the lock service, which closes its split (split.closing, in the lock's transaction)."""
+    period_lock_create(month=month, reason="Month-end close", by=by)
+    closed = ClosedMonth.objects.get(month=month)  # the freeze happened: no fallback hides a broken receiver
+    assert not SplitRow.objects.filter(month=month, closed=False).exists()
     return closed
 
 

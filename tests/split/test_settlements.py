@@ -72,6 +72,20 @@ def test_an_open_month_is_refused_by_name(books, finance):
     assert not Settlement.objects.exists()
 
 
+def test_a_settlement_covers_consecutive_months(books, finance):
+    """July and September without August: refused, naming the gap (its first and last month say what it holds)."""
+    with pytest.raises(ValidationError) as caught:
+        settlement_create(months=[JULY, SEPTEMBER], reference="JE-1", by=finance)
+
+    assert caught.value.message_dict == {
+        "months": [
+            "A settlement covers consecutive months: August 2026 is missing between July 2026 and "
+            "September 2026. Settle the gap too, or the ranges separately."
+        ]
+    }
+    assert not Settlement.objects.exists()
+
+
 def test_a_month_is_settled_once(books, finance):
     settlement_create(months=[JULY], reference="ERP-123", by=finance)
 

@@ -97,11 +97,13 @@ NIGHTLY = {name: entry for name, entry in settings.CELERY_BEAT_SCHEDULE.items() 
 def test_the_configured_entries_run_once_a_night_in_the_configured_zone_over_a_whole_year():
     """Every nightly entry, in a DST zone, over all of 2026 with beat's ticks: one run per local day."""
     # The others: the check for dead recomputes (below), the notifications' re-send
-    # (tests/initiatives/test_notifications.py) and the check for dead exports (tests/reports).
+    # (tests/initiatives/test_notifications.py), the check for dead exports (tests/reports) and the hourly
+    # share sync (tests/initiatives/test_agreements.py).
     assert set(settings.CELERY_BEAT_SCHEDULE) - set(NIGHTLY) == {
         "split-runs-recover-every-minute",
         "notifications-resend",
         "exports-recover",
+        "agreements-share-sync-hourly",
     }
     tz = "Europe/Berlin"
     start = dt.datetime(2026, 1, 1, 12, tzinfo=ZoneInfo(tz))
