@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 
+from budgets.services.budgets import budget_line_set
 from budgets.services.locks import period_lock_create
 from initiatives import agreements, selectors, services
 from initiatives.choices import ProposalStatus
@@ -17,6 +18,8 @@ from initiatives.models import CoFundingAgreement, Initiative
 from initiatives.tasks import agreements_share_sync_task
 from portfolio import periods
 from portfolio.fiscal import add_months, month_label
+from split.models import SplitRow
+from split.services import split_recompute
 from tests.factories import InitiativeFactory, PeriodLockFactory
 
 pytestmark = pytest.mark.django_db
@@ -316,3 +319,35 @@ def test_the_hourly_task_syncs_the_share_once_its_month_has_come(
         assert agreements_share_sync_task.apply().get() == {"changed": 1}
     running.refresh_from_db()
     assert running.marketing_share_pct == Decimal("50.00")
+
+
+def test_the_issues_worked_example_through_the_workflow_to_the_split(
+    pm, filing, executive_marketing, executive_it, finance
+):
+    """Issue 16's example end to end: signed off at 60 % from January; in May both sponsors approve 50 %
+    from April (not locked); the recompute gives January–March at 60 % and April on at 50 %."""
+    filing.update(start_date=dt.date(2026, 1, 5), end_date=dt.date(2026, 12, 20), marketing_share_pct="60.00")
+    initiative = services.initiative_create(by=pm, **filing)
+    services.initiative_submit(initiative=initiative, by=pm)
+    services.initiative_approve(initiative=initiative, by=executive_marketing)
+    initiative = services.initiative_approve(initiative=initiative, by=executive_it)
+    months = [dt.date(2026, month, 1) for month in range(1, 7)]
+    for month in months:
+        budget_line_set(initiative=initiative, month=month, category="labor", amount=Decimal("1000.01"), by=finance)
+    period_lock_create(month=dt.date(2026, 2, 1), reason="February close", by=finance)  # closed at 60 %
+
+    _approve_share(initiative, pm, "50", dt.date(2026, 4, 1), sponsors=[executive_marketing, executive_it])
+    split_recompute(trigger="command")
+
+    rows = {row.month: row for row in SplitRow.objects.filter(initiative=initiative)}
+    assert sorted(rows) == months
+    for month, row in rows.items():
+        share = Decimal("60.00") if month < dt.date(2026, 4, 1) else Decimal("50.00")
+        assert row.marketing_share_pct == share, month
+        assert row.planned_marketing == (Decimal("600.01") if share == 60 else Decimal("500.01")), month  # half up
+        assert row.planned_marketing + row.planned_it == row.planned_total == Decimal("1000.01")
+    assert rows[dt.date(2026, 2, 1)].closed and not rows[dt.date(2026, 4, 1)].closed
+    assert [(a.effective_from, a.marketing_share_pct) for a in agreements.agreement_timeline(initiative)] == [
+        (dt.date(2026, 1, 1), Decimal("60.00")),
+        (dt.date(2026, 4, 1), Decimal("50.00")),
+    ]
