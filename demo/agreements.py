@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from demo.initiatives import InitiativePlan
 from demo.timelines import Timeline, TimelineEvent, office_time
+from initiatives.agreements import share_from_timeline
 from initiatives.choices import Action, Side
 from portfolio.fiscal import add_months, month_start
 
@@ -78,12 +79,14 @@ class ShareHistory:
     changes: tuple[ShareChange, ...]
 
     def share_in_force(self, month: dt.date) -> Decimal:
-        """The share of the latest agreement effective at or before `month` (before the first: the first)."""
-        share = self.first_share_pct
-        for change in self.changes:
-            if change.effective_from <= month:
-                share = change.marketing_share_pct
-        return share
+        """The share of the latest agreement effective at or before `month` (before the first: the first).
+
+        The app's one timeline rule (`initiatives.agreements.share_from_timeline`), on the seed's own records.
+        """
+        first = dt.date.min  # the first agreement: in force before its month too
+        timeline = [(first, self.first_share_pct)]
+        timeline += [(change.effective_from, change.marketing_share_pct) for change in self.changes]
+        return share_from_timeline(timeline, month, default=self.first_share_pct)
 
 
 def share_histories(
