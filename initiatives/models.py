@@ -94,6 +94,17 @@ class Initiative(models.Model):
         help_text="Share of every cost that marketing bears (0–100); IT bears the rest.",
     )
     health = models.CharField(max_length=8, choices=Health.choices, default=Health.GREEN)
+    # PRODUCT.md §2: what the PM expects the whole initiative to cost, in reporting currency.
+    # Optional on a draft, required to submit (initiatives.workflow); shown to both sponsors on
+    # every approval screen, split by the proposed share.
+    estimated_cost = models.DecimalField(
+        "estimated cost",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="What the whole initiative is expected to cost, in reporting currency.",
+    )
     platforms = models.ManyToManyField(
         "self",
         symmetrical=False,
@@ -123,6 +134,11 @@ class Initiative(models.Model):
                 condition=Q(marketing_share_pct__gte=0) & Q(marketing_share_pct__lte=100),
                 name="initiative_share_between_0_and_100",
                 violation_error_message="Marketing's share must be between 0 and 100 %.",
+            ),
+            models.CheckConstraint(
+                condition=Q(estimated_cost__isnull=True) | Q(estimated_cost__gte=0),
+                name="initiative_estimated_cost_not_negative",
+                violation_error_message="The estimated cost cannot be negative.",
             ),
             models.CheckConstraint(
                 condition=Q(end_date__gte=F("start_date")),

@@ -19,6 +19,7 @@ rows' columns; `marketing_share_of_actual` is the one ratio of roll-up sums.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from portfolio.money import CENT, round_half_up
@@ -98,6 +99,24 @@ def split_amounts(
         true_up=actual_marketing - paid_marketing,
         variance=planned_total - actual_total,
     )
+
+
+# The forecast columns of a split row (PRODUCT.md §3 Forecast); not columns of the split export.
+FORECAST_COLUMNS: tuple[str, ...] = ("forecast_total", "forecast_marketing", "forecast_it")
+
+
+def forecast_amounts(
+    *, month: date, as_of_month: date, marketing_share_pct: Decimal, planned_total: Decimal, actual_total: Decimal
+) -> dict[str, Decimal]:
+    """One row's forecast as of `as_of_month` (the first day of the as-of date's month).
+
+    A month before the as-of month counts its actual; the as-of month and later ones
+    `max(planned, actual)`. Marketing's part is rounded with the month's share, IT gets the rest.
+    The SQL twin is `split.rebuild.FORECAST_SQL`.
+    """
+    total = actual_total if month < as_of_month else max(planned_total, actual_total)
+    marketing = marketing_part(total, marketing_share_pct)
+    return {"forecast_total": total, "forecast_marketing": marketing, "forecast_it": total - marketing}
 
 
 def cents_to_amount(cents: int) -> Decimal:

@@ -50,6 +50,13 @@ class SplitRow(models.Model):
     paid_it = models.DecimalField(**MONEY)
     true_up = models.DecimalField(**MONEY)
     variance = models.DecimalField(**MONEY)
+    # The forecast (PRODUCT.md §3) as of the run that wrote the row (or the freeze): a month before
+    # the as-of month counts its actual_total, the as-of month and later ones max(planned, actual);
+    # forecast_marketing = round_half_up(forecast_total × the month's share), IT the rest. Not an
+    # export column of the split report: the forecast report and the roll-ups read them.
+    forecast_total = models.DecimalField(**MONEY, default=0)
+    forecast_marketing = models.DecimalField(**MONEY, default=0)
+    forecast_it = models.DecimalField(**MONEY, default=0)
     # A row of a closed month (PRODUCT.md §3 "Closed months are final"): computed and frozen when
     # finance locked the month; a recompute carries it over untouched until the month is unlocked.
     closed = models.BooleanField(default=False)

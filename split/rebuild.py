@@ -28,9 +28,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from portfolio import fiscal
-from split.arithmetic import SPLIT_AMOUNT_COLUMNS, cents_to_amount, split_amounts
+from split.arithmetic import FORECAST_COLUMNS, SPLIT_AMOUNT_COLUMNS, cents_to_amount, forecast_amounts, split_amounts
 from split.models import ClosedMonth, SplitRow, SplitRun
 
 # The split table's columns as the INSERT fills them: keys and denormalised facts, the
@@ -47,6 +48,7 @@ SPLIT_ROW_COLUMNS = (
     "marketing_share_pct",
     "closed",
     *SPLIT_AMOUNT_COLUMNS,
+    *FORECAST_COLUMNS,
 )
 
 
@@ -144,18 +146,43 @@ SELECT {keys},
        m.actual_total, s.actual_marketing, m.actual_total - s.actual_marketing,
        m.paid_marketing, m.paid_it,
        s.actual_marketing - m.paid_marketing,
-       m.planned_total - m.actual_total
+       m.planned_total - m.actual_total{forecast_columns}
 FROM {source} m
 CROSS JOIN LATERAL (
     SELECT round(m.planned_total * m.marketing_share_pct * 0.01, 2) AS planned_marketing,
            round(m.actual_total * m.marketing_share_pct * 0.01, 2) AS actual_marketing
-) s
+) s{forecast_joins}
 """
 
+# The forecast (PRODUCT.md §3), the twin of `split.arithmetic.forecast_amounts`: before the as-of
+# month (`%(as_of_month)s`) the actual, from it on max(planned, actual); marketing's part rounded
+# with the month's share, IT the rest. `m` needs a `month` column.
+FORECAST_SQL = """
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN m.month < %(as_of_month)s THEN m.actual_total
+                ELSE greatest(m.planned_total, m.actual_total) END AS total
+) f
+CROSS JOIN LATERAL (SELECT round(f.total * m.marketing_share_pct * 0.01, 2) AS marketing) fm"""
+FORECAST_SELECT = ",\n       f.total, fm.marketing, f.total - fm.marketing"
 
-def split_amounts_sql(*, keys: str, source: str) -> str:
-    """`SPLIT_AMOUNTS_SQL` over `source` (a parenthesised relation), selecting `keys` before the amounts."""
-    return SPLIT_AMOUNTS_SQL.format(keys=keys, source=source)
+
+def split_amounts_sql(*, keys: str, source: str, forecast: bool = False) -> str:
+    """`SPLIT_AMOUNTS_SQL` over `source` (a parenthesised relation), selecting `keys` before the amounts.
+
+    With `forecast`, the three FORECAST_COLUMNS follow the amounts (the statement then takes an
+    `as_of_month` parameter).
+    """
+    return SPLIT_AMOUNTS_SQL.format(
+        keys=keys,
+        source=source,
+        forecast_columns=FORECAST_SELECT if forecast else "",
+        forecast_joins=FORECAST_SQL if forecast else "",
+    )
+
+
+def as_of_month_now() -> dt.date:
+    """The month the forecast is as of when rows are written now: today's month in TIME_ZONE."""
+    return timezone.localdate().replace(day=1)
 
 
 # One statement: budget sums and expense sums per (initiative, month) of the scope,
@@ -198,9 +225,9 @@ _REBUILD_SOURCE = """(
 )"""
 
 
-def postgresql_rebuild(scope: MonthScope, *, closed: bool) -> tuple[str, dict]:
+def postgresql_rebuild(scope: MonthScope, *, closed: bool, as_of_month: dt.date) -> tuple[str, dict]:
     """The one `INSERT … SELECT` writing the rows of `scope`'s months (flagged `closed`), with its parameters."""
-    params: dict = {"start": settings.FISCAL_YEAR_START_MONTH, "closed": closed}
+    params: dict = {"start": settings.FISCAL_YEAR_START_MONTH, "closed": closed, "as_of_month": as_of_month}
     source = _REBUILD_SOURCE.format(
         share=SHARE_IN_FORCE,
         budget_scope=scope.condition("month", params),
@@ -208,7 +235,7 @@ def postgresql_rebuild(scope: MonthScope, *, closed: bool) -> tuple[str, dict]:
         share_join=share_in_force_join(rows="sums", vendor="postgresql"),
     )
     insert = f"INSERT INTO budgets_splitrow ({', '.join(SPLIT_ROW_COLUMNS)})"
-    return f"{insert}\n{split_amounts_sql(keys=_REBUILD_KEYS, source=source)}", params
+    return f"{insert}\n{split_amounts_sql(keys=_REBUILD_KEYS, source=source, forecast=True)}", params
 
 
 # --- the rebuild ---------------------------------------------------------------------
@@ -234,17 +261,19 @@ def rows_delete(scope: MonthScope) -> int:
         return cursor.rowcount
 
 
-def rows_insert(scope: MonthScope, *, closed: bool) -> int:
+def rows_insert(scope: MonthScope, *, closed: bool, as_of_month: dt.date | None = None) -> int:
     """Compute and insert the split rows of the scope's months from the records as they are; returns how many.
 
-    The scope's months must hold no rows (`rows_delete` first).
+    The scope's months must hold no rows (`rows_delete` first). The forecast columns are as of
+    `as_of_month` (default: this month).
     """
+    as_of_month = as_of_month or as_of_month_now()
     if connection.vendor == "postgresql":
-        sql, params = postgresql_rebuild(scope, closed=closed)
+        sql, params = postgresql_rebuild(scope, closed=closed, as_of_month=as_of_month)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
-    return _rebuild_portable(scope, closed=closed)
+    return _rebuild_portable(scope, closed=closed, as_of_month=as_of_month)
 
 
 # The portable path: the database sums integer cents per (initiative, month) –
@@ -298,20 +327,20 @@ def portable_grouped_sql(vendor: str, scope: MonthScope = EVERY_MONTH) -> tuple[
     return sql, params
 
 
-def _rebuild_portable(scope: MonthScope = EVERY_MONTH, *, closed: bool = False) -> int:
+def _rebuild_portable(scope: MonthScope = EVERY_MONTH, *, closed: bool = False, as_of_month: dt.date) -> int:
     row_count = 0
     start_month = settings.FISCAL_YEAR_START_MONTH
     sql, params = portable_grouped_sql(connection.vendor, scope)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while grouped := cursor.fetchmany(PORTABLE_BATCH):
-            rows = [_split_row(values, start_month, closed=closed) for values in grouped]
+            rows = [_split_row(values, start_month, closed=closed, as_of_month=as_of_month) for values in grouped]
             SplitRow.objects.bulk_create(rows)
             row_count += len(rows)
     return row_count
 
 
-def _split_row(values: tuple, start_month: int, *, closed: bool) -> SplitRow:
+def _split_row(values: tuple, start_month: int, *, closed: bool, as_of_month: dt.date) -> SplitRow:
     initiative_id, month, code, title, lane, status, share_hundredths, planned, actual, paid_m, paid_it = values
     if isinstance(month, str):
         month = dt.date.fromisoformat(month)
@@ -335,6 +364,13 @@ def _split_row(values: tuple, start_month: int, *, closed: bool) -> SplitRow:
         marketing_share_pct=share,
         closed=closed,
         **amounts.as_dict(),
+        **forecast_amounts(
+            month=month,
+            as_of_month=as_of_month,
+            marketing_share_pct=share,
+            planned_total=amounts.planned_total,
+            actual_total=amounts.actual_total,
+        ),
     )
 
 
