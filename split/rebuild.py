@@ -327,7 +327,10 @@ def portable_grouped_sql(vendor: str, scope: MonthScope = EVERY_MONTH) -> tuple[
     return sql, params
 
 
-def _rebuild_portable(scope: MonthScope = EVERY_MONTH, *, closed: bool = False, as_of_month: dt.date) -> int:
+def _rebuild_portable(
+    scope: MonthScope = EVERY_MONTH, *, closed: bool = False, as_of_month: dt.date | None = None
+) -> int:
+    as_of_month = as_of_month or as_of_month_now()
     row_count = 0
     start_month = settings.FISCAL_YEAR_START_MONTH
     sql, params = portable_grouped_sql(connection.vendor, scope)
