@@ -38,7 +38,13 @@ from .models import (
     PeriodLock,
 )
 from .services.actuals import EDITABLE_FIELDS, expense_create, expense_delete, expense_update
-from .services.budgets import budget_line_delete, budget_line_set, budget_line_update
+from .services.budgets import (
+    budget_line_delete,
+    budget_line_set,
+    budget_line_update,
+    budget_months_outside,
+    budget_outside_dates_message,
+)
 from .services.fx import amount_in_reporting, fx_rate_delete, fx_rate_in_use, fx_rate_set, fx_rate_validate
 from .services.locks import (
     PeriodLockedError,
@@ -118,6 +124,26 @@ class BudgetLineAdminForm(LockCheckedForm):
     class Meta:
         model = BudgetLine
         fields = ["initiative", "month", "category", "amount"]
+
+    def clean(self):
+        cleaned = super().clean()
+        initiative, month = cleaned.get("initiative"), cleaned.get("month")
+        if initiative is not None and month is not None and self.has_changed():
+            # The rule of every path (the service asks it again, with the initiative's row locked).
+            outside = budget_months_outside(
+                start_date=initiative.start_date, end_date=initiative.end_date, months=[month]
+            )
+            if outside:
+                self.add_error(
+                    "month",
+                    budget_outside_dates_message(
+                        code=initiative.code,
+                        start_date=initiative.start_date,
+                        end_date=initiative.end_date,
+                        months=outside,
+                    ),
+                )
+        return cleaned
 
 
 @admin.register(BudgetLine)

@@ -6,7 +6,9 @@ class BudgetsConfig(AppConfig):
     verbose_name = "Budgets and actuals"
 
     def ready(self) -> None:
+        from budgets.services.budgets import budget_months_stranded
         from budgets.services.locks import locked_months_for_initiatives
-        from portfolio import periods
+        from portfolio import periods, plan_months
 
         periods.register(locked_months_for_initiatives)  # "is this month locked?" for the initiatives below
+        plan_months.register(budget_months_stranded)  # "would new dates strand budget lines?" likewise

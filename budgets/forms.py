@@ -186,11 +186,12 @@ class AuditFilterForm(BootstrapFormMixin, forms.Form):
 class BudgetGridForm(forms.Form):
     """One field per (month, category) cell, the version the grid was built from, and one annual field per row.
 
-    Cells of locked months are disabled: the browser does not send them and
-    the form keeps their stored value. A value posted for one all the same (a
-    page loaded before the month was locked, a forged request) is passed on as
-    a change when it differs from the stored one, so the save is refused with
-    the month named, rather than the value being dropped in silence.
+    Cells of locked months are disabled, and so are the empty cells of months outside the
+    initiative's dates (a line stranded there before the rule stays editable, so it can be
+    cleared): the browser does not send them and the form keeps their stored value. A value
+    posted for one all the same (a page loaded before the month was locked or the dates
+    changed, a forged request) is passed on as a change when it differs from the stored one,
+    so the save is refused with the month named, rather than the value being dropped in silence.
     """
 
     version = forms.CharField(widget=forms.HiddenInput)
@@ -199,7 +200,7 @@ class BudgetGridForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.grid = grid
         self.readonly = readonly
-        self.locked_changes: dict[tuple[dt.date, str], Decimal | None] = {}
+        self.refused_changes: dict[tuple[dt.date, str], Decimal | None] = {}
         self.fields["version"].initial = grid.version
         for month in grid.months:
             for category, label in grid.categories:
@@ -211,7 +212,7 @@ class BudgetGridForm(forms.Form):
                     label=cell_label,
                     error_messages=AMOUNT_ERRORS,
                     initial=stored,
-                    disabled=readonly or month in grid.locked,
+                    disabled=readonly or month in grid.locked or (month in grid.outside and stored is None),
                     widget=forms.NumberInput(
                         attrs={
                             "step": "0.01",
@@ -239,11 +240,11 @@ class BudgetGridForm(forms.Form):
         if self.readonly:
             return cleaned
         for month in self.grid.months:
-            if month not in self.grid.locked:
-                continue
             for category, _ in self.grid.categories:
                 name = self.cell_name(month, category)
                 field = self.fields[name]
+                if not field.disabled:
+                    continue
                 posted = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
                 if posted is None:
                     continue  # not sent, as a browser does with a disabled input
@@ -253,7 +254,7 @@ class BudgetGridForm(forms.Form):
                     self.add_error(name, error)
                     continue
                 if typed != self.grid.amounts.get((month, category)):
-                    self.locked_changes[(month, category)] = typed
+                    self.refused_changes[(month, category)] = typed
         return cleaned
 
     @staticmethod
@@ -265,7 +266,7 @@ class BudgetGridForm(forms.Form):
         return f"annual_{category}"
 
     def cell_amounts(self) -> dict[tuple[dt.date, str], Decimal | None]:
-        """The cleaned value of every editable cell (None for blank), and of every locked cell posted changed."""
+        """The cleaned value of every editable cell (None for blank), and of every disabled cell posted changed."""
         return {
             **{
                 (month, category): self.cleaned_data.get(self.cell_name(month, category))
@@ -273,5 +274,5 @@ class BudgetGridForm(forms.Form):
                 for category, _ in self.grid.categories
                 if not self.fields[self.cell_name(month, category)].disabled
             },
-            **self.locked_changes,
+            **self.refused_changes,
         }

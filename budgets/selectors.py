@@ -25,7 +25,12 @@ from django.utils import timezone
 from budgets.choices import Category, Payer
 from budgets.models import BudgetLine, Expense, FxRate, ImportRun, PeriodLock
 from budgets.months import month_label, month_short_label
-from budgets.services.budgets import budget_grid_amounts, budget_grid_version
+from budgets.services.budgets import (
+    budget_grid_amounts,
+    budget_grid_version,
+    budget_months_outside,
+    running_span_label,
+)
 from budgets.services.locks import locked_months
 from initiatives.models import CoFundingAgreement, Initiative
 from portfolio.fiscal import fiscal_year_months
@@ -43,13 +48,20 @@ class BudgetGridData:
     version: str
     locked: set[dt.date]
     actuals: dict[dt.date, Decimal]
+    outside: set[dt.date] = field(default_factory=set)  # months before the start month or after the end month
+    running: str = ""  # the months the initiative runs: "July 2026 – December 2026"
 
 
 def budget_grid(*, initiative: Initiative, fiscal_year: int) -> BudgetGridData:
-    """Everything the grid page shows: stored amounts, their version, locked months, actuals per month."""
+    """Everything the grid page shows: stored amounts, their version, locked months, the months outside
+    the initiative's dates, actuals per month."""
     months = fiscal_year_months(fiscal_year)
     amounts = budget_grid_amounts(initiative=initiative, fiscal_year=fiscal_year)
     return BudgetGridData(
+        outside=set(
+            budget_months_outside(start_date=initiative.start_date, end_date=initiative.end_date, months=months)
+        ),
+        running=running_span_label(initiative.start_date, initiative.end_date),
         initiative=initiative,
         fiscal_year=fiscal_year,
         months=months,

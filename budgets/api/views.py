@@ -144,7 +144,8 @@ def _change_schemas(
     create=extend_schema(
         summary="Set a budget line (finance)",
         description="Sets the planned amount of (initiative, month, category): creates the line (201) or changes "
-        "the existing one (200). Refused in a locked month.",
+        "the existing one (200). Refused in a locked month, and in a month outside the initiative's dates (from "
+        "the month of its start_date to that of its end_date): a 400 under `month` naming the month.",
         request=BudgetLineInputSerializer,
         responses={200: BudgetLineSerializer, 201: BudgetLineSerializer},
     ),
@@ -152,7 +153,8 @@ def _change_schemas(
         noun="a budget line",
         response=BudgetLineSerializer,
         update_request=BudgetLineUpdateSerializer,
-        update_description="Both the line's current month and its new month must be unlocked.",
+        update_description="Both the line's current month and its new month must be unlocked, and the new month "
+        "must be one the initiative runs (a 400 under `month` naming it otherwise).",
     ),
 )
 @extend_schema(tags=["budgets"])

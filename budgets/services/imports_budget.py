@@ -1,4 +1,8 @@
-"""The budget-lines importer (PRODUCT.md §4): each row sets the amount of (initiative, month, category)."""
+"""The budget-lines importer (PRODUCT.md §4): each row sets the amount of (initiative, month, category).
+
+A row outside its initiative's dates is refused on its `month`, naming the month, by the budgets
+rule (`budgets.services.budgets`): the same as the grid, the API and the admin.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from budgets.amounts import budget_amount_error
 from budgets.choices import Category
 from budgets.models import BudgetLine
 from budgets.months import month_label
+from budgets.services.budgets import budget_dates_check, budget_months_outside, budget_outside_dates_message
 from budgets.services.fx import (
     reporting_currency,
 )
@@ -27,6 +32,7 @@ from budgets.services.imports_common import (
     parse_month,
 )
 from budgets.services.locks import locked_months, period_lock_check, period_locked_message
+from initiatives.models import Initiative
 
 if TYPE_CHECKING:
     from budgets.services.imports import ImportReport
@@ -70,6 +76,7 @@ class BudgetImporter(Importer):
         report.rows = len(rows.records)
 
         existing = self._existing(parsed)
+        dates = self._dates(parsed)
         locked = locked_months()
         plan: dict[str, list] = {"new": [], "changed": []}
         by_month: dict[dt.date, Decimal] = defaultdict(Decimal)
@@ -78,6 +85,13 @@ class BudgetImporter(Importer):
             line_now = existing.get((initiative_id, month, category))
             if line_now is not None and line_now.amount == amount:
                 report.unchanged += 1
+                continue
+            code, start_date, end_date = dates[initiative_id]
+            if budget_months_outside(start_date=start_date, end_date=end_date, months=[month]):
+                message = budget_outside_dates_message(
+                    code=code, start_date=start_date, end_date=end_date, months=[month]
+                )
+                rows.error(line, "month", message)
                 continue
             if month in locked:
                 rows.error(line, "month", period_locked_message([month]))
@@ -119,7 +133,25 @@ class BudgetImporter(Importer):
                 found[(line.initiative_id, line.month, line.category)] = line
         return found
 
+    @staticmethod
+    def _dates(parsed: list[tuple]) -> dict[int, tuple]:
+        """initiative id → (code, start_date, end_date) of the file's initiatives."""
+        found: dict[int, tuple] = {}
+        for chunk in chunks(sorted({row[1] for row in parsed})):
+            for pk, *dates in Initiative.objects.filter(pk__in=chunk).values_list(
+                "pk", "code", "start_date", "end_date"
+            ):
+                found[pk] = tuple(dates)
+        return found
+
     def write(self, plan: dict[str, list], *, by, reason: str) -> None:
+        months_by_initiative: dict[int, set[dt.date]] = defaultdict(set)
+        for line in plan["new"] + plan["changed"]:
+            months_by_initiative[line.initiative_id].add(line.month)
+        # Again, with each initiative's row locked (in primary-key order): its dates cannot have
+        # changed since the rows were checked, nor change before this import commits.
+        for initiative_id in sorted(months_by_initiative):
+            budget_dates_check(initiative_id=initiative_id, months=months_by_initiative[initiative_id])
         period_lock_check(months={line.month for line in plan["new"] + plan["changed"]})
         if plan["new"]:
             bulk_create_with_history(

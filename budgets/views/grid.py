@@ -145,7 +145,13 @@ def budget_grid_view(request, code: str, fiscal_year: str):
         "form": form,
         "rows": _grid_rows(form, grid),
         "month_headers": [
-            {"label": month_short_label(month), "locked": month in grid.locked, "month": month} for month in grid.months
+            {
+                "label": month_short_label(month),
+                "locked": month in grid.locked,
+                "outside": month in grid.outside,
+                "month": month,
+            }
+            for month in grid.months
         ],
         "can_edit": can_edit,
         "fiscal_year_label": fiscal_year_label(year),
@@ -168,7 +174,9 @@ def _spread(form: BudgetGridForm, grid, category: str) -> BudgetGridForm:
         return form
     fixed = {month: grid.amounts.get((month, category)) for month in grid.locked}
     try:
-        spread = budget_spread_annual(annual=annual, months=grid.months, locked=grid.locked, fixed=fixed)
+        spread = budget_spread_annual(
+            initiative=grid.initiative, fiscal_year=grid.fiscal_year, annual=annual, locked=grid.locked, fixed=fixed
+        )
     except ValidationError as error:
         form.add_error(form.annual_name(category), error.message_dict.get("annual", error.messages))
         return form
@@ -178,9 +186,16 @@ def _spread(form: BudgetGridForm, grid, category: str) -> BudgetGridForm:
     data[form.annual_name(category)] = ""
     refreshed = BudgetGridForm(data, grid=grid)
     refreshed.is_valid()
+    months = sorted(spread)
+    notes = []
+    if grid.outside:
+        notes.append(f"{grid.initiative.code} runs {grid.running}")
+    if grid.locked - grid.outside:
+        notes.append("locked months keep their amount")
     refreshed.spread_notice = (
         f"{annual:,.2f} spread over {len(spread)} month{'s' if len(spread) != 1 else ''} of "
-        f"{dict(grid.categories)[category]}. Review the row, then save."
+        f"{dict(grid.categories)[category]}, {month_short_label(months[0])} to {month_short_label(months[-1])}"
+        f"{' (' + '; '.join(notes) + ')' if notes else ''}. Review the row, then save."
     )
     return refreshed
 
@@ -230,6 +245,7 @@ def _grid_rows(form: BudgetGridForm, grid) -> dict:
                 "month": month,
                 "label": month_short_label(month),
                 "locked": month in grid.locked,
+                "outside": month in grid.outside,
                 "cells": cells,
                 "total": month_total,
                 "actual": actual,

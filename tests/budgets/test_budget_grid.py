@@ -1,5 +1,6 @@
 """The budget grid: spread helper to the cent, save, optimistic version check, locks, who may edit."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from budgets.services.budgets import (
     budget_grid_version,
     budget_spread_annual,
 )
+from initiatives.models import Initiative
 from portfolio.fiscal import fiscal_year_months
 from tests.budgets.finance_helpers import grid_post, initiative_with_code
 from tests.factories import BudgetLineFactory, ExpenseFactory, PeriodLockFactory, UserFactory
@@ -24,8 +26,17 @@ MONTHS = fiscal_year_months(2026, start_month=1)
 GRID_URL = "budgets:budget_grid"
 
 
+def _spread(annual: str, *, locked=(), fixed=None, **dates):
+    """The spread over an initiative running the whole of 2026 (FY2026 with the January fiscal year) unless `dates`."""
+    dates = {"start_date": dt.date(2026, 1, 1), "end_date": dt.date(2026, 12, 31), **dates}
+    initiative = Initiative(code="INI-0001", **dates)
+    return budget_spread_annual(
+        initiative=initiative, fiscal_year=2026, annual=Decimal(annual), locked=set(locked), fixed=fixed or {}
+    )
+
+
 def test_spread_adds_up_to_the_annual_amount_to_the_cent():
-    spread = budget_spread_annual(annual=Decimal("1000.00"), months=MONTHS, locked=set(), fixed={})
+    spread = _spread("1000.00")
     assert sum(spread.values()) == Decimal("1000.00")
     assert list(spread.values()) == [Decimal("83.34")] * 4 + [Decimal("83.33")] * 8
 
@@ -33,16 +44,14 @@ def test_spread_adds_up_to_the_annual_amount_to_the_cent():
 def test_spread_keeps_locked_months_and_spreads_the_rest():
     locked = {MONTHS[0], MONTHS[1]}
     fixed = {MONTHS[0]: Decimal("100.00"), MONTHS[1]: Decimal("0.01")}
-    spread = budget_spread_annual(annual=Decimal("1000.00"), months=MONTHS, locked=locked, fixed=fixed)
+    spread = _spread("1000.00", locked=locked, fixed=fixed)
     assert set(spread) == set(MONTHS[2:])
     assert sum(spread.values()) + Decimal("100.01") == Decimal("1000.00")
 
 
 def test_spread_less_than_locked_months_hold_is_refused():
     with pytest.raises(ValidationError, match=r"locked months already hold 500\.00"):
-        budget_spread_annual(
-            annual=Decimal("100.00"), months=MONTHS, locked={MONTHS[0]}, fixed={MONTHS[0]: Decimal("500")}
-        )
+        _spread("100.00", locked={MONTHS[0]}, fixed={MONTHS[0]: Decimal("500")})
 
 
 def test_save_adds_changes_and_removes_lines(finance):

@@ -1,0 +1,70 @@
+"""Would new dates strand budget lines? The question the initiatives ask of the budgets (PRODUCT.md §2).
+
+A budget line lies in a month its initiative runs (`budgets.services.budgets.budget_dates_check`).
+When an initiative's `start_date` or `end_date` changes, its existing lines must stay inside the
+new dates: the change is refused, naming the months, until finance moves or removes those lines.
+The budget lines are budgets', a layer above `initiatives`, which may not import it: `initiatives`
+asks here and budgets answers, having registered its checker in `BudgetsConfig.ready()` (the model
+is `portfolio.periods`). An unregistered checker is a configuration error, never "nothing stranded".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+from django.core.exceptions import ImproperlyConfigured
+
+from portfolio.fiscal import month_label
+
+
+class StrandedMonths(Protocol):
+    def __call__(self, initiative_id: int, start_date: dt.date, end_date: dt.date) -> list[dt.date]: ...
+
+
+_checker: StrandedMonths | None = None
+
+
+def register(checker: StrandedMonths) -> None:
+    """Install the one answer to "which months of this initiative's budget lines fall outside these dates?"."""
+    global _checker
+    _checker = checker
+
+
+def stranded_budget_months(initiative_id: int, start_date: dt.date, end_date: dt.date) -> list[dt.date]:
+    """The months (first days, in order) of the initiative's budget lines outside `start_date`–`end_date`.
+
+    Ask it inside the transaction that changes the dates, with the initiative's row locked FOR
+    UPDATE: budget writes lock the same row, so no line can be added between the answer and the change.
+    """
+    if _checker is None:
+        raise ImproperlyConfigured("No budget-line month checker is registered (is the budgets app installed?).")
+    return _checker(initiative_id, start_date, end_date)
+
+
+def stranded_budget_message(months: list[dt.date]) -> str:
+    """`This initiative has budget lines in March 2026 and April 2026, outside the new dates: …`."""
+    labels = [month_label(month) for month in months]
+    named = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+    return (
+        f"This initiative has budget lines in {named}, outside the new dates: "
+        "finance must move or remove them before the dates can change."
+    )
+
+
+def dates_change_errors(initiative_id: int, start_date: dt.date, end_date: dt.date) -> dict[str, str]:
+    """Why the initiative's dates cannot become `start_date`–`end_date`, per field ({} when they can).
+
+    Months before the new start are named under `start_date`, months after the new end under
+    `end_date`: the one call `initiatives` makes before it saves new dates.
+    """
+    months = stranded_budget_months(initiative_id, start_date, end_date)
+    first = start_date.replace(day=1)
+    before = [month for month in months if month < first]
+    after = [month for month in months if month >= first]
+    errors = {}
+    if before:
+        errors["start_date"] = stranded_budget_message(before)
+    if after:
+        errors["end_date"] = stranded_budget_message(after)
+    return errors
