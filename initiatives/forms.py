@@ -11,6 +11,7 @@ import datetime as dt
 import re
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from portfolio.fiscal import month_label
@@ -210,6 +211,7 @@ class InitiativeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["marketing_sponsor"].queryset = executives(side="marketing")
         self.fields["it_sponsor"].queryset = executives(side="it")
+        self.fields["estimated_cost"].label = f"Estimated cost ({settings.REPORTING_CURRENCY})"
         for question in QUESTIONS:
             self.fields[f"assessment_{question.key}"] = forms.ChoiceField(
                 label=question.text,

@@ -37,7 +37,7 @@ from portfolio.text import canonical_code, unstorable_character
 # --- landing ---------------------------------------------------------------------------
 
 
-HOME_WAITING_LIMIT = 25
+HOME_WAITING_LIMIT = 10  # the overview stays an overview: the ten that start first
 
 
 def _grid_year_label(initiative: Initiative, current: int) -> str:
