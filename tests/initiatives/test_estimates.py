@@ -213,7 +213,10 @@ def test_saving_a_draft_keeps_the_estimate_optional(client, pm, executive_market
 
 # --- shown to both sponsors, split by the proposed share, beside the plan ------------------------------
 
-ISSUE_EXAMPLE = 'marketing 60 % · $300,000</span> <span class="text-secondary">/</span> <span class="text-it text-nowrap">IT 40 % · $200,000'
+ISSUE_EXAMPLE = (
+    'marketing 60 % · $300,000</span> <span class="text-secondary">/</span> '
+    '<span class="text-it text-nowrap">IT 40 % · $200,000'
+)
 
 
 def test_the_approvals_list_shows_the_estimate_split_and_the_plan(client, submitted, executive_marketing):
