@@ -338,3 +338,20 @@ def test_finance_is_told_once_not_again_when_work_starts(finance, approved, pm, 
     with django_capture_on_commit_callbacks(execute=True):
         services.initiative_start(initiative=approved, by=pm)
     assert Notification.objects.filter(kind=NotificationKind.BUDGET_NEEDED).count() == 1
+
+
+# --- the admin: read, never changed there -----------------------------------------------------------
+
+
+def test_the_admin_shows_the_estimate_read_only(client):
+    administrator = UserFactory(username="ada", role="admin", side="")
+    client.force_login(administrator)
+    initiative = InitiativeFactory(status=Status.SUBMITTED, estimated_cost=D("612500.50"))
+    listing = client.get(reverse("admin:initiatives_initiative_changelist")).content.decode()
+    assert "Estimated cost" in listing and "612500.50" in listing.replace(",", "")
+    change_url = reverse("admin:initiatives_initiative_change", args=[initiative.pk])
+    page = client.get(change_url).content.decode()
+    assert 'name="estimated_cost"' not in page and "612500.50" in page.replace(",", "")
+    assert client.post(change_url, {"estimated_cost": "1"}).status_code == 403
+    initiative.refresh_from_db()
+    assert initiative.estimated_cost == D("612500.50")
