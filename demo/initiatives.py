@@ -226,6 +226,8 @@ class InitiativePlan:
     spend_until: dt.date
     burn: float
     id: int | None = field(default=None)
+    # What the PM expected it to cost (None: a draft without an estimate yet).
+    estimated_cost: Decimal | None = None
 
 
 def _day_between(rng: random.Random, first: dt.date, last: dt.date) -> dt.date:
@@ -388,7 +390,32 @@ def initiative_plans(
                 burn=rng.lognormvariate(0.0, 0.15),
             )
         )
+        plans[-1].estimated_cost = estimated_cost(plans[-1], salt=index)
     return plans
+
+
+ESTIMATE_ROUNDING_CENTS = 100_000  # PMs estimate to the nearest thousand
+DRAFTS_WITHOUT_ESTIMATE = 0.4  # a draft may leave it out; every submitted initiative has one
+
+
+def _month_count(start: dt.date, end: dt.date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def estimated_cost(plan: InitiativePlan, *, salt: int) -> Decimal | None:
+    """What the PM filed as the whole initiative's cost: its monthly plan over its months, off by −20 % to
+    +25 % (some estimates over the plan, some under), to the nearest thousand; None for some drafts.
+
+    Drawn from its own generator, seeded by the plan itself, so adding estimates leaves every other
+    draw of the seed (titles, budgets, actuals) exactly as it was.
+    """
+    seed = f"estimate|{salt}|{plan.title}|{plan.start_date}|{plan.monthly_budget_cents}"
+    own = random.Random(seed)  # noqa: S311 - demo data, not secrets
+    if plan.status == Status.DRAFT and own.random() < DRAFTS_WITHOUT_ESTIMATE:
+        return None
+    cents = plan.monthly_budget_cents * _month_count(plan.start_date, plan.end_date) * own.uniform(0.8, 1.25)
+    rounded = max(1, round(cents / ESTIMATE_ROUNDING_CENTS)) * ESTIMATE_ROUNDING_CENTS
+    return Decimal(rounded).scaleb(-2).quantize(Decimal("0.01"))
 
 
 def platform_links(rng: random.Random, plans: Sequence[InitiativePlan]) -> list[tuple[int, int]]:

@@ -74,6 +74,7 @@ class InitiativeAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
         "status",
         "health",
         "marketing_share_pct",
+        "estimated_cost",
         "owner_name",
         "end_date",
     )

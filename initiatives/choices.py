@@ -59,3 +59,4 @@ class NotificationKind(models.TextChoices):
 
     TRANSITION = "transition", "Workflow transition"
     OVERSPEND = "overspend", "Overspend alert"
+    BUDGET_NEEDED = "budget_needed", "Budget needed (to finance)"

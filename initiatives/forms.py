@@ -11,11 +11,12 @@ import datetime as dt
 import re
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from portfolio.fiscal import month_label
 
-from . import agreements, services, workflow
+from . import agreements, estimates, services, workflow
 from .choices import Health, Lane
 from .lane_assessment import QUESTIONS
 from .models import Initiative
@@ -31,6 +32,13 @@ SHARE_MESSAGES = {
     "max_digits": "Marketing's share must be between 0 and 100.",
     "max_decimal_places": "Use at most two decimal places, for example 62.55.",
     "max_whole_digits": "Marketing's share must be between 0 and 100.",
+}
+ESTIMATE_MESSAGES = {
+    "invalid": estimates.NOT_A_NUMBER,
+    "min_value": "The estimated cost cannot be negative.",
+    "max_digits": "That is more than the estimated cost can hold (under 1,000,000,000,000).",
+    "max_whole_digits": "That is more than the estimated cost can hold (under 1,000,000,000,000).",
+    "max_decimal_places": "Use at most two decimal places (cents), for example 125000.50.",
 }
 DATE_MESSAGES = {"invalid": "Enter a real date, for example 2026-03-31."}
 CODE_PATTERN = re.compile(r"[A-Za-z]+-\d+")
@@ -152,6 +160,17 @@ class InitiativeForm(forms.Form):
         error_messages=SHARE_MESSAGES,
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "100", "inputmode": "decimal"}),
     )
+    estimated_cost = forms.DecimalField(
+        required=False,  # a draft may leave it out; submitting asks for it (`estimates.submission_errors`)
+        label="Estimated cost",
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        help_text="What the whole initiative is expected to cost, in reporting currency. Needed to submit: "
+        "both sponsors see it split by the share.",
+        error_messages=ESTIMATE_MESSAGES,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal", "placeholder": "500000"}),
+    )
     health = forms.ChoiceField(
         choices=Health.choices,
         initial=Health.GREEN,
@@ -183,14 +202,16 @@ class InitiativeForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "INI-0007, INI-0012"}),
     )
 
-    def __init__(self, *args, user, instance: Initiative | None = None, **kwargs):
+    def __init__(self, *args, user, instance: Initiative | None = None, submitting: bool = False, **kwargs):
         self.user = user
         self.instance = instance
+        self.submitting = submitting  # "Save and submit": what submitting needs is required too
         if instance is not None and "initial" not in kwargs:
             kwargs["initial"] = self.initial_from(instance)
         super().__init__(*args, **kwargs)
         self.fields["marketing_sponsor"].queryset = executives(side="marketing")
         self.fields["it_sponsor"].queryset = executives(side="it")
+        self.fields["estimated_cost"].label = f"Estimated cost ({settings.REPORTING_CURRENCY})"
         for question in QUESTIONS:
             self.fields[f"assessment_{question.key}"] = forms.ChoiceField(
                 label=question.text,
@@ -211,6 +232,7 @@ class InitiativeForm(forms.Form):
             "start_date": instance.start_date,
             "end_date": instance.end_date,
             "marketing_share_pct": instance.marketing_share_pct,
+            "estimated_cost": instance.estimated_cost,
             "health": instance.health,
             "lane": instance.lane,
             "lane_justification": instance.lane_justification,
@@ -219,6 +241,20 @@ class InitiativeForm(forms.Form):
         for key, value in (instance.lane_assessment or {}).items():
             initial[f"assessment_{key}"] = value
         return initial
+
+    @staticmethod
+    def data_from(instance: Initiative) -> dict[str, str]:
+        """The saved values as if typed in the form: bound to them, the form shows what the initiative
+        still lacks (`submitting=True`: the estimate) next to its field."""
+        data = {}
+        for name, value in InitiativeForm.initial_from(instance).items():
+            if value is None:
+                data[name] = ""
+            elif isinstance(value, dt.date):
+                data[name] = f"{value:%Y-%m-%d}"
+            else:
+                data[name] = str(value)
+        return data
 
     @property
     def assessment_fields(self) -> list[forms.BoundField]:
@@ -289,6 +325,9 @@ class InitiativeForm(forms.Form):
                     self.add_error(field, message)
             else:
                 self.add_error(None, message)
+        if self.submitting and "estimated_cost" not in self.errors:
+            for field, message in estimates.submission_errors(estimated_cost=data["estimated_cost"]).items():
+                self.add_error(field, message)
         return cleaned
 
     def service_kwargs(self, data: dict | None = None) -> dict:
@@ -302,6 +341,7 @@ class InitiativeForm(forms.Form):
             "start_date": data["start_date"],
             "end_date": data["end_date"],
             "marketing_share_pct": data["marketing_share_pct"],
+            "estimated_cost": data["estimated_cost"],
             "health": data["health"],
             "platforms": data["platforms"],
             "lane_assessment": {q.key: data[f"assessment_{q.key}"] or "" for q in QUESTIONS},

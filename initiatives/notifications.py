@@ -36,8 +36,9 @@ from django.utils import timezone
 from portfolio import jobs
 from portfolio.jobs import JobStatus
 
-from .choices import Action, NotificationKind, Status
+from .choices import Action, NotificationKind, Role, Status
 from .models import Initiative, InitiativeTransition, Notification
+from .selectors import initiative_plan_total
 
 logger = logging.getLogger(__name__)
 
@@ -102,17 +103,20 @@ def transition_notifications_queue(*, entry: InitiativeTransition) -> list[Notif
     """Write the e-mails of one timeline entry, rendered now in the caller's transaction, and send them once
     it commits (two queries: the people, the rows)."""
     initiative = entry.initiative
-    link = settings.SITE_URL.rstrip("/") + reverse("initiatives:detail", args=[initiative.code])
+    people = transition_recipients(entry)
+    if not people:
+        return []
     context = {
         "entry": entry,
         "initiative": initiative,
         "headline": headline(entry),
         "actor_name": display_name(entry.by),
-        "link": link,
+        "link": _initiative_link(initiative),
         "proposal": entry.proposal,
+        **_money_context(initiative, proposal=entry.proposal),
     }
     rows = []
-    for person in transition_recipients(entry):
+    for person in people:
         personal = {**context, "recipient": person, "recipient_name": display_name(person)}
         rows.append(
             Notification(
@@ -126,6 +130,47 @@ def transition_notifications_queue(*, entry: InitiativeTransition) -> list[Notif
             )
         )
     return _write_and_queue(rows)
+
+
+def _initiative_link(initiative: Initiative) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("initiatives:detail", args=[initiative.code])
+
+
+def _money_context(initiative: Initiative, *, proposal=None) -> dict[str, object]:
+    """The estimate, the share it is split by (a proposed new share when the change has one) and the
+    plan (None before finance enters one): what the e-mails show beside the decision (one query)."""
+    proposed = proposal is not None and proposal.marketing_share_pct is not None
+    return {
+        "estimate": initiative.estimated_cost,
+        "estimate_share": proposal.marketing_share_pct if proposed else initiative.marketing_share_pct,
+        "estimate_share_proposed": proposed,
+        "plan": initiative_plan_total(initiative=initiative),
+    }
+
+
+def finance_recipients() -> list[AbstractBaseUser]:
+    """Active finance users with an address: who maintains budget lines (PRODUCT.md §1)."""
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=Role.FINANCE)
+        .exclude(email="")
+        .order_by("pk")
+        .distinct()
+    )
+
+
+def budget_needed_notifications_queue(*, initiative: Initiative) -> list[Notification]:
+    """Tell finance that `initiative` was just approved and now needs a budget (issue 17 point 4),
+    written in the approving transaction and sent once it commits."""
+    people = finance_recipients()
+    if not people:
+        return []
+    context = {"initiative": initiative, "link": _initiative_link(initiative), **_money_context(initiative)}
+    subject = " ".join(render_to_string("initiatives/emails/budget_needed_subject.txt", context).split())
+    body = render_to_string("initiatives/emails/budget_needed_body.txt", context)
+    return notifications_queue(
+        kind=NotificationKind.BUDGET_NEEDED, initiative=initiative, recipients=people, subject=subject, body=body
+    )
 
 
 def notifications_queue(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 
 from portfolio import policy
 
@@ -22,6 +22,41 @@ from .rules import visible_initiatives
 
 User = get_user_model()
 ZERO = Decimal("0.00")
+
+
+# --- the plan (sum of budget lines) beside the estimate ---------------------------------------------
+# Budget lines are budgets' (a layer above): they are reached through the relation name only.
+
+
+def _budget_line_model():
+    return Initiative._meta.get_field("budget_lines").related_model
+
+
+def plan_total_subquery(initiative_ref: str = "pk") -> Subquery:
+    """The sum of the budget lines of the initiative `initiative_ref` points at (NULL when it has none)."""
+    lines = (
+        _budget_line_model()
+        .objects.filter(initiative=OuterRef(initiative_ref))
+        .order_by()
+        .values("initiative")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Subquery(lines, output_field=DecimalField(max_digits=16, decimal_places=2))
+
+
+def initiative_plan_total(*, initiative: Initiative) -> Decimal | None:
+    """The initiative's whole plan (all its budget lines), or None before finance enters one (one query)."""
+    return _budget_line_model().objects.filter(initiative=initiative).aggregate(total=Sum("amount"))["total"]
+
+
+def approved_without_budget(*, user, limit: int = 25) -> tuple[list[Initiative], int]:
+    """(the first `limit`, how many in all) of the approved or in-progress initiatives `user` may see that
+    have no budget line yet: finance's to-do list, those starting first on top (two queries)."""
+    lines = _budget_line_model().objects.filter(initiative=OuterRef("pk"))
+    queryset = initiative_queryset(user=user).filter(~Exists(lines), status__in=(Status.APPROVED, Status.IN_PROGRESS))
+    page = list(queryset.defer("summary", "lane_assessment", "lane_justification").order_by("start_date", "id")[:limit])
+    return page, (len(page) if len(page) < limit else queryset.count())
 
 
 def initiative_queryset(*, user) -> QuerySet[Initiative]:
@@ -74,7 +109,12 @@ def pending_sign_offs(*, user) -> QuerySet[Initiative]:
     """Submitted initiatives that wait for `user`'s approval as a sponsor, oldest first."""
     if not policy.is_executive(user):
         return Initiative.objects.none()
-    return initiative_queryset(user=user).filter(awaiting_sign_off_q(user)).order_by("id")
+    return (
+        initiative_queryset(user=user)
+        .filter(awaiting_sign_off_q(user))
+        .annotate(planned_total=plan_total_subquery())
+        .order_by("id")
+    )
 
 
 def pending_change_proposals(*, user) -> QuerySet[InitiativeChangeProposal]:
@@ -96,6 +136,7 @@ def pending_change_proposals(*, user) -> QuerySet[InitiativeChangeProposal]:
             "marketing_sponsor",
             "it_sponsor",
         )
+        .annotate(initiative_planned_total=plan_total_subquery("initiative"))
         .order_by("proposed_at")
     )
 
@@ -146,6 +187,7 @@ HISTORY_FIELDS = (
     "start_date",
     "end_date",
     "marketing_share_pct",
+    "estimated_cost",
     "health",
     "lane_assessment",
     "lane_recommended",
@@ -173,6 +215,8 @@ def _label(name: str) -> str:
         return "Platforms"
     if name == "marketing_share_pct":
         return "Marketing's share"
+    if name == "estimated_cost":
+        return "Estimated cost"
     return str(Initiative._meta.get_field(name).verbose_name).capitalize().replace("It sponsor", "IT sponsor")
 
 
@@ -220,6 +264,8 @@ def initiative_history(*, initiative: Initiative, limit: int = 30) -> list[Histo
             return _assessment_text(value)
         if name == "marketing_share_pct":
             return f"{value} %"
+        if name == "estimated_cost" and value is not None:
+            return f"{value:,.2f}"
         if value in (None, ""):
             return "—"
         return str(value)

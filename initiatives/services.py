@@ -33,7 +33,7 @@ from django.utils import timezone
 from portfolio import policy
 from portfolio.fiscal import month_start
 
-from . import agreements, workflow
+from . import agreements, estimates, workflow
 from .choices import Action, Health, Lane, ProposalStatus, Side, Status
 from .lane_assessment import QUESTION_KEYS, assess_lane, justification_required
 from .models import (
@@ -44,7 +44,7 @@ from .models import (
     InitiativeTransition,
     format_initiative_code,
 )
-from .notifications import transition_notifications_queue
+from .notifications import budget_needed_notifications_queue, transition_notifications_queue
 from .rules import sponsor_side
 from .workflow import REASON_MAX, Step
 
@@ -67,6 +67,7 @@ class InitiativeFields(TypedDict, total=False):
     platforms: Iterable[Initiative]
     lane_assessment: Required[Mapping[str, object]]
     lane_justification: str
+    estimated_cost: object  # optional on a draft (None), required to submit (`estimates.submission_errors`)
 
 
 @transaction.atomic
@@ -141,6 +142,7 @@ def _validated_fields(
     platforms: Iterable[Initiative] = (),
     lane_assessment: Mapping[str, object],
     lane_justification: str = "",
+    estimated_cost: object = None,
 ) -> tuple[dict[str, object], list[Initiative]]:
     """Check every field rule of the filing form at once; raise ValidationError listing them all."""
     errors: dict[str, str] = {}
@@ -173,6 +175,7 @@ def _validated_fields(
     if start_date and end_date and end_date < start_date:
         errors["end_date"] = "The end date cannot be before the start date."
     share = _clean_share(marketing_share_pct, errors)
+    estimate = estimates.clean_estimated_cost(estimated_cost, errors)
     if health not in Health.values:
         errors["health"] = "Choose green, amber or red."
     _check_platforms(initiative=initiative, lane=lane, platforms=platforms, errors=errors)
@@ -204,6 +207,7 @@ def _validated_fields(
         "start_date": start_date,
         "end_date": end_date,
         "marketing_share_pct": share,
+        "estimated_cost": estimate,
         "health": health,
         "lane_assessment": {key: lane_assessment[key] for key in QUESTION_KEYS},
         "lane_recommended": assessment.recommended,
@@ -223,6 +227,12 @@ def initiative_field_errors(**fields) -> dict[str, str]:
     except ValidationError as error:
         return {field: messages[0] for field, messages in error.message_dict.items()}
     return {}
+
+
+def initiative_submission_errors(*, initiative: Initiative) -> dict[str, str]:
+    """What `initiative` lacks before it may be submitted ({} when nothing): the filing form shows it
+    next to its field, the submit step refuses with it (web and API alike)."""
+    return estimates.submission_errors(estimated_cost=initiative.estimated_cost)
 
 
 # --- timeline and notifications ----------------------------------------------------
@@ -318,6 +328,8 @@ def initiative_transition(*, initiative: Initiative, by: AbstractBaseUser, verb:
         raise ValueError(f"no workflow step is called {verb!r}")
     _require(by, step.action, locked, step.refused)
     reason = workflow.clean_reason(step, reason)
+    if step.to_state == Status.SUBMITTED and (missing := initiative_submission_errors(initiative=locked)):
+        raise ValidationError(missing)  # the sponsors never decide blind (PRODUCT.md §2 estimated_cost)
     previous = locked.status
     if step.dual_sign_off:
         setattr(locked, f"{sponsor_side(by, locked)}_approved_at", timezone.now())
@@ -329,9 +341,12 @@ def initiative_transition(*, initiative: Initiative, by: AbstractBaseUser, verb:
         locked.marketing_approved_at = None  # a resubmission needs both sign-offs again
         locked.it_approved_at = None
     _save(locked, by)
-    if locked.status == Status.APPROVED and previous != Status.APPROVED:
+    reached_approval = locked.status == Status.APPROVED and previous != Status.APPROVED
+    if reached_approval:
         agreements.agreement_first_create(initiative=locked, by=by)  # the share agreed at dual sign-off
     _record(initiative=locked, action=step.record, from_status=previous, by=by, reason=reason)
+    if reached_approval:
+        budget_needed_notifications_queue(initiative=locked)  # finance: it now needs a budget
     if locked.status in workflow.CLOSED:
         _withdraw_pending_proposals(locked, by=by, why=f"The initiative is {locked.get_status_display().lower()}.")
     return locked

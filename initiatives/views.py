@@ -47,6 +47,14 @@ def _visible(request, code: str) -> Initiative:
     return get_object_or_404(selectors.initiative_detail_queryset(user=request.user), code=code)
 
 
+def _plan_total(request, initiative: Initiative):
+    """The initiative's plan (sum of its budget lines) for who may see its finances; None otherwise or
+    before finance enters one."""
+    if not policy.can(request.user, "initiative.view_finances", initiative):
+        return None
+    return selectors.initiative_plan_total(initiative=initiative)
+
+
 def _posted(request):
     """The POST data to bind a form to (even when empty), or None on GET."""
     return request.POST if request.method == "POST" else None
@@ -151,16 +159,39 @@ def _render_form(request, form: InitiativeForm, initiative: Initiative | None, s
     )
 
 
+def _submitting(request) -> bool:
+    """The filing form's "Save and submit" button (on POST), or a submission sent back to the form (GET)."""
+    source = request.POST if request.method == "POST" else request.GET
+    return source.get("intent") == "submit"
+
+
+def _submit_after_save(request, form: InitiativeForm, initiative: Initiative):
+    """Take the submit step right after "Save and submit" saved the form; the form again when refused."""
+    step = workflow.status_step("submit", initiative.status)
+    try:
+        services.initiative_transition(initiative=initiative, by=request.user, verb="submit")
+    except ValidationError as error:
+        apply_service_errors(form, error)
+        return _render_form(request, form, initiative, status=400)
+    except PermissionDenied:
+        messages.warning(request, "It was saved but not submitted: its status changed meanwhile.")
+    else:
+        messages.success(request, step.notice(code=initiative.code))
+    return redirect("initiatives:detail", code=initiative.code)
+
+
 @require_http_methods(["GET", "POST"])
 def initiative_create(request):
     _require(request, "initiative.create")
-    form = InitiativeForm(_posted(request), user=request.user)
+    form = InitiativeForm(_posted(request), user=request.user, submitting=_submitting(request))
     if request.method == "POST" and form.is_valid():
         try:
             initiative = services.initiative_create(by=request.user, **form.service_kwargs())
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
+            if form.submitting:
+                return _submit_after_save(request, form, initiative)
             messages.success(request, f"{initiative.code} was saved as a draft. Submit it when it is ready.")
             return redirect("initiatives:detail", code=initiative.code)
     return _render_form(request, form, None, status=400 if form.is_bound else 200)
@@ -168,9 +199,15 @@ def initiative_create(request):
 
 @require_http_methods(["GET", "POST"])
 def initiative_edit(request, code: str):
+    """Edit a draft or rejected initiative. `?intent=submit` (where a refused submission sends the owner)
+    shows the saved values with what submitting still needs marked next to its field."""
     initiative = _visible(request, code)
     _require(request, "initiative.edit", initiative)
-    form = InitiativeForm(_posted(request), user=request.user, instance=initiative)
+    submitting = _submitting(request)
+    data = _posted(request)
+    if data is None and submitting:
+        data = InitiativeForm.data_from(initiative)
+    form = InitiativeForm(data, user=request.user, instance=initiative, submitting=submitting)
     if request.method == "POST" and form.is_valid():
         try:
             services.initiative_update(initiative=initiative, by=request.user, **form.service_kwargs())
@@ -180,8 +217,13 @@ def initiative_edit(request, code: str):
             messages.error(request, "This initiative can no longer be edited: someone changed its status meanwhile.")
             return redirect("initiatives:detail", code=initiative.code)
         else:
+            if submitting:
+                return _submit_after_save(request, form, initiative)
             messages.success(request, f"Your changes to {initiative.code} were saved.")
             return redirect("initiatives:detail", code=initiative.code)
+    elif request.method == "GET" and submitting:
+        form.is_valid()  # mark what submitting needs; a GET is never an error
+        return _render_form(request, form, initiative)
     return _render_form(request, form, initiative, status=400 if form.is_bound else 200)
 
 
@@ -279,6 +321,10 @@ def initiative_detail(request, code: str):
         "health_step": workflow.UPDATE_HEALTH,
         "sponsor_side": sponsor_side(user, initiative),
         "reporting_currency": settings.REPORTING_CURRENCY,
+        "submission_errors": services.initiative_submission_errors(initiative=initiative)
+        if allowed["submit"] and initiative.status in workflow.EDITABLE
+        else {},
+        "plan_total": _plan_total(request, initiative),
         "budget_grid_year": fiscal_year_label(_budget_grid_year(initiative)),
         "sign_offs": [
             ("Marketing sponsor", initiative.marketing_sponsor, initiative.marketing_approved_at, "marketing"),
@@ -311,6 +357,10 @@ def initiative_transition(request, code: str, action: str):
                 initiative=initiative, by=request.user, verb=step.verb, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
+            if _lacks_filing_fields(error, form) and policy.can(request.user, "initiative.edit", initiative):
+                # What submitting lacks is a field of the filing form: show it there, next to the field.
+                messages.error(request, f"{initiative.code} was not submitted: " + " ".join(error.messages))
+                return redirect(reverse("initiatives:edit", args=[initiative.code]) + "?intent=submit")
             apply_service_errors(form, error)
         except PermissionDenied:
             messages.warning(
@@ -323,9 +373,21 @@ def initiative_transition(request, code: str, action: str):
     return render(
         request,
         "initiatives/confirm.html",
-        {"initiative": initiative, "form": form, "step": step, "action_url": request.path},
+        {
+            "initiative": initiative,
+            "form": form,
+            "step": step,
+            "action_url": request.path,
+            "shows_money": step.to_state in (Status.SUBMITTED, Status.APPROVED, Status.REJECTED),
+            "plan_total": _plan_total(request, initiative),
+        },
         status=400 if form.is_bound else 200,
     )
+
+
+def _lacks_filing_fields(error: ValidationError, form) -> bool:
+    """The service refused for a field the confirmation form does not have (the estimate, to submit)."""
+    return hasattr(error, "error_dict") and any(field not in form.fields for field in error.error_dict)
 
 
 @require_POST
@@ -374,7 +436,7 @@ def change_proposal_create(request, code: str):
     return render(
         request,
         "initiatives/change_proposal_form.html",
-        {"initiative": initiative, "form": form},
+        {"initiative": initiative, "form": form, "plan_total": _plan_total(request, initiative)},
         status=400 if form.is_bound else 200,
     )
 
@@ -412,6 +474,7 @@ def change_proposal_decide(request, code: str, pk: int, decision: str):
             "form": form,
             "step": step,
             "action_url": reverse("initiatives:change_decide", args=[initiative.code, proposal.pk, step.verb]),
+            "plan_total": _plan_total(request, initiative),
         },
         status=400 if form.is_bound else 200,
     )

@@ -105,7 +105,8 @@ SUBMIT = Step(
     button="Submit for approval",
     done="{code} was submitted: both sponsors have been notified.",
     refused="Only the owner may submit a draft or rejected initiative.",
-    explain="Both sponsors will be asked to approve it. You cannot edit it while it waits.",
+    explain="Both sponsors will be asked to approve it, its estimated cost in view (it needs one). "
+    "You cannot edit it while it waits.",
 )
 RESUBMIT = Step(
     action="initiative.submit",
@@ -116,7 +117,8 @@ RESUBMIT = Step(
     button="Resubmit for approval",
     done="{code} was resubmitted: both sponsors have been notified.",
     refused="Only the owner may submit a draft or rejected initiative.",
-    explain="Both sponsors will be asked to approve it again. You cannot edit it while it waits.",
+    explain="Both sponsors will be asked to approve it again, its estimated cost in view (it needs one). "
+    "You cannot edit it while it waits.",
 )
 APPROVE = Step(
     action="initiative.approve",

@@ -61,6 +61,7 @@ class InitiativeFactory(factory.django.DjangoModelFactory):
     start_date = dt.date(2026, 1, 1)
     end_date = dt.date(2026, 12, 31)
     marketing_share_pct = Decimal("60.00")
+    estimated_cost = Decimal("500000.00")
     health = "green"
 
 

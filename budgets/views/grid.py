@@ -28,7 +28,8 @@ from budgets.services.budgets import BudgetGridConflictError, budget_grid_save, 
 from budgets.views.common import current_fiscal_year, requested_fiscal_year, require
 from initiatives.models import Initiative
 from initiatives.rules import visible_initiatives
-from portfolio.fiscal import fiscal_year_label, parse_fiscal_year
+from initiatives.selectors import approved_without_budget
+from portfolio.fiscal import fiscal_year, fiscal_year_label, parse_fiscal_year
 from portfolio.pagination import web_page_number
 from portfolio.policy import can
 from portfolio.text import canonical_code, unstorable_character
@@ -36,12 +37,26 @@ from portfolio.text import canonical_code, unstorable_character
 # --- landing ---------------------------------------------------------------------------
 
 
+HOME_WAITING_LIMIT = 10  # the overview stays an overview: the ten that start first
+
+
+def _grid_year_label(initiative: Initiative, current: int) -> str:
+    """The fiscal year whose grid to open first: this one, within the initiative's years."""
+    first, last = fiscal_year(initiative.start_date), fiscal_year(initiative.end_date)
+    return fiscal_year_label(min(max(current, first), max(first, last)))
+
+
 def finance_home(request):
     require(request, "budgets.manage")
     today = timezone.localdate()
     this_month = today.replace(day=1)
     latest_lock = PeriodLock.objects.select_related("locked_by").first()
+    waiting, waiting_count = approved_without_budget(user=request.user, limit=HOME_WAITING_LIMIT)
+    for initiative in waiting:
+        initiative.grid_year_label = _grid_year_label(initiative, current_fiscal_year())
     context = {
+        "without_budget": waiting,
+        "without_budget_count": waiting_count,
         "tab": "home",
         "fiscal_year": current_fiscal_year(),
         "fiscal_year_label": fiscal_year_label(current_fiscal_year()),

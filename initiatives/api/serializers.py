@@ -19,6 +19,7 @@ from initiatives.choices import Health, Lane
 from initiatives.lane_assessment import QUESTIONS
 from initiatives.models import CoFundingAgreement, Initiative, InitiativeChangeProposal
 from initiatives.rules import visible_initiatives
+from portfolio import forecasts, policy
 from portfolio.api import ValueOrLabelChoiceField, service_error_detail
 from portfolio.text import canonical_code
 
@@ -99,6 +100,14 @@ class InitiativeSerializer(serializers.ModelSerializer):
     lane_recommended = serializers.ChoiceField(
         choices=Lane.choices, allow_blank=True, read_only=True, help_text="What the questionnaire recommends."
     )
+    estimated_cost = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="What the PM expects the whole initiative to cost (reporting currency); null on a draft "
+        "without one. Required to submit.",
+    )
     url = serializers.HyperlinkedIdentityField(view_name="api:initiative-detail", lookup_field="code")
 
     class Meta:
@@ -117,6 +126,7 @@ class InitiativeSerializer(serializers.ModelSerializer):
             "end_date",
             "marketing_share_pct",
             "it_share_pct",
+            "estimated_cost",
             "health",
             "platforms",
             "lane_assessment",
@@ -128,6 +138,27 @@ class InitiativeSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+class InitiativeDetailSerializer(InitiativeSerializer):
+    """One initiative (`/api/initiatives/<code>/`): the list's fields and its estimate at completion."""
+
+    estimate_at_completion = serializers.SerializerMethodField(
+        help_text="Its whole-life forecast (PRODUCT.md §3): the sum of forecast_total over all its split rows, "
+        "as of the latest recompute; null for who may not see its finances."
+    )
+
+    class Meta(InitiativeSerializer.Meta):
+        fields = [*InitiativeSerializer.Meta.fields, "estimate_at_completion"]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "format": "decimal", "nullable": True, "example": "480000.00"})
+    def get_estimate_at_completion(self, initiative: Initiative) -> str | None:
+        request = self.context.get("request")
+        if request is None or not policy.can(request.user, "initiative.view_finances", initiative):
+            return None
+        total = forecasts.estimates_at_completion([initiative.pk])[initiative.pk]
+        return f"{total:.2f}"
 
 
 class InitiativeInputSerializer(serializers.Serializer):
@@ -142,6 +173,15 @@ class InitiativeInputSerializer(serializers.Serializer):
     end_date = serializers.DateField()
     marketing_share_pct = serializers.DecimalField(
         max_digits=5, decimal_places=2, help_text="Marketing's share of every cost, 0–100; IT bears the rest."
+    )
+    estimated_cost = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="What the whole initiative is expected to cost, ≥ 0 (reporting currency). May be left out "
+        "of a draft; required to submit.",
     )
     health = ValueOrLabelChoiceField(choices=Health.choices, default=Health.GREEN)
     platforms = VisibleInitiativeField(many=True, required=False, help_text="Codes of core-stack initiatives.")
@@ -166,6 +206,7 @@ class InitiativeInputSerializer(serializers.Serializer):
             "start_date": initiative.start_date,
             "end_date": initiative.end_date,
             "marketing_share_pct": initiative.marketing_share_pct,
+            "estimated_cost": initiative.estimated_cost,
             "health": initiative.health,
             "platforms": list(initiative.platforms.order_by("id")),
             "lane_assessment": dict(initiative.lane_assessment or {}),

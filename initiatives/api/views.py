@@ -29,6 +29,7 @@ from portfolio.text import canonical_code
 
 from .serializers import (
     AgreementSerializer,
+    InitiativeDetailSerializer,
     InitiativeInputSerializer,
     InitiativeSerializer,
     ProposalInputSerializer,
@@ -72,7 +73,7 @@ def _transition_action(verb: str):
         summary=f"{first.button} ({first.who.label})",
         description=description,
         request=TransitionSerializer,
-        responses={200: InitiativeSerializer},
+        responses={200: InitiativeDetailSerializer},
         parameters=[CODE_PARAMETER],
         tags=["initiatives"],
     )(take_step)
@@ -84,25 +85,29 @@ def _transition_action(verb: str):
         description="Every initiative you may see (a PM does not see other PMs' drafts), newest first "
         "unless `sort` says otherwise.",
     ),
-    retrieve=extend_schema(summary="Read an initiative", parameters=[CODE_PARAMETER]),
+    retrieve=extend_schema(
+        summary="Read an initiative",
+        description="With its `estimate_at_completion` (sum of its split rows' `forecast_total`).",
+        parameters=[CODE_PARAMETER],
+    ),
     create=extend_schema(
         summary="File an initiative (PMs)",
         description="Files a draft owned by you. The field rules are the filing form's: sponsors must be "
         "executives of their side, the end not before the start, the share between 0 and 100, and a "
         "justification when the lane differs from the questionnaire's recommendation.",
         request=InitiativeInputSerializer,
-        responses={201: InitiativeSerializer},
+        responses={201: InitiativeDetailSerializer},
     ),
     update=extend_schema(
         summary="Revise a draft or rejected initiative (its owner)",
         request=InitiativeInputSerializer,
-        responses={200: InitiativeSerializer},
+        responses={200: InitiativeDetailSerializer},
         parameters=[CODE_PARAMETER],
     ),
     partial_update=extend_schema(
         summary="Revise some fields of a draft or rejected initiative (its owner)",
         request=InitiativeInputSerializer(partial=True),
-        responses={200: InitiativeSerializer},
+        responses={200: InitiativeDetailSerializer},
         parameters=[CODE_PARAMETER],
     ),
 )
@@ -131,6 +136,9 @@ class InitiativeViewSet(
         **{step.verb: step.action for step in workflow.STATUS_STEPS},
     }
 
+    def get_serializer_class(self):
+        return InitiativeSerializer if self.action == "list" else InitiativeDetailSerializer
+
     def get_queryset(self):
         platforms = Prefetch("platforms", queryset=Initiative.objects.only("id", "code").order_by("id"))
         return initiative_queryset(user=self.request.user).prefetch_related(platforms)
@@ -147,7 +155,7 @@ class InitiativeViewSet(
 
     def _show(self, initiative: Initiative, status_code: int = status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().get(pk=initiative.pk)
-        data = InitiativeSerializer(fresh, context=self.get_serializer_context()).data
+        data = InitiativeDetailSerializer(fresh, context=self.get_serializer_context()).data
         # str(): the field gives a Hyperlink (a str subclass), which WSGI servers refuse in a header.
         headers = {"Location": str(data["url"])} if status_code == status.HTTP_201_CREATED else None
         return Response(data, status=status_code, headers=headers)

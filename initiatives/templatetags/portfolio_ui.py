@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from decimal import Decimal
 
 from django import template
+from django.conf import settings
 from django.utils.html import format_html
 
 from initiatives.choices import Health, Lane, Status
+from initiatives.estimates import EstimateSplit, estimate_split
 from portfolio import policy
 from portfolio.fiscal import month_label
 
@@ -25,6 +28,29 @@ STATUS_CLASSES = {
 }
 LANE_CLASSES = {Lane.FAST_LANE: "lane-fast", Lane.CORE_STACK: "lane-core"}
 HEALTH_CLASSES = {Health.GREEN: "health-green", Health.AMBER: "health-amber", Health.RED: "health-red"}
+
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CHF": "CHF "}
+
+
+@register.filter
+def amount(value) -> str:
+    """An amount of reporting currency as people read it: `$300,000`, `$1,250.50` (cents only when there
+    are some), `−$20.00` when negative; "" for None."""
+    if value is None or value == "":
+        return ""
+    value = Decimal(value)
+    currency = settings.REPORTING_CURRENCY
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+    digits = f"{abs(value):,.0f}" if value == value.to_integral_value() else f"{abs(value):,.2f}"
+    return f"{'−' if value < 0 else ''}{symbol}{digits}"
+
+
+@register.simple_tag
+def split_estimate(estimated_cost, marketing_share_pct) -> EstimateSplit | None:
+    """`{% split_estimate initiative.estimated_cost share as money %}`: the estimate split by a (proposed)
+    share, marketing rounded half up to cents and IT the rest (`initiatives.estimates`)."""
+    return estimate_split(estimated_cost, marketing_share_pct)
 
 
 @register.simple_tag

@@ -62,6 +62,7 @@ def test_file_approve_budget_spend_recompute_and_read_the_split():
             "start_date": "2026-02-01",
             "end_date": "2026-09-30",
             "marketing_share_pct": "60.00",
+            "estimated_cost": "2500.00",
             "lane_assessment": {
                 "customer_facing": "yes",
                 "maturity": "experiment",

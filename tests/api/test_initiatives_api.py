@@ -25,6 +25,7 @@ def filing(executive_marketing, executive_it):
         "start_date": "2026-02-01",
         "end_date": "2026-09-30",
         "marketing_share_pct": "60.00",
+        "estimated_cost": "500000.00",
         "lane_assessment": dict(FAST_LANE_ANSWERS),
     }
 

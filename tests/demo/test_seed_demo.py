@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import given, settings
@@ -524,3 +525,25 @@ def test_seeding_the_history_takes_as_many_statements_at_any_size():
     # months' and settlements' dates (read, then one bulk update each), and one entry per month
     # split.closing freezes (4 of the 6 months): a number of months, never of records.
     assert 0 < len(large) == len(small) <= 16
+
+
+def test_seeded_estimates_are_believable_near_the_plan_some_over_some_under(db):
+    """Every initiative past draft has an estimate (it was submitted with one), to the nearest thousand; where
+    the seed plans the whole initiative (done inside the window), the estimate is its plan −20 % to +25 %,
+    give or take the ±15 % of the monthly lines."""
+    call_command("seed_demo", initiatives=200, expenses=1000, months=24, seed=3, stdout=io.StringIO())
+    initiatives = list(Initiative.objects.annotate(plan=Sum("budget_lines__amount")))
+    assert all(i.estimated_cost is not None for i in initiatives if i.status != Status.DRAFT)
+    drafts = [i for i in initiatives if i.status == Status.DRAFT]
+    assert any(i.estimated_cost is None for i in drafts) and any(i.estimated_cost for i in drafts)
+    assert all(i.estimated_cost % 1000 == 0 and i.estimated_cost >= 1000 for i in initiatives if i.estimated_cost)
+    window = set(window_months(24))
+    whole = [
+        i
+        for i in initiatives
+        if i.status == Status.DONE and month_start(i.start_date) in window and i.plan and i.estimated_cost
+    ]
+    assert len(whole) >= 5
+    ratios = [i.estimated_cost / i.plan for i in whole]
+    assert all(Decimal("0.69") <= ratio <= Decimal("1.48") for ratio in ratios), ratios
+    assert any(ratio > 1 for ratio in ratios) and any(ratio < 1 for ratio in ratios)

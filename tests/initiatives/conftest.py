@@ -23,6 +23,7 @@ def filing(executive_marketing, executive_it):
         "start_date": dt.date(2026, 2, 1),
         "end_date": dt.date(2026, 9, 30),
         "marketing_share_pct": Decimal("60.00"),
+        "estimated_cost": Decimal("500000.00"),
         "health": "green",
         "platforms": [],
         "lane_assessment": dict(FAST_LANE_ANSWERS),

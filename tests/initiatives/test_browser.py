@@ -72,8 +72,13 @@ def test_pm_files_and_submits_then_both_sponsors_approve(browser, live_server, t
     initiative = Initiative.objects.get()
     assert page.url.endswith(f"/initiatives/{initiative.code}/")
 
+    # Saved without an estimate: submitting sends the PM back to the form, the error next to the field.
     page.click("button:has-text('Submit for approval')")
+    expect(page.locator("#id_estimated_cost_error")).to_contain_text("Enter the estimated cost before submitting")
+    page.fill("#id_estimated_cost", "500000")
+    page.click("button:has-text('Save and submit for approval')")
     expect(page.locator("#initiative-status")).to_have_text("Submitted")
+    expect(page.locator("#estimate")).to_contain_text("marketing 60 % · $300,000")
     _shot(page, "03-detail-submitted")
 
     # The marketing sponsor approves: one sign-off is not enough.

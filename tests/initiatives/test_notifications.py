@@ -76,13 +76,16 @@ def test_notifications_are_written_in_the_transitions_transaction_and_vanish_wit
     assert mail.outbox == []
 
 
-def test_writing_a_transitions_notifications_costs_two_queries(
+def test_writing_a_transitions_notifications_costs_three_queries(
     pm, draft, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     services.initiative_submit(initiative=draft, by=pm)
     Notification.objects.all().delete()
     entry = InitiativeTransition.objects.select_related("initiative", "by").get(action=Action.SUBMIT)
-    with django_capture_on_commit_callbacks(execute=False), django_assert_num_queries(2):  # the people; the rows
+    with (
+        django_capture_on_commit_callbacks(execute=False),
+        django_assert_num_queries(3),
+    ):  # the people; the plan; the rows
         rows = notifications.transition_notifications_queue(entry=entry)
     assert len(rows) == 2
 
