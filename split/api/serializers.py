@@ -30,6 +30,8 @@ FORECAST_HELP = {
     "forecast_marketing": "Marketing's part of the forecast, rounded per row with the month's share.",
     "forecast_it": "IT's part of the forecast: forecast_total − forecast_marketing.",
 }
+if tuple(FORECAST_HELP) != FORECAST_COLUMNS:  # pragma: no cover - guards the help against the one list of columns
+    raise ImportError("split.api.serializers.FORECAST_HELP is out of step with split.arithmetic.FORECAST_COLUMNS")
 TRUE_UP_STATE_HELP = {
     "true_up_settled": "The true-up of closed months an active settlement holds.",
     "true_up_outstanding": "The true-up of closed months not yet settled.",
