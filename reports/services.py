@@ -45,13 +45,6 @@ EXPORT_KINDS: dict[str, tuple[str, str]] = {
     ExportFormat.FORECAST_XLSX: ("forecast-report", "xlsx"),
 }
 FORECAST_FORMATS = (ExportFormat.FORECAST_CSV, ExportFormat.FORECAST_XLSX)
-# What writes each format's file: a workbook writer (returns its rows) or a CSV chunk generator.
-WORKBOOK_WRITERS = {ExportFormat.XLSX: write_split_xlsx, ExportFormat.FORECAST_XLSX: write_forecast_xlsx}
-CSV_WRITERS = {
-    ExportFormat.CSV: split_csv_chunks,
-    ExportFormat.JOURNAL: journal_csv_chunks,
-    ExportFormat.FORECAST_CSV: forecast_csv_chunks,
-}
 EXPORTS_FOLDER = "exports"
 # A queued export no worker picked up within this many seconds is dropped by the broker.
 QUEUED_EXPORT_EXPIRES_SECONDS = 3600
@@ -184,10 +177,17 @@ def export_job_run(*, job_id: uuid.UUID | str) -> ExportJob:
         progress = _ProgressRecorder(job)
         with open(partial, "wb") as target:
             requested_by = job.requested_by.get_full_name() or job.requested_by.get_username()
-            if job.format in WORKBOOK_WRITERS:
-                rows = WORKBOOK_WRITERS[job.format](export, target, requested_by=requested_by, progress=progress)
+            if job.format == ExportFormat.XLSX:
+                rows = write_split_xlsx(export, target, requested_by=requested_by, progress=progress)
+            elif job.format == ExportFormat.FORECAST_XLSX:
+                rows = write_forecast_xlsx(export, target, requested_by=requested_by, progress=progress)
             else:
-                write_chunks(CSV_WRITERS[job.format](export.filters, progress=progress), target)
+                chunks = {
+                    ExportFormat.CSV: split_csv_chunks,
+                    ExportFormat.JOURNAL: journal_csv_chunks,
+                    ExportFormat.FORECAST_CSV: forecast_csv_chunks,
+                }[job.format]
+                write_chunks(chunks(export.filters, progress=progress), target)
                 rows = progress.rows
         os.replace(partial, final)
         ExportJob.finish(
