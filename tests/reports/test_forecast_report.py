@@ -294,3 +294,30 @@ def test_a_large_forecast_workbook_is_prepared_in_the_background(hand_computed, 
     assert len(forecast_sheet_cells(export_file_path(job).read_bytes())) == 5  # header, 3 lines, totals
     assert csv_job.rows_written == 2
     assert parse_csv(export_file_path(csv_job).read_bytes())[1:] == [LOYALTY_FY2026, FORMULA_FY2026]
+
+
+def test_the_reports_lines_add_up_to_the_summary_of_each_fiscal_year_and_marketing_plus_it_is_the_total(
+    export_portfolio,
+):
+    """On the awkward portfolio (July fiscal years, odd shares, credits): the report's lines of each year sum
+    to `split_summary`'s forecast of that year (what the dashboard and the API read), to the cent."""
+    header, *lines = csv_lines()
+    by_year: dict[str, dict[str, Decimal]] = {}
+    for line in lines:
+        values = dict(zip(header, line, strict=True))
+        assert D(values["forecast_marketing"]) + D(values["forecast_it"]) == D(values["forecast_total"])
+        assert D(values["planned_total"]) - D(values["forecast_total"]) == D(values["variance_at_completion"])
+        sums = by_year.setdefault(values["fiscal_year"], dict.fromkeys(("forecast_total", "forecast_marketing"), D(0)))
+        for column in sums:
+            sums[column] += D(values[column])
+
+    years = split_summary("fiscal_year")
+
+    assert by_year == {
+        f"FY{year['fiscal_year']}": {
+            "forecast_total": year["forecast_total"],
+            "forecast_marketing": year["forecast_marketing"],
+        }
+        for year in years
+    }
+    assert len(lines) == len({(line[0], line[1]) for line in lines})  # one line per initiative and year
