@@ -7,3 +7,5 @@ class ExportFormat(models.TextChoices):
     CSV = "csv", "CSV"
     XLSX = "xlsx", "Excel (XLSX)"
     JOURNAL = "journal", "True-up journal (CSV)"
+    FORECAST_CSV = "forecast_csv", "Forecast report (CSV)"
+    FORECAST_XLSX = "forecast_xlsx", "Forecast report (XLSX)"

@@ -27,7 +27,7 @@ class ExportJob(Job):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    format = models.CharField(max_length=8, choices=ExportFormat.choices)
+    format = models.CharField(max_length=16, choices=ExportFormat.choices)
     filters = models.JSONField(default=dict, blank=True, help_text="The query parameters of the export, normalised.")
     row_count = models.PositiveIntegerField(null=True, blank=True, help_text="Rows to write (known when queued).")
     rows_written = models.PositiveIntegerField(default=0)

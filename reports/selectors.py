@@ -14,7 +14,14 @@ from initiatives.choices import Lane, Status
 from reports.cells import fiscal_year_text
 from reports.models import ExportJob
 from split.models import SplitRow
-from split.selectors import FILTER_NAMES, SplitFilters, latest_successful_run, split_rows, split_summary
+from split.selectors import (
+    FILTER_NAMES,
+    SplitFilters,
+    forecast_report_totals,
+    latest_successful_run,
+    split_rows,
+    split_summary,
+)
 
 # A background export's file (and its job) is kept this long, then removed by the nightly purge.
 EXPORT_KEEP_DAYS = 7
@@ -80,6 +87,10 @@ class SplitExport:
     def totals(self) -> dict[str, Any]:
         """`rows` and the ten amounts summed over the export (split_summary, whole selection)."""
         return split_summary(None, self.filters)[0]
+
+    def forecast_totals(self) -> dict[str, Any]:
+        """The forecast report's summed columns over the selection, and its `lines` (initiative-years)."""
+        return forecast_report_totals(self.filters)
 
 
 def export_fiscal_years() -> list[int]:

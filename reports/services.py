@@ -26,6 +26,8 @@ from django.utils import timezone
 from portfolio import jobs
 from portfolio.jobs import JobStatus, QueueUnavailable, describe_failure
 from reports.choices import ExportFormat
+from reports.forecast import forecast_csv_chunks
+from reports.forecast_xlsx import write_forecast_xlsx
 from reports.journal import journal_csv_chunks, journal_rows
 from reports.models import ExportJob
 from reports.selectors import EXPORT_KEEP_DAYS, SplitExport
@@ -39,7 +41,10 @@ EXPORT_KINDS: dict[str, tuple[str, str]] = {
     ExportFormat.CSV: ("split-report", "csv"),
     ExportFormat.XLSX: ("split-report", "xlsx"),
     ExportFormat.JOURNAL: ("true-up-journal", "csv"),
+    ExportFormat.FORECAST_CSV: ("forecast-report", "csv"),
+    ExportFormat.FORECAST_XLSX: ("forecast-report", "xlsx"),
 }
+FORECAST_FORMATS = (ExportFormat.FORECAST_CSV, ExportFormat.FORECAST_XLSX)
 EXPORTS_FOLDER = "exports"
 # A queued export no worker picked up within this many seconds is dropped by the broker.
 QUEUED_EXPORT_EXPIRES_SECONDS = 3600
@@ -59,9 +64,11 @@ ExportQueueUnavailable = QueueUnavailable
 
 
 def export_row_count(export: SplitExport, export_format: str) -> int:
-    """How many data rows the file will have (journal: the rows with a true-up)."""
+    """How many data rows the file will have (journal: the rows with a true-up; forecast: initiative-years)."""
     if export_format == ExportFormat.JOURNAL:
         return journal_rows(export.filters).count()
+    if export_format in FORECAST_FORMATS:
+        return export.forecast_totals()["lines"]
     return export.row_count()
 
 
@@ -169,14 +176,18 @@ def export_job_run(*, job_id: uuid.UUID | str) -> ExportJob:
         final.parent.mkdir(parents=True, exist_ok=True)
         progress = _ProgressRecorder(job)
         with open(partial, "wb") as target:
+            requested_by = job.requested_by.get_full_name() or job.requested_by.get_username()
             if job.format == ExportFormat.XLSX:
-                requested_by = job.requested_by.get_full_name() or job.requested_by.get_username()
                 rows = write_split_xlsx(export, target, requested_by=requested_by, progress=progress)
-            elif job.format == ExportFormat.CSV:
-                write_chunks(split_csv_chunks(export.filters, progress=progress), target)
-                rows = progress.rows
+            elif job.format == ExportFormat.FORECAST_XLSX:
+                rows = write_forecast_xlsx(export, target, requested_by=requested_by, progress=progress)
             else:
-                write_chunks(journal_csv_chunks(export.filters, progress=progress), target)
+                chunks = {
+                    ExportFormat.CSV: split_csv_chunks,
+                    ExportFormat.JOURNAL: journal_csv_chunks,
+                    ExportFormat.FORECAST_CSV: forecast_csv_chunks,
+                }[job.format]
+                write_chunks(chunks(export.filters, progress=progress), target)
                 rows = progress.rows
         os.replace(partial, final)
         ExportJob.finish(

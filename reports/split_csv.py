@@ -52,6 +52,11 @@ def split_csv_line(values: Iterable[Any]) -> str:
 _SQL_TRIGGER_CODES = ", ".join(str(ord(character)) for character in FORMULA_TRIGGERS)
 
 
+def sql_text_cell(name: str) -> str:
+    """`csv_text` in SQL: a text column as COPY … CSV writes it like the Python path (formula-safe, empty unquoted)."""
+    return f"CASE WHEN ascii({name}) IN ({_SQL_TRIGGER_CODES}) THEN '''' || {name} ELSE nullif({name}, '') END"
+
+
 def _sql_cell(column: str) -> str:
     name = f"r.{column}"
     if column == "fiscal_year":
@@ -59,7 +64,7 @@ def _sql_cell(column: str) -> str:
     if column == "month":
         return f"to_char({name}, 'YYYY-MM')"
     if column in TEXT_COLUMNS:
-        return f"CASE WHEN ascii({name}) IN ({_SQL_TRIGGER_CODES}) THEN '''' || {name} ELSE nullif({name}, '') END"
+        return sql_text_cell(name)
     return f"{name}::text"
 
 

@@ -1,9 +1,9 @@
-"""Finance exports (PRODUCT.md §4): the reports page, the split report as CSV and XLSX, the true-up journal.
+"""Finance exports (PRODUCT.md §4): the reports page, the split and forecast reports as CSV and XLSX, the journal.
 
 Thin: the policy decides (`reports.export`, finance only), the writers
-(reports.split_csv, reports.journal, reports.xlsx) and reports.services write the
-files, the selectors read. `/reports/split.csv` and
-`/reports/true-up-journal.csv` always stream (memory flat, seconds even for the
+(reports.split_csv, reports.forecast, reports.journal, reports.xlsx, reports.forecast_xlsx)
+and reports.services write the files, the selectors read. `/reports/split.csv`,
+`/reports/forecast.csv` and `/reports/true-up-journal.csv` always stream (memory flat, seconds even for the
 whole portfolio), so scripts can rely on the URLs; an XLSX above
 `EXPORT_ASYNC_ROWS` rows, and every export the reports page starts above it, is
 written in the background instead.
@@ -30,6 +30,8 @@ from portfolio.jobs import JobStatus
 from portfolio.policy import can
 from reports.cells import quarter_months_text
 from reports.choices import ExportFormat
+from reports.forecast import forecast_csv_chunks
+from reports.forecast_xlsx import write_forecast_xlsx
 from reports.journal import journal_csv_chunks, settlement_label
 from reports.models import ExportJob
 from reports.selectors import EXPORT_KEEP_DAYS, SplitExport, export_expires_at, export_fiscal_years, export_jobs_for
@@ -37,12 +39,16 @@ from reports.services import ExportQueueUnavailable, export_file_path, export_jo
 from reports.split_csv import split_csv_chunks
 from reports.xlsx import write_split_xlsx
 from split.arithmetic import SPLIT_COLUMNS, marketing_share_of_actual
-from split.selectors import FILTER_NAMES, SplitFilterError, SplitFilters, split_summary
+from split.selectors import FILTER_NAMES, FORECAST_REPORT_COLUMNS, SplitFilterError, SplitFilters, split_summary
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CONTENT_TYPES = {ExportFormat.CSV: CSV_CONTENT_TYPE, ExportFormat.XLSX: XLSX_CONTENT_TYPE}
-CONTENT_TYPES[ExportFormat.JOURNAL] = CSV_CONTENT_TYPE
+CONTENT_TYPES |= {
+    ExportFormat.JOURNAL: CSV_CONTENT_TYPE,
+    ExportFormat.FORECAST_CSV: CSV_CONTENT_TYPE,
+    ExportFormat.FORECAST_XLSX: XLSX_CONTENT_TYPE,
+}
 POLL_SECONDS = 1
 # A job still queued after this long most likely has no worker to run it: say so.
 NO_WORKER_HINT_SECONDS = 120
@@ -96,8 +102,13 @@ def true_up_journal_csv(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def split_xlsx(request: HttpRequest) -> HttpResponse:
-    """/reports/split.xlsx: the workbook, written to a temporary file then sent.
+def forecast_csv(request: HttpRequest) -> HttpResponse:
+    """/reports/forecast.csv: one line per initiative and fiscal year, streamed like the split CSV."""
+    return _streamed_csv(request, forecast_csv_chunks, "forecast-report")
+
+
+def _workbook(request: HttpRequest, *, name: str, rows: Callable[[SplitExport], int], write) -> HttpResponse:
+    """A finance workbook of the request's filters, written to a temporary file then sent.
 
     Above EXPORT_ASYNC_ROWS rows it would take too long for one request: the
     person is sent to the reports page, which prepares it in the background.
@@ -107,19 +118,36 @@ def split_xlsx(request: HttpRequest) -> HttpResponse:
         export = SplitExport.prepare(request.GET)
     except SplitFilterError as exc:
         return _bad_filters(exc)
-    rows = export.row_count()
-    if rows > settings.EXPORT_ASYNC_ROWS:
+    count = rows(export)
+    if count > settings.EXPORT_ASYNC_ROWS:
         messages.info(
             request,
-            f"This report has {rows:,} rows: an XLSX that large is prepared in the background. "
+            f"This report has {count:,} rows: an XLSX that large is prepared in the background. "
             "Press “Prepare XLSX” below; it appears under My exports when it is ready.",
         )
         return redirect(_reports_url(export))
     handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes (and so deletes) it
-    write_split_xlsx(export, handle, requested_by=requester_name(request.user))
+    write(export, handle, requested_by=requester_name(request.user))
     handle.seek(0)
     response = FileResponse(handle, content_type=XLSX_CONTENT_TYPE)
-    return _attachment(response, export.filename("split-report", "xlsx"))
+    return _attachment(response, export.filename(name, "xlsx"))
+
+
+@require_GET
+def split_xlsx(request: HttpRequest) -> HttpResponse:
+    """/reports/split.xlsx: the split workbook (in the background above EXPORT_ASYNC_ROWS rows)."""
+    return _workbook(request, name="split-report", rows=lambda export: export.row_count(), write=write_split_xlsx)
+
+
+@require_GET
+def forecast_xlsx(request: HttpRequest) -> HttpResponse:
+    """/reports/forecast.xlsx: the forecast workbook (in the background above EXPORT_ASYNC_ROWS lines)."""
+    return _workbook(
+        request,
+        name="forecast-report",
+        rows=lambda export: export.forecast_totals()["lines"],
+        write=write_forecast_xlsx,
+    )
 
 
 def _reports_url(export: SplitExport) -> str:
@@ -141,6 +169,7 @@ def reports_index(request: HttpRequest) -> HttpResponse:
         errors = exc.errors
         export = SplitExport.prepare(SplitFilters())
     totals = export.totals() if not errors else None
+    forecast = export.forecast_totals() if not errors else None
     quarters = split_summary("quarter", export.filters, with_true_up_states=True) if not errors else []
     for quarter in quarters:
         quarter["months_text"] = quarter_months_text(quarter["fiscal_year"], quarter["fiscal_quarter"])
@@ -165,6 +194,9 @@ def reports_index(request: HttpRequest) -> HttpResponse:
         ),
         "quarters": quarters,
         "columns": SPLIT_COLUMNS,
+        "forecast": forecast,
+        "forecast_columns": FORECAST_REPORT_COLUMNS,
+        "forecast_in_background": bool(forecast) and forecast["lines"] > settings.EXPORT_ASYNC_ROWS,
         "query": query,
         "filtered": bool(query),
         "in_background": rows > settings.EXPORT_ASYNC_ROWS,
@@ -193,7 +225,7 @@ def export_create(request: HttpRequest) -> HttpResponse:
         messages.error(request, "The export was not started: " + " ".join(exc.errors.values()))
         return redirect(back)
     except ValueError:
-        messages.error(request, "The export was not started: choose CSV, XLSX or the journal.")
+        messages.error(request, "The export was not started: choose one of the files offered.")
         return redirect(back)
     except ExportQueueUnavailable as exc:
         messages.error(request, str(exc))

@@ -44,7 +44,7 @@ COVER_SHEET = "Cover"
 _COLUMN_WIDTHS = {"initiative_title": 52, "initiative_code": 14, "fiscal_year": 11, "month": 9}
 
 
-class _Formats:
+class Formats:
     """The workbook's cell formats, made once per workbook."""
 
     def __init__(self, workbook, currency: str):
@@ -72,7 +72,7 @@ class _Formats:
         self.note = workbook.add_format({"font_color": "#6B7280", "text_wrap": True, "valign": "top"})
 
 
-def _number(value: Decimal | None) -> float:
+def money_number(value: Decimal | None) -> float:
     return float(value or 0)
 
 
@@ -110,7 +110,7 @@ def write_split_xlsx(
             "company": "Right-Speed Portfolio",
         }
     )
-    formats = _Formats(workbook, currency)
+    formats = Formats(workbook, currency)
     # Tab order is the order of creation; constant_memory lets each sheet be filled later, top to bottom.
     # The split rows come first: a script that reads "the first sheet" gets the §4 columns.
     split_sheet = workbook.add_worksheet(SPLIT_SHEET)
@@ -119,7 +119,7 @@ def write_split_xlsx(
     cover = workbook.add_worksheet(COVER_SHEET)
     split_sheet.activate()
     for sheet in (cover, split_sheet, lane_month, true_up):
-        _print_setup(sheet, landscape=sheet is not cover)
+        print_setup(sheet, landscape=sheet is not cover)
 
     totals = export.totals()
     rows = _write_split_sheet(split_sheet, export, formats, totals, progress)
@@ -130,7 +130,7 @@ def write_split_xlsx(
     return rows
 
 
-def _print_setup(sheet, *, landscape: bool) -> None:
+def print_setup(sheet, *, landscape: bool) -> None:
     """Printable as-is: one page wide, the header row on every page, the sheet name in the footer."""
     if landscape:
         sheet.set_landscape()
@@ -140,7 +140,7 @@ def _print_setup(sheet, *, landscape: bool) -> None:
     sheet.set_footer("&L&A&RPage &P of &N")
 
 
-def _write_header(sheet, labels: Iterable[str], formats: _Formats, numeric: Iterable[int]) -> None:
+def write_header(sheet, labels: Iterable[str], formats: Formats, numeric: Iterable[int]) -> None:
     """The bold, frozen header row; the headers of number columns are right-aligned like their numbers."""
     numeric = set(numeric)
     for col, label in enumerate(labels):
@@ -149,7 +149,7 @@ def _write_header(sheet, labels: Iterable[str], formats: _Formats, numeric: Iter
     sheet.freeze_panes(1, 0)
 
 
-def _write_split_sheet(sheet, export: SplitExport, formats: _Formats, totals: dict, progress) -> int:
+def _write_split_sheet(sheet, export: SplitExport, formats: Formats, totals: dict, progress) -> int:
     kinds = []
     for col, column in enumerate(SPLIT_COLUMNS):
         if column in DECIMAL_COLUMNS:
@@ -160,7 +160,7 @@ def _write_split_sheet(sheet, export: SplitExport, formats: _Formats, totals: di
             kinds.append(column if column in ("fiscal_year", "month") else "text")
             sheet.set_column(col, col, _COLUMN_WIDTHS.get(column, max(len(column) + 3, 13)))
     first_number = SPLIT_COLUMNS.index("marketing_share_pct")
-    _write_header(sheet, SPLIT_COLUMNS, formats, range(first_number, len(SPLIT_COLUMNS)))
+    write_header(sheet, SPLIT_COLUMNS, formats, range(first_number, len(SPLIT_COLUMNS)))
 
     write_string, write_number = sheet.write_string, sheet.write_number
     money_format, percent_format = formats.money, formats.percent
@@ -191,7 +191,7 @@ def _write_split_sheet(sheet, export: SplitExport, formats: _Formats, totals: di
     row += 1
     for col, column in enumerate(SPLIT_COLUMNS):
         if column in SPLIT_AMOUNT_COLUMNS:
-            write_number(row, col, _number(totals[column]), formats.total_money)
+            write_number(row, col, money_number(totals[column]), formats.total_money)
         elif column == "fiscal_year":
             write_string(row, col, "Total", formats.total)
         elif column == "initiative_title":
@@ -203,9 +203,9 @@ def _write_split_sheet(sheet, export: SplitExport, formats: _Formats, totals: di
     return last_data_row
 
 
-def _write_lane_month_sheet(sheet, groups: list[dict], formats: _Formats) -> None:
+def _write_lane_month_sheet(sheet, groups: list[dict], formats: Formats) -> None:
     labels = ["Fiscal year", "Month", "Lane", "Rows", *AMOUNT_LABELS.values(), "Marketing share of actual %"]
-    _write_header(sheet, labels, formats, range(3, len(labels)))
+    write_header(sheet, labels, formats, range(3, len(labels)))
     sheet.set_column(0, 0, 12)
     sheet.set_column(1, 1, 10)
     sheet.set_column(2, 2, 13)
@@ -222,7 +222,7 @@ def _write_lane_month_sheet(sheet, groups: list[dict], formats: _Formats) -> Non
         sheet.write_string(row, 2, Lane(group["lane"]).label if group["lane"] in Lane.values else group["lane"])
         sheet.write_number(row, 3, group["rows"], formats.integer)
         for offset, column in enumerate(SPLIT_AMOUNT_COLUMNS):
-            sheet.write_number(row, 4 + offset, _number(group[column]), formats.money)
+            sheet.write_number(row, 4 + offset, money_number(group[column]), formats.money)
             sums[column] += group[column]
         share = group["marketing_share_of_actual"]
         if share is not None:
@@ -236,7 +236,7 @@ def _write_lane_month_sheet(sheet, groups: list[dict], formats: _Formats) -> Non
     sheet.write_blank(row, 2, None, formats.total)
     sheet.write_number(row, 3, count, formats.total_integer)
     for offset, column in enumerate(SPLIT_AMOUNT_COLUMNS):
-        sheet.write_number(row, 4 + offset, _number(sums[column]), formats.total_money)
+        sheet.write_number(row, 4 + offset, money_number(sums[column]), formats.total_money)
     share = marketing_share_of_actual(sums["actual_marketing"], sums["actual_total"])
     if share is not None:
         sheet.write_number(row, 4 + len(SPLIT_AMOUNT_COLUMNS), float(share), formats.total_percent)
@@ -247,11 +247,11 @@ def _write_lane_month_sheet(sheet, groups: list[dict], formats: _Formats) -> Non
 TRUE_UP_COLUMNS = ("actual_total", "actual_marketing", "paid_marketing", "actual_it", "paid_it", "true_up")
 
 
-def _write_true_up_sheet(sheet, quarters: list[dict], totals: dict, formats: _Formats) -> None:
+def _write_true_up_sheet(sheet, quarters: list[dict], totals: dict, formats: Formats) -> None:
     labels = ["Fiscal year", "Quarter", "Months", *(AMOUNT_LABELS[c] for c in TRUE_UP_COLUMNS)]
     labels += ["Settlement", "Amount to settle"]
     settlement_col = 3 + len(TRUE_UP_COLUMNS)
-    _write_header(sheet, labels, formats, [*range(3, settlement_col), settlement_col + 1])
+    write_header(sheet, labels, formats, [*range(3, settlement_col), settlement_col + 1])
     sheet.set_column(0, 1, 11)
     sheet.set_column(2, 2, 24)
     sheet.set_column(3, settlement_col - 1, 19)
@@ -272,16 +272,16 @@ def _write_true_up_sheet(sheet, quarters: list[dict], totals: dict, formats: _Fo
     _write_settlement(sheet, row, totals, formats, total=True)
 
 
-def _write_settlement(sheet, row: int, amounts: dict, formats: _Formats, *, total: bool) -> None:
+def _write_settlement(sheet, row: int, amounts: dict, formats: Formats, *, total: bool) -> None:
     money = formats.total_money if total else formats.money
     for offset, column in enumerate(TRUE_UP_COLUMNS):
-        sheet.write_number(row, 3 + offset, _number(amounts[column]), money)
+        sheet.write_number(row, 3 + offset, money_number(amounts[column]), money)
     col = 3 + len(TRUE_UP_COLUMNS)
     sheet.write_string(row, col, settlement_label(amounts["true_up"]), formats.total_owes if total else formats.owes)
-    sheet.write_number(row, col + 1, _number(abs(amounts["true_up"])), money)
+    sheet.write_number(row, col + 1, money_number(abs(amounts["true_up"])), money)
 
 
-def _write_cover(sheet, export: SplitExport, totals: dict, formats: _Formats, *, currency: str, requested_by: str):
+def _write_cover(sheet, export: SplitExport, totals: dict, formats: Formats, *, currency: str, requested_by: str):
     sheet.set_column(0, 0, 30)
     sheet.set_column(1, 1, 34)
     sheet.set_column(2, 2, 60)
@@ -323,7 +323,7 @@ def _write_cover(sheet, export: SplitExport, totals: dict, formats: _Formats, *,
     for column in SPLIT_AMOUNT_COLUMNS:
         row += 1
         sheet.write_string(row, 0, AMOUNT_LABELS[column], formats.label)
-        sheet.write_number(row, 1, _number(totals[column]), formats.value_money)
+        sheet.write_number(row, 1, money_number(totals[column]), formats.value_money)
     row += 1
     sheet.write_string(row, 0, "Settlement", formats.label)
     sheet.write_string(

@@ -17,12 +17,12 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, DecimalField, F, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Aggregate, Case, CharField, Count, DecimalField, F, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portfolio.money import CENT
-from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
+from split.arithmetic import FORECAST_COLUMNS, SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
 from split.choices import RunStatus
 from split.filtersets import SplitRowFilterSet
 from split.models import ClosedMonth, Settlement, SettlementMonth, SplitRow, SplitRun
@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 FILTER_NAMES = tuple(SplitRowFilterSet.base_filters)  # fiscal_year, quarter, lane, status, initiative
 MONEY = DecimalField(max_digits=18, decimal_places=2)
+# What every roll-up sums: the ten amounts of §3 and the three forecast columns.
+SUMMARY_AMOUNT_COLUMNS: tuple[str, ...] = (*SPLIT_AMOUNT_COLUMNS, *FORECAST_COLUMNS)
 
 
 def overspent_q(actual: str, planned: str, threshold_pct: int | Decimal) -> Q:
@@ -157,7 +159,7 @@ def split_summary(
     *,
     with_true_up_states: bool = False,
 ) -> list[dict[str, Any]]:
-    """Roll-ups of the split rows: the ten amounts summed per group, plus `rows` and
+    """Roll-ups of the split rows: the ten amounts and the three forecast columns summed per group, plus `rows` and
     `marketing_share_of_actual` (percent, None when nothing was spent); with
     `with_true_up_states`, the true-up's three states too (`true_up_settled`,
     `true_up_outstanding`, `true_up_accruing`, adding up to `true_up`), in the same query.
@@ -171,7 +173,7 @@ def split_summary(
         raise ValueError(f"cannot group the split by {', '.join(unknown)}; use {', '.join(SUMMARY_GROUPS)}")
     fields = list(dict.fromkeys(field for name in names for field in SUMMARY_GROUPS[name]))
     zero = Decimal("0.00")
-    sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SPLIT_AMOUNT_COLUMNS}
+    sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SUMMARY_AMOUNT_COLUMNS}
     if with_true_up_states:
         sums = true_up_state_sums() | sums  # first: their F("true_up") is the column, not the sum named so
     queryset = _as_filters(filters).apply(SplitRow.objects.all())
@@ -188,9 +190,108 @@ def split_summary(
     return results
 
 
+# The forecast report (PRODUCT.md §4): one row per initiative and fiscal year, in this order.
+# CSV, XLSX and the reports page take the names and order from here.
+FORECAST_REPORT_COLUMNS: tuple[str, ...] = (
+    "fiscal_year",
+    "initiative_code",
+    "initiative_title",
+    "lane",
+    "status",
+    "estimated_cost",  # the initiative's whole-life estimate (empty when none was given)
+    "planned_total",
+    "actual_to_date",  # the actuals recorded so far: sum of the rows' actual_total
+    "forecast_total",
+    "forecast_marketing",
+    "forecast_it",
+    "variance_at_completion",  # planned_total − forecast_total
+)
+# Its money columns that sum over the rows of a selection (estimated_cost is per initiative, not per year).
+FORECAST_REPORT_SUMMED_COLUMNS: tuple[str, ...] = FORECAST_REPORT_COLUMNS[
+    FORECAST_REPORT_COLUMNS.index("planned_total") :
+]
+# What `forecast_report_rows` names each column in its SQL (annotations may not take a field's name).
+FORECAST_REPORT_SELECT_NAMES: tuple[str, ...] = tuple(
+    column if column in ("fiscal_year", "initiative_code") else f"report_{column}" for column in FORECAST_REPORT_COLUMNS
+)
+# A report column → the split-row expression it sums (variance: per row, so exact cents on every engine).
+_FORECAST_REPORT_SUMS = {
+    "planned_total": F("planned_total"),
+    "actual_to_date": F("actual_total"),
+    "forecast_total": F("forecast_total"),
+    "forecast_marketing": F("forecast_marketing"),
+    "forecast_it": F("forecast_it"),
+    "variance_at_completion": F("planned_total") - F("forecast_total"),
+}
+# The initiative's words on a line are those of its latest month among the selected rows: a frozen
+# month keeps the title, lane and status it was closed with, open months carry the current ones.
+_FORECAST_REPORT_LATEST = ("initiative_title", "lane", "status")
+
+
+class LatestByMonth(Aggregate):
+    """The value of a text column in the group's latest month (months are unique within an initiative).
+
+    An aggregate, so that the report is one GROUP BY over the rows (a correlated subquery per
+    line would be evaluated per row). PostgreSQL: the first of the values ordered by month, newest
+    first; elsewhere (SQLite): the greatest `YYYY-MM-DD` + value, the date cut off again.
+    """
+
+    name = "LatestByMonth"
+    output_field = CharField()
+
+    def __init__(self, column: str):
+        super().__init__(F(column), F("month"))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (value_sql, value_params), (month_sql, month_params) = (
+            compiler.compile(expression)
+            for expression in self.get_source_expressions()[:2]  # then filter, order_by
+        )
+        if connection.vendor == "postgresql":
+            return f"(array_agg({value_sql} ORDER BY {month_sql} DESC))[1]", [*value_params, *month_params]
+        return f"substr(max({month_sql} || {value_sql}), 11)", [*month_params, *value_params]
+
+
+def forecast_report_rows(filters: SplitFilters | Mapping[str, Any] | None = None) -> QuerySet:
+    """The forecast report: the split rows matching `filters` summed per initiative and fiscal year.
+
+    Tuples in FORECAST_REPORT_COLUMNS order, by fiscal year then code. The amounts are sums
+    of the rows' columns (never the forecast rule again); `estimated_cost` is the initiative's.
+    The filters are the split report's and select rows before they are summed (a quarter
+    gives that quarter's sums). Bad values raise `SplitFilterError`.
+    """
+    rows = _as_filters(filters).apply(SplitRow.objects.all())
+    annotations: dict[str, Any] = {f"report_{column}": LatestByMonth(column) for column in _FORECAST_REPORT_LATEST}
+    annotations["report_estimated_cost"] = F("initiative__estimated_cost")
+    annotations |= {f"report_{column}": MoneySum(expression) for column, expression in _FORECAST_REPORT_SUMS.items()}
+    names = FORECAST_REPORT_SELECT_NAMES
+    return (
+        rows.order_by()
+        .values("fiscal_year", "initiative_id", "initiative_code")
+        .annotate(**annotations)
+        .order_by("fiscal_year", "initiative_code")
+        .values_list(*names)
+    )
+
+
+def forecast_report_totals(filters: SplitFilters | Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The report's summed columns over the whole selection (one aggregate of the rows) and how many
+    (initiative, fiscal year) lines it has."""
+    rows = _as_filters(filters).apply(SplitRow.objects.all())
+    zero = Decimal("0.00")
+    sums = {
+        column: Coalesce(MoneySum(expression), zero, output_field=MONEY)
+        for column, expression in _FORECAST_REPORT_SUMS.items()
+    }
+    totals = rows.aggregate(**{f"report_{column}": value for column, value in sums.items()})
+    result = {column: Decimal(totals[f"report_{column}"]).quantize(CENT) for column in _FORECAST_REPORT_SUMS}
+    result["lines"] = rows.values("fiscal_year", "initiative_id").distinct().count()
+    return result
+
+
 # Figures of one run are cached this long (a new run changes the keys anyway).
 RUN_CACHE_SECONDS = 26 * 3600
-RUN_CACHE_PREFIX = "split:v1"
+RUN_CACHE_PREFIX = "split:v2"  # v2: roll-ups carry the forecast columns
 
 
 def run_cached[T](run: SplitRun | None, name: str, compute: Callable[[], T]) -> T:
@@ -329,7 +430,7 @@ def split_summary_by_side(filters: SplitFilters, *, with_true_up_states: bool = 
     owner's profile, which the split table does not copy.
     """
     zero = Decimal("0.00")
-    sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SPLIT_AMOUNT_COLUMNS}
+    sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SUMMARY_AMOUNT_COLUMNS}
     if with_true_up_states:
         sums = true_up_state_sums() | sums  # first: their F("true_up") is the column, not the sum named so
     results = list(

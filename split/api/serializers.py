@@ -7,7 +7,7 @@ from rest_framework import serializers
 from budgets.api.serializers import FiscalYearField, MonthField, money
 from initiatives.api.serializers import PersonField
 from initiatives.choices import Lane, Side, Status
-from split.arithmetic import SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
+from split.arithmetic import FORECAST_COLUMNS, SPLIT_AMOUNT_COLUMNS, SPLIT_COLUMNS
 from split.models import Settlement, SettlementLine, SplitRow, SplitRun
 from split.settlements import MAX_MONTHS, REFERENCE_MAX_LENGTH, month_count, months_between
 
@@ -24,6 +24,14 @@ class SplitRowSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+FORECAST_HELP = {
+    "forecast_total": "The forecast as of the recompute (PRODUCT.md §3): months before the as-of month count their "
+    "actual, the as-of month and later ones max(planned, actual); summed over the rows.",
+    "forecast_marketing": "Marketing's part of the forecast, rounded per row with the month's share.",
+    "forecast_it": "IT's part of the forecast: forecast_total − forecast_marketing.",
+}
+if tuple(FORECAST_HELP) != FORECAST_COLUMNS:  # pragma: no cover - guards the help against the one list of columns
+    raise ImportError("split.api.serializers.FORECAST_HELP is out of step with split.arithmetic.FORECAST_COLUMNS")
 TRUE_UP_STATE_HELP = {
     "true_up_settled": "The true-up of closed months an active settlement holds.",
     "true_up_outstanding": "The true-up of closed months not yet settled.",
@@ -62,7 +70,7 @@ class SplitSummaryRowSerializer(serializers.Serializer):
         for column in SPLIT_AMOUNT_COLUMNS:
             # A roll-up can hold more digits than one row's column.
             fields[column] = serializers.DecimalField(max_digits=None, decimal_places=2)
-        for column, help_text in TRUE_UP_STATE_HELP.items():
+        for column, help_text in (FORECAST_HELP | TRUE_UP_STATE_HELP).items():
             fields[column] = serializers.DecimalField(max_digits=None, decimal_places=2, help_text=help_text)
         return fields
 

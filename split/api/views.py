@@ -112,7 +112,8 @@ class SplitSummaryView(GenericAPIView):
         description="The split's amounts summed per group, with `marketing_share_of_actual`; every roll-up is "
         "the sum of the rows it covers, so marketing + IT equals the total in each. The true-up is also split into "
         "`true_up_settled` (closed months an active settlement holds), `true_up_outstanding` (closed, not settled) "
-        "and `true_up_accruing` (open months), which add up to `true_up`. `group_by`: lane, side (the "
+        "and `true_up_accruing` (open months), which add up to `true_up`. The forecast (§3) is summed the same way: "
+        "`forecast_total`, `forecast_marketing`, `forecast_it` (marketing + IT = total). `group_by`: lane, side (the "
         "owner's side), status, fiscal_year, quarter (fiscal), month or initiative; without it, one row for the "
         "whole (filtered) portfolio.",
         parameters=[query_parameter("group_by", "How to group the rows.", enum=list(GROUPS))],

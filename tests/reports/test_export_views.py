@@ -106,7 +106,7 @@ def test_reports_page_shows_row_count_totals_and_download_links(
     params = {"fiscal_year": "FY2027", "status": "in_progress"}
     [summary] = split_summary(None, SplitFilters.parse(params))
 
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(11):  # + the forecast report's totals and its count of initiative-years
         response = client.get(reverse("reports:index"), params)
 
     assert response.status_code == 200
@@ -116,6 +116,9 @@ def test_reports_page_shows_row_count_totals_and_download_links(
     assert reverse("reports:split_csv") + "?fiscal_year=FY2027&amp;status=in_progress" in html
     assert reverse("reports:split_xlsx") + "?fiscal_year=FY2027&amp;status=in_progress" in html
     assert reverse("reports:true_up_journal_csv") + "?fiscal_year=FY2027&amp;status=in_progress" in html
+    assert reverse("reports:forecast_csv") + "?fiscal_year=FY2027&amp;status=in_progress" in html
+    assert reverse("reports:forecast_xlsx") + "?fiscal_year=FY2027&amp;status=in_progress" in html
+    assert f"{summary['forecast_total']:,.2f}" in html
 
 
 def test_reports_page_shows_each_bad_filter_under_its_field(client, finance):
