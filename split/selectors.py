@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portfolio.money import CENT
-from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
+from split.arithmetic import FORECAST_COLUMNS, SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
 from split.choices import RunStatus
 from split.filtersets import SplitRowFilterSet
 from split.models import ClosedMonth, Settlement, SettlementMonth, SplitRow, SplitRun
@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 FILTER_NAMES = tuple(SplitRowFilterSet.base_filters)  # fiscal_year, quarter, lane, status, initiative
 MONEY = DecimalField(max_digits=18, decimal_places=2)
+# What every roll-up sums: the ten amounts of §3 and the three forecast columns.
+SUMMARY_AMOUNT_COLUMNS: tuple[str, ...] = (*SPLIT_AMOUNT_COLUMNS, *FORECAST_COLUMNS)
 
 
 def overspent_q(actual: str, planned: str, threshold_pct: int | Decimal) -> Q:
@@ -157,7 +159,7 @@ def split_summary(
     *,
     with_true_up_states: bool = False,
 ) -> list[dict[str, Any]]:
-    """Roll-ups of the split rows: the ten amounts summed per group, plus `rows` and
+    """Roll-ups of the split rows: the ten amounts and the three forecast columns summed per group, plus `rows` and
     `marketing_share_of_actual` (percent, None when nothing was spent); with
     `with_true_up_states`, the true-up's three states too (`true_up_settled`,
     `true_up_outstanding`, `true_up_accruing`, adding up to `true_up`), in the same query.
@@ -171,7 +173,7 @@ def split_summary(
         raise ValueError(f"cannot group the split by {', '.join(unknown)}; use {', '.join(SUMMARY_GROUPS)}")
     fields = list(dict.fromkeys(field for name in names for field in SUMMARY_GROUPS[name]))
     zero = Decimal("0.00")
-    sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SPLIT_AMOUNT_COLUMNS}
+    sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SUMMARY_AMOUNT_COLUMNS}
     if with_true_up_states:
         sums = true_up_state_sums() | sums  # first: their F("true_up") is the column, not the sum named so
     queryset = _as_filters(filters).apply(SplitRow.objects.all())
@@ -190,7 +192,7 @@ def split_summary(
 
 # Figures of one run are cached this long (a new run changes the keys anyway).
 RUN_CACHE_SECONDS = 26 * 3600
-RUN_CACHE_PREFIX = "split:v1"
+RUN_CACHE_PREFIX = "split:v2"  # v2: roll-ups carry the forecast columns
 
 
 def run_cached[T](run: SplitRun | None, name: str, compute: Callable[[], T]) -> T:
@@ -329,7 +331,7 @@ def split_summary_by_side(filters: SplitFilters, *, with_true_up_states: bool = 
     owner's profile, which the split table does not copy.
     """
     zero = Decimal("0.00")
-    sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SPLIT_AMOUNT_COLUMNS}
+    sums = {column: Coalesce(MoneySum(column), zero, output_field=MONEY) for column in SUMMARY_AMOUNT_COLUMNS}
     if with_true_up_states:
         sums = true_up_state_sums() | sums  # first: their F("true_up") is the column, not the sum named so
     results = list(
