@@ -171,7 +171,8 @@ def test_the_page_shows_the_forecast_table_and_says_which_months_are_to_date(cli
 
     assert "Year-end forecast FY2026" in text
     assert f'Spent of plan to date</span><span id="spent-of-plan">68.8{NBSP}%' in text
-    assert "To date = January – November 2026: $1,315.01 spent of $1,910.01 planned" in text
+    assert "To date = January – November 2026, through the current month" in text
+    assert 'title="$1,315.01 spent of $1,910.01 planned to date"' in text
     assert "Under plan to date</span><span>$595.00" in text
     table = text[text.index('id="h-forecast"') : text.index('id="h-status"')]
     # Marketing's part, IT's part, fast lane, core stack, the total: plan, actual so far, forecast, plan − forecast.
@@ -195,7 +196,8 @@ def test_a_quarter_shows_the_forecast_for_the_quarter_and_a_future_year_no_month
 
     quarter = client.get(URL, {"fiscal_year": FY, "quarter": "Q3"}).text
     assert "Forecast for FY2026 Q3" in quarter
-    assert "To date = July – September 2026: $0.00 spent of $400.00 planned" in quarter
+    assert "To date = July – September 2026, through the current month" in quarter
+    assert 'title="$0.00 spent of $400.00 planned to date"' in quarter
 
 
 def test_the_forecast_adds_no_query_and_is_cached_with_the_run(
