@@ -43,7 +43,7 @@ from initiatives.models import Initiative
 from initiatives.rules import visible_initiatives
 from portfolio import policy
 from portfolio.money import CENT
-from split.arithmetic import SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
+from split.arithmetic import FORECAST_COLUMNS, SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
 from split.models import SplitHistory, SplitRow, SplitRun
 from split.selectors import MoneySum, overspent_q, overspent_sql
 
@@ -54,6 +54,8 @@ NEVER_BUILT = (Status.CANCELLED, Status.REJECTED)
 # Above this many overspent initiatives the counts ask the database again instead of
 # passing the ids as parameters (SQLite allows 32,766 per statement).
 MAX_ID_PARAMETERS = 10_000
+# What the roll-up sums: the ten amounts of §3 and the three forecast columns (never derived here).
+ROLLUP_COLUMNS: tuple[str, ...] = (*SPLIT_AMOUNT_COLUMNS, *FORECAST_COLUMNS)
 
 
 def as_money(value) -> Decimal:
@@ -96,12 +98,31 @@ class InIds(Func):
 
 
 def _zero_amounts() -> dict[str, Decimal]:
-    return dict.fromkeys(SPLIT_AMOUNT_COLUMNS, ZERO)
+    return dict.fromkeys(ROLLUP_COLUMNS, ZERO)
 
 
 def _add(into: dict[str, Decimal], row: dict[str, Any]) -> None:
-    for column in SPLIT_AMOUNT_COLUMNS:
+    for column in ROLLUP_COLUMNS:
         into[column] += row[column]
+
+
+@dataclass(frozen=True)
+class PlanToDate:
+    """The plan and the actuals of the period's months up to the current one (`months`; none in a future period)."""
+
+    months: list[dt.date]
+    planned: Decimal
+    actual: Decimal
+
+    @property
+    def spent_of_plan(self) -> Decimal | None:
+        """Actual to date as a percentage of the plan to date (None when nothing is planned to date)."""
+        return self.actual * 100 / self.planned if self.planned else None
+
+    @property
+    def variance(self) -> Decimal:
+        """Plan to date − actual to date: negative, over the plan to date."""
+        return self.planned - self.actual
 
 
 @dataclass
@@ -117,10 +138,25 @@ class Rollup:
         """Marketing's share of actual joint spend, in percent (None when nothing was spent)."""
         return marketing_share_of_actual(self.totals["actual_marketing"], self.totals["actual_total"])
 
+    def to_date(self, last_month: dt.date | None) -> PlanToDate:
+        """The plan and actuals of the months up to `last_month` (the current month; None: no month yet).
+
+        "Spent of plan" compares these, not the actuals so far with the whole period's plan.
+        """
+        months = [(month, amounts) for month, amounts in self.by_month if last_month and month <= last_month]
+        return PlanToDate(
+            months=[month for month, _ in months],
+            planned=sum((amounts["planned_total"] for _, amounts in months), ZERO),
+            actual=sum((amounts["actual_total"] for _, amounts in months), ZERO),
+        )
+
     @property
-    def spent_of_plan(self) -> Decimal | None:
-        planned = self.totals["planned_total"]
-        return self.totals["actual_total"] * 100 / planned if planned else None
+    def variance_at_completion(self) -> Decimal:
+        """The period's plan − its forecast (§4's sign): negative, the forecast runs over the plan."""
+        return self.totals["planned_total"] - self.totals["forecast_total"]
+
+    def lane_variance_at_completion(self, lane: str) -> Decimal:
+        return self.by_lane[lane]["planned_total"] - self.by_lane[lane]["forecast_total"]
 
     def lane_share(self, lane: str, column: str = "actual_total") -> Decimal | None:
         """A lane's part of the total of `column`, in percent."""
@@ -134,7 +170,7 @@ class Rollup:
 
 
 def split_rollup(filters: DashboardFilters, *, run: SplitRun | None = None) -> Rollup:
-    """Sums of every money column by fiscal month and lane: one query.
+    """Sums of every money column (forecast included) by fiscal month and lane: one query.
 
     Given the latest successful `run` and no status or side filter, they are read from
     that run's compact history (lanes × months, written from the split table in the
@@ -146,8 +182,8 @@ def split_rollup(filters: DashboardFilters, *, run: SplitRun | None = None) -> R
             history = history.filter(month__in=filters.months())
         if filters.lane:
             history = history.filter(lane=filters.lane)
-        return _rollup(history.values("month", "lane", *SPLIT_AMOUNT_COLUMNS), months=filters.months())
-    sums = {column: MoneySum(column) for column in SPLIT_AMOUNT_COLUMNS}
+        return _rollup(history.values("month", "lane", *ROLLUP_COLUMNS), months=filters.months())
+    sums = {column: MoneySum(column) for column in ROLLUP_COLUMNS}
     return _rollup(split_queryset(filters).values("month", "lane").annotate(**sums), months=filters.months())
 
 
@@ -156,7 +192,7 @@ def _rollup(grouped: Iterable[dict[str, Any]], *, months: Iterable[dt.date] = ()
     by_lane = {lane: _zero_amounts() for lane in Lane.values}
     totals = _zero_amounts()
     for result in grouped:
-        amounts = {column: as_money(result[column]) for column in SPLIT_AMOUNT_COLUMNS}
+        amounts = {column: as_money(result[column]) for column in ROLLUP_COLUMNS}
         month = result["month"]
         if isinstance(month, str):
             month = dt.date.fromisoformat(month)

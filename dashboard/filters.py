@@ -25,6 +25,7 @@ from split.models import SplitRow
 from split.selectors import SplitFilters, split_rows
 
 SPLIT_REPORT_PATH = "/reports/split.csv"
+FORECAST_REPORT_PATH = "/reports/forecast.csv"  # PRODUCT.md §4: the same filters as the split report
 INITIATIVE_LIST_PATH = "/initiatives/"
 DASHBOARD_PATH = "/dashboard/"
 
@@ -63,8 +64,8 @@ class DashboardFilters:
 
     # Drill-down links use the exact query parameter names of the pages they open.
 
-    def report_url(self, **changes: Any) -> str:
-        """The split report (/reports/split.csv) with these filters (PRODUCT.md §4 parameter names)."""
+    def report_url(self, path: str = SPLIT_REPORT_PATH, **changes: Any) -> str:
+        """The split report (or the forecast report at `path`) with these filters (PRODUCT.md §4 parameter names)."""
         params = {
             "fiscal_year": fiscal.fiscal_year_label(self.fiscal_year),
             "quarter": self.quarter,
@@ -72,7 +73,7 @@ class DashboardFilters:
             "status": self.status,
         }
         params.update(changes)
-        return _url(SPLIT_REPORT_PATH, params)
+        return _url(path, params)
 
     def initiatives_url(self, **changes: Any) -> str:
         """The initiative list with these filters (initiatives/filtersets.py parameter names)."""

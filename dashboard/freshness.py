@@ -37,8 +37,9 @@ from split.selectors import MoneySum, ledger_version_subqueries, run_cached
 STALE_AFTER = dt.timedelta(hours=36)
 # How many recompute runs the share trend shows.
 TREND_RUNS = 30
-# v2: at risk leaves out cancelled and rejected initiatives (figures cached under v1 counted them).
-CACHE_PREFIX = "dashboard:v2"
+# v2: at risk leaves out cancelled and rejected initiatives (figures cached under v1 counted them);
+# v3: the roll-up carries the forecast columns.
+CACHE_PREFIX = "dashboard:v3"
 
 
 # --- freshness -----------------------------------------------------------------------

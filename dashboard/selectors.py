@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from dashboard.figures import (
     InitiativeCounts,
+    PlanToDate,
     Rollup,
     SpendRanking,
     at_risk_initiatives,
@@ -62,6 +63,8 @@ class Dashboard:
     platforms: list[dict[str, Any]]
     trend: list[TrendPoint]
     approvals: list[Initiative] = field(default_factory=list)
+    # "Spent of plan": the plan and actuals of the period's months up to the current one (from the roll-up).
+    plan_to_date: PlanToDate | None = None
     # The true-up of the rows the filters cover: settled, outstanding, accruing and their total.
     true_up: dict[str, Decimal] = field(default_factory=dict)
 
@@ -139,6 +142,7 @@ def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, 
         trend=trend,
         approvals=pending_approvals(user=user),
         true_up=_true_up_states(freshness, filters),
+        plan_to_date=rollup.to_date(filters.ytd_last_month(today)),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django import forms
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from dashboard.figures import ZERO
-from dashboard.filters import DashboardFilters
+from dashboard.filters import FORECAST_REPORT_PATH, DashboardFilters
 from dashboard.freshness import STALE_AFTER
 from dashboard.selectors import Dashboard, dashboard
 from dashboard.templatetags.dashboard_format import currency_code, format_money, format_percent
@@ -165,7 +166,7 @@ class MonthClick(NamedTuple):
     note: str
 
 
-def _month_click(filters: DashboardFilters, *, may_export: bool) -> MonthClick:
+def _month_click(filters: DashboardFilters, *, to_report: bool) -> MonthClick:
     """Where clicking a month leads, and the words that say so (tooltip and note), decided in one place.
 
     Finance gets the split report of the month's quarter. The initiative list has no
@@ -173,7 +174,7 @@ def _month_click(filters: DashboardFilters, *, may_export: bool) -> MonthClick:
     a click opens the initiative list of the whole fiscal year, and says so.
     """
     year = fiscal.fiscal_year_label(filters.fiscal_year)
-    if may_export:
+    if to_report:
         return MonthClick(
             lambda quarter: filters.report_url(quarter=quarter),
             lambda quarter: f"Click to download the split report of {year} Q{quarter} (CSV)",
@@ -209,7 +210,7 @@ def trend_scope(filters: DashboardFilters) -> dict[str, Any] | None:
     }
 
 
-def chart_data(data: Dashboard, *, may_export: bool) -> dict[str, Any]:
+def chart_data(data: Dashboard, *, to_report: bool) -> dict[str, Any]:
     """What the charts draw, with exact labels for tooltips and a drill-down link per element.
 
     Numbers for geometry are strings of Decimals (the JSON encoder keeps them exact);
@@ -221,14 +222,14 @@ def chart_data(data: Dashboard, *, may_export: bool) -> dict[str, Any]:
 
     def lane_drill(lane: str, label: str) -> tuple[str, str]:
         # Finance drills into the split report; everyone else into the initiative list.
-        if may_export:
+        if to_report:
             return (
                 filters.report_url(lane=lane),
                 f"Click to download the split report of the {label.lower()} in {filters.label} (CSV)",
             )
         return filters.initiatives_url(lane=lane), f"Click for the {label.lower()} initiatives active in {year}"
 
-    month_click = _month_click(filters, may_export=may_export)
+    month_click = _month_click(filters, to_report=to_report)
     months = []
     for month, amounts in rollup.by_month:
         quarter = fiscal.fiscal_quarter(month)
@@ -313,13 +314,64 @@ def chart_data(data: Dashboard, *, may_export: bool) -> dict[str, Any]:
     }
 
 
-def _period_text(filters: DashboardFilters) -> str:
-    """`January – December 2026`, or a quarter's months."""
-    months = filters.months()
+def months_text(months: list) -> str:
+    """`January – December 2026`, `November 2026 – March 2027`, `January 2026`; '' for no month."""
+    if not months:
+        return ""
     first, last = months[0], months[-1]
+    if first == last:
+        return f"{first:%B %Y}"
     if first.year == last.year:
         return f"{first:%B} – {last:%B %Y}"
     return f"{first:%B %Y} – {last:%B %Y}"
+
+
+def _period_text(filters: DashboardFilters) -> str:
+    """`January – December 2026`, or a quarter's months."""
+    return months_text(filters.months())
+
+
+def forecast_rows(data: Dashboard) -> list[dict[str, Any]]:
+    """The forecast table: marketing's and IT's parts, each lane the filters show, and the total.
+
+    Every figure is a sum of the split rows' columns (plan, actual, forecast); the variance at
+    completion is plan − forecast, as in the forecast report.
+    """
+    filters, rollup = data.filters, data.rollup
+    totals = rollup.totals
+
+    def row(label: str, amounts: dict[str, Decimal], part: str = "total", **extra: Any) -> dict[str, Any]:
+        planned, actual, forecast = (amounts[f"{column}_{part}"] for column in ("planned", "actual", "forecast"))
+        return {
+            "label": label,
+            "planned": planned,
+            "actual": actual,
+            "forecast": forecast,
+            "variance_at_completion": planned - forecast,
+            **extra,
+        }
+
+    rows = [
+        row("Marketing's part", totals, "marketing", kind="side", side="marketing"),
+        row("IT's part", totals, "it", kind="side", side="it"),
+    ]
+    for lane, label in Lane.choices:
+        if not filters.lane or filters.lane == lane:
+            link = filters.initiatives_url(lane=lane)
+            rows.append(row(label, rollup.by_lane[lane], kind="lane", lane=lane, link=link))
+    rows.append(row("All initiatives shown", totals, kind="total"))
+    return rows
+
+
+def _forecast_basis(freshness) -> str:
+    """How the forecast counts months, as of the run that wrote it (its month is the "current" one)."""
+    if freshness.as_of is None:
+        return ""
+    month = timezone.localtime(freshness.as_of).date().replace(day=1)
+    return (
+        f"Months before {month:%B %Y} count their actuals; {month:%B %Y} and later count the larger of plan "
+        "and actual. Each month's parts at its co-funding share, as of the latest recompute."
+    )
 
 
 def _status_links(data: Dashboard) -> list[dict[str, Any]]:
@@ -343,10 +395,13 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     requested = DashboardFilterForm(request.GET)
     filters = requested.filters()
     data = dashboard(user=request.user, filters=filters)
-    may_export = can(request.user, "reports.export")
+    may_export = can(request.user, "reports.export")  # finance and executives: the download links
+    # Finance, who keeps the books, drills from a figure into its split rows; everyone else (executives
+    # too, who may download the reports) into the initiative list, which a click opens in the browser.
+    to_report = may_export and can(request.user, "budgets.manage")
     filtered = any((filters.quarter, filters.lane, filters.side, filters.status))
     scope = trend_scope(filters)
-    rows_link = filters.report_url() if may_export else filters.initiatives_url()
+    rows_link = filters.report_url() if to_report else filters.initiatives_url()
     links = {
         "rows": rows_link,
         "initiatives": filters.initiatives_url(),
@@ -354,6 +409,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "fast_lane": filters.initiatives_url(lane=Lane.FAST_LANE),
         "core_stack": filters.initiatives_url(lane=Lane.CORE_STACK),
         "report": filters.report_url(),
+        "forecast_report": filters.report_url(path=FORECAST_REPORT_PATH),
     }
     return render(
         request,
@@ -363,7 +419,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "fallback_notices": requested.fallback_notices(),
             "trend_scope": scope,
             "trend_latest": format_percent(data.trend[-1].marketing_share) if data.trend else None,
-            "month_click_note": _month_click(filters, may_export=may_export).note,
+            "month_click_note": _month_click(filters, to_report=to_report).note,
             "d": data,
             "filters": filters,
             "filtered": filtered,
@@ -373,7 +429,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "counts": data.counts,
             "freshness": data.freshness,
             "status_links": _status_links(data),
-            "charts": chart_data(data, may_export=may_export),
+            "charts": chart_data(data, to_report=to_report),
             "links": links,
             "may_export": may_export,
             "may_recompute": can(request.user, "split.recompute"),
@@ -383,5 +439,10 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "overspend_pct": settings.OVERSPEND_ALERT_PCT,
             "fiscal_year_label": fiscal.fiscal_year_label(filters.fiscal_year),
             "period_text": _period_text(filters),
+            "to_date": data.plan_to_date,
+            "to_date_text": months_text(data.plan_to_date.months),
+            "forecast_rows": forecast_rows(data),
+            "forecast_title": f"{'Forecast for' if filters.quarter else 'Year-end forecast'} {filters.label}",
+            "forecast_basis": _forecast_basis(data.freshness),
         },
     )

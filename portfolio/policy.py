@@ -129,9 +129,13 @@ GLOBAL_RULES: dict[str, Callable[[Any], bool]] = {
     "budgets.manage": is_finance,
     "expenses.manage": is_finance,
     "fx.manage": is_finance,
+    # FX rates and locks are read by all who see the whole portfolio (§1); finance alone writes them.
+    "fx.view": sees_everything,
     "locks.manage": is_finance,
+    "locks.view": sees_everything,
     "imports.run": is_finance,
-    "reports.export": is_finance,
+    # Every report (split, forecast, journal) is downloaded by finance and executives (§4); it changes nothing.
+    "reports.export": lambda u: is_finance(u) or is_executive(u),
     "split.view": sees_everything,
     "split.recompute": is_finance,
     "audit.view": lambda u: is_finance(u) or is_admin(u),

@@ -147,6 +147,10 @@ class SplitHistory(models.Model):
     paid_it = models.DecimalField(**MONEY)
     true_up = models.DecimalField(**MONEY)
     variance = models.DecimalField(**MONEY)
+    # Runs recorded before the history kept the forecast have 0.00 here (only the latest run's is read).
+    forecast_total = models.DecimalField(**MONEY, default=0)
+    forecast_marketing = models.DecimalField(**MONEY, default=0)
+    forecast_it = models.DecimalField(**MONEY, default=0)
 
     class Meta:
         db_table = "budgets_splithistory"

@@ -379,8 +379,8 @@ def _split_row(values: tuple, start_month: int, *, closed: bool, as_of_month: dt
 
 # --- the compact history --------------------------------------------------------
 
-# Every money column, summed: the history's readers never derive one column from others.
-HISTORY_AMOUNTS = SPLIT_AMOUNT_COLUMNS
+# Every money column (forecast included), summed: the history's readers never derive one column from others.
+HISTORY_AMOUNTS = (*SPLIT_AMOUNT_COLUMNS, *FORECAST_COLUMNS)
 
 
 def money_sum_sql(column: str, vendor: str | None = None) -> str:

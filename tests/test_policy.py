@@ -93,9 +93,11 @@ GLOBAL_TABLE: dict[str, set[str]] = {
     "budgets.manage": {"finance"},
     "expenses.manage": {"finance"},
     "fx.manage": {"finance"},
+    "fx.view": {"executive", "finance", "admin"},
     "locks.manage": {"finance"},
+    "locks.view": {"executive", "finance", "admin"},
     "imports.run": {"finance"},
-    "reports.export": {"finance"},
+    "reports.export": {"executive", "finance"},  # every report, downloaded (§4); writing stays finance's
     "split.view": {"executive", "finance", "admin"},
     "split.recompute": {"finance"},
     "settlements.view": {"executive", "finance", "admin"},

@@ -107,13 +107,10 @@ def _change_schemas(
     update_request,
     update_description: str = "",
     destroy_description: str = "",
-    finance_reads: bool = False,
 ) -> dict[str, Any]:
     """The OpenAPI texts of reading, changing and deleting one finance record by id."""
     return {
-        "retrieve": extend_schema(
-            summary=f"Read {noun}" + (" (finance)" if finance_reads else ""), parameters=[ID_PARAMETER]
-        ),
+        "retrieve": extend_schema(summary=f"Read {noun}", parameters=[ID_PARAMETER]),
         "update": extend_schema(
             summary=f"Change {noun} (finance)",
             description=update_description,
@@ -291,7 +288,7 @@ class ExpenseViewSet(_FinanceRecordViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List FX rates (finance)"),
+    list=extend_schema(summary="List FX rates (executives and finance read; finance writes)"),
     create=extend_schema(
         summary="Set an FX rate (finance)",
         description="Creates the rate of a currency for a month (201) or changes it (200); the expenses of that "
@@ -305,7 +302,6 @@ class ExpenseViewSet(_FinanceRecordViewSet):
         update_request=FxRateUpdateSerializer,
         destroy_description="Refused while expenses of that currency and month are converted with it, "
         "or the month is locked.",
-        finance_reads=True,
     ),
 )
 @extend_schema(tags=["fx-rates"])
@@ -315,7 +311,8 @@ class FxRateViewSet(_FinanceRecordViewSet):
     ordering_fields = ["month", "currency"]
     ordering = ["-month", "currency"]
     queryset = FxRate.objects.all()
-    manage_action = read_action = "fx.manage"
+    manage_action = "fx.manage"
+    read_action = "fx.view"
 
     def create(self, request, *args, **kwargs) -> Response:
         values = _valid(FxRateInputSerializer, request)
@@ -339,8 +336,8 @@ class FxRateViewSet(_FinanceRecordViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List locked months (finance)"),
-    retrieve=extend_schema(summary="Read a locked month (finance)", parameters=[ID_PARAMETER]),
+    list=extend_schema(summary="List locked months (executives and finance read; finance locks)"),
+    retrieve=extend_schema(summary="Read a locked month", parameters=[ID_PARAMETER]),
     create=extend_schema(
         summary="Lock a month (finance)",
         description="Nothing dated in a locked month can be created, changed or deleted until it is unlocked.",
@@ -355,7 +352,10 @@ class PeriodLockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
     ordering_fields = ["month"]
     ordering = ["-month"]
     queryset = PeriodLock.objects.select_related("locked_by")
-    policy_actions = dict.fromkeys(("list", "retrieve", "create", "unlock"), "locks.manage")
+    # Executives read the locks (§1); finance alone locks and unlocks.
+    policy_actions = dict.fromkeys(("list", "retrieve"), "locks.view") | dict.fromkeys(
+        ("create", "unlock"), "locks.manage"
+    )
 
     def create(self, request, *args, **kwargs) -> Response:
         values = _valid(PeriodLockInputSerializer, request)

@@ -22,15 +22,18 @@ from budgets.services.fx import fx_rate_delete, fx_rate_set
 from budgets.services.locks import locked_months
 from budgets.views.common import require
 from portfolio.pagination import web_page_number
+from portfolio.policy import can
 
 # --- FX rates -----------------------------------------------------------------------------------
 
 
 @require_http_methods(["GET", "POST"])
 def fx_rate_list(request):
-    require(request, "fx.manage")
-    form = FxRateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    """The rates, for all who see the whole portfolio; the form to add one, for finance alone."""
+    require(request, "fx.manage" if request.method == "POST" else "fx.view")
+    may_manage = can(request.user, "fx.manage")
+    form = FxRateForm(request.POST or None) if may_manage else None
+    if form is not None and request.method == "POST" and form.is_valid():
         try:
             fx, created, recomputed = fx_rate_set(**form.cleaned_data, by=request.user)
         except ValidationError as error:
@@ -55,12 +58,13 @@ def fx_rate_list(request):
     context = {
         "tab": "fx",
         "form": form,
+        "may_manage": may_manage,
         "filterset": filterset,
         "page": page,
         "query": query.urlencode(),
         "reporting_currency": settings.REPORTING_CURRENCY,
     }
-    return render(request, "budgets/fx_rate_list.html", context, status=400 if form.errors else 200)
+    return render(request, "budgets/fx_rate_list.html", context, status=400 if form and form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])

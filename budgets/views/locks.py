@@ -19,16 +19,20 @@ from budgets.months import month_label
 from budgets.services.locks import period_lock_create, period_unlock
 from budgets.views.common import requested_fiscal_year, require
 from portfolio.fiscal import fiscal_year, fiscal_year_label, fiscal_year_months
+from portfolio.policy import can
 
 # --- period locks --------------------------------------------------------------------------------
 
 
 @require_http_methods(["GET", "POST"])
 def lock_list(request):
-    require(request, "locks.manage")
+    """The fiscal year's months and the locks, for all who see the whole portfolio; locking and unlocking,
+    for finance alone."""
+    require(request, "locks.manage" if request.method == "POST" else "locks.view")
+    may_manage = can(request.user, "locks.manage")
     year = requested_fiscal_year(request)
-    form = PeriodLockForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = PeriodLockForm(request.POST or None) if may_manage else None
+    if form is not None and request.method == "POST" and form.is_valid():
         try:
             lock = period_lock_create(**form.cleaned_data, by=request.user)
         except ValidationError as error:
@@ -53,14 +57,15 @@ def lock_list(request):
     context = {
         "tab": "locks",
         "form": form,
+        "may_manage": may_manage,
         "calendar": calendar,
-        "unlock_form": UnlockForm(),
+        "unlock_form": UnlockForm() if may_manage else None,
         "all_locks": PeriodLock.objects.select_related("locked_by")[:24],
         "fiscal_year_label": fiscal_year_label(year),
         "previous_year": fiscal_year_label(year - 1),
         "next_year": fiscal_year_label(year + 1),
     }
-    return render(request, "budgets/lock_list.html", context, status=400 if form.errors else 200)
+    return render(request, "budgets/lock_list.html", context, status=400 if form and form.errors else 200)
 
 
 @require_POST

@@ -329,13 +329,15 @@ def test_finance_locks_and_unlocks_a_month(api, finance, initiative):
     assert client.get("/api/locks/").json()["count"] == 0
 
 
-@pytest.mark.parametrize("role", ["pm", "executive_marketing"])
-def test_only_finance_manages_rates_and_locks(api, role, request):
+@pytest.mark.parametrize(("role", "reads"), [("pm", 403), ("executive_marketing", 200)])
+def test_only_finance_manages_rates_and_locks(api, role, reads, request):
+    """Executives read FX rates and locks (§1: they see everything); only finance writes them."""
     user = request.getfixturevalue(role)
     client = api(user)
 
     assert client.post("/api/locks/", {"month": "2026-03", "reason": "x"}, format="json").status_code == 403
-    assert client.get("/api/locks/").status_code == 403
+    assert client.get("/api/locks/").status_code == reads
+    assert client.get("/api/fx-rates/").status_code == reads
     assert (
         client.post("/api/fx-rates/", {"currency": "EUR", "month": "2026-03", "rate": "1"}, format="json").status_code
         == 403

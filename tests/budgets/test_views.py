@@ -20,9 +20,9 @@ FINANCE_ONLY = [
     "budgets:expense_list",
     "budgets:expense_create",
     "budgets:import_upload",
-    "budgets:fx_rate_list",
-    "budgets:lock_list",
 ]
+# Executives (and admins) read FX rates and locks (§1: they see everything); finance alone writes them.
+READ_BY_ALL_WHO_SEE_EVERYTHING = ["budgets:fx_rate_list", "budgets:lock_list"]
 
 
 @pytest.mark.parametrize("url_name", FINANCE_ONLY)
@@ -31,6 +31,17 @@ FINANCE_ONLY = [
 )
 def test_finance_pages_are_for_finance_only(client, request, url_name, role, status):
     client.force_login(request.getfixturevalue(role))
+    assert client.get(reverse(url_name)).status_code == status
+
+
+@pytest.mark.parametrize("url_name", READ_BY_ALL_WHO_SEE_EVERYTHING)
+@pytest.mark.parametrize(
+    "role, status",
+    [("finance", 200), ("pm", 403), ("executive_marketing", 200), ("executive_it", 200), ("admin", 200)],
+)
+def test_fx_rates_and_locks_are_read_by_all_who_see_everything(client, request, url_name, role, status):
+    user = admin_user() if role == "admin" else request.getfixturevalue(role)
+    client.force_login(user)
     assert client.get(reverse(url_name)).status_code == status
 
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.figures import (
+    ROLLUP_COLUMNS,
     at_risk_initiatives,
     digital_islands,
     initiative_counts,
@@ -137,12 +138,13 @@ def test_totals_equal_the_sums_of_the_split_csv_export_to_the_cent(client, finan
     exported = _csv_sums(client, **params)
     shown = split_rollup(DashboardFilters(fiscal_year=FY, lane=lane)).totals
     from_history = split_rollup(DashboardFilters(fiscal_year=FY, lane=lane), run=latest_successful_run()).totals
-    in_python = dict.fromkeys(SPLIT_AMOUNT_COLUMNS, D("0.00"))
+    in_python = dict.fromkeys(ROLLUP_COLUMNS, D("0.00"))
     for row in split_rows({"fiscal_year": FY, "lane": lane}):
-        for column in SPLIT_AMOUNT_COLUMNS:
+        for column in ROLLUP_COLUMNS:
             in_python[column] += getattr(row, column)
 
-    assert shown == from_history == exported == in_python
+    assert shown == from_history == in_python  # the ten amounts and the three forecast columns
+    assert {column: shown[column] for column in SPLIT_AMOUNT_COLUMNS} == exported
     assert shown["actual_total"] != 0  # the fixture spends in every lane of FY2026
 
 
@@ -536,7 +538,9 @@ def test_executives_drill_into_the_initiative_list_not_the_finance_export(client
     response = page(client, executive_it, fiscal_year=FY, lane="core_stack", side="it")
     data = chart_data(response)
 
-    assert "/reports/split.csv" not in response.text
+    # They may download the reports (the links say so), but a click on a figure opens the initiatives.
+    assert "/reports/split.csv" not in json.dumps(data)
+    assert 'href="/reports/split.csv?fiscal_year=FY2026&amp;lane=core_stack">Download the split report' in response.text
     assert data["lanes"][0]["link"] == "/initiatives/?fiscal_year=2026&lane=core_stack&side=it"
     assert data["lanes"][0]["link_text"] == "Click for the core stack initiatives active in FY2026"
     assert 'href="/initiatives/?fiscal_year=2026&amp;lane=core_stack&amp;side=it&amp;health=red"' in response.text

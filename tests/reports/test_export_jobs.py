@@ -279,13 +279,23 @@ def test_nobody_else_can_see_or_download_my_export(finance, client):
     assert client.post(reverse("reports:export_retry", args=[job.pk])).status_code == 404
 
 
-@pytest.mark.parametrize("role", ["pm", "executive_marketing", "executive_it"])
-def test_only_finance_may_start_or_list_exports(request, client, role):
-    client.force_login(request.getfixturevalue(role))
+def test_pms_may_not_start_or_list_exports(client, pm):
+    client.force_login(pm)
 
     assert start(client, "csv").status_code == 403
     assert client.get(reverse("reports:exports")).status_code == 403
     assert not ExportJob.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["executive_marketing", "executive_it"])
+def test_executives_may_start_and_list_their_exports(request, client, role):
+    client.force_login(request.getfixturevalue(role))
+
+    response = start(client, "csv")
+
+    job = ExportJob.objects.get()
+    assert response.status_code == 302 and job.requested_by == request.getfixturevalue(role)
+    assert client.get(reverse("reports:exports")).status_code == 200
 
 
 def test_bad_filters_start_nothing(client, finance):

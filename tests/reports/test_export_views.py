@@ -18,9 +18,9 @@ EXPORT_URLS = ["reports:index", "reports:split_csv", "reports:split_xlsx", "repo
 @pytest.mark.parametrize("url_name", EXPORT_URLS)
 @pytest.mark.parametrize(
     ("role", "status"),
-    [("pm", 403), ("other_pm", 403), ("executive_marketing", 403), ("executive_it", 403), ("finance", 200)],
+    [("pm", 403), ("other_pm", 403), ("executive_marketing", 200), ("executive_it", 200), ("finance", 200)],
 )
-def test_only_finance_may_export(request, client, role, status, url_name):
+def test_finance_and_executives_may_export(request, client, role, status, url_name):
     client.force_login(request.getfixturevalue(role))
 
     assert client.get(reverse(url_name)).status_code == status
