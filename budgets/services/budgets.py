@@ -133,6 +133,12 @@ def budget_dates_check(*, initiative_id: int, months: Iterable[dt.date]) -> None
         raise BudgetOutsideDatesError(code=code, start_date=start_date, end_date=end_date, months=outside)
 
 
+def _initiative_lock(initiative_id: int) -> None:
+    """Lock the initiative's row before its budget lines, in the grid's order (initiative, then lines),
+    so that two writers of the same lines never wait for each other in a circle."""
+    Initiative.objects.select_for_update().filter(pk=initiative_id).values_list("pk").get()
+
+
 def budget_months_stranded(initiative_id: int, start_date: dt.date, end_date: dt.date) -> list[dt.date]:
     """The months of the initiative's budget lines that new dates `start_date`–`end_date` would leave outside.
 
@@ -213,7 +219,7 @@ def budget_grid_save(
     matches `expected_version`, and with PeriodLockedError if a changed cell is
     in a locked month. Cells not in `amounts` are left as they are.
     """
-    Initiative.objects.select_for_update().filter(pk=initiative.pk).values_list("pk").get()
+    _initiative_lock(initiative.pk)
     months = set(fiscal_year_months(fiscal_year))
     current = budget_grid_amounts(initiative=initiative, fiscal_year=fiscal_year)
     if budget_grid_version(current) != expected_version:
@@ -287,6 +293,7 @@ def budget_line_set(*, initiative: Initiative, month: dt.date, category: str, am
         raise ValidationError({"amount": message})
     if category not in Category.values:
         raise ValidationError({"category": "Unknown category."})
+    _initiative_lock(initiative.pk)
     line = BudgetLine.objects.select_for_update().filter(initiative=initiative, month=month, category=category).first()
     if line is not None and line.amount == amount:
         return line
@@ -304,6 +311,7 @@ def budget_line_set(*, initiative: Initiative, month: dt.date, category: str, am
 def budget_line_update(*, line: BudgetLine, data: Mapping, by) -> BudgetLine:
     """Change a line's initiative, month, category or amount: the line must then lie within its
     initiative's dates, and both the old and the new month must be unlocked."""
+    _initiative_lock(line.initiative_id)
     current = BudgetLine.objects.select_for_update().get(pk=line.pk)
     stored_month = current.month
     changes = {name: value for name, value in data.items() if getattr(current, name) != value}
