@@ -209,6 +209,7 @@ def file_a_draft(user: VirtualUser) -> None:
         "start_date": "2026-07-01",
         "end_date": "2026-12-31",
         "marketing_share_pct": str(user.random.choice([25, 50, 60, 75])),
+        "estimated_cost": str(user.random.choice([50000, 250000, 500000])),
         "health": "green",
         "lane": "fast_lane",
         "lane_justification": "",
