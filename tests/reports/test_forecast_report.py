@@ -178,10 +178,15 @@ def test_the_summary_api_gives_the_forecast_of_each_lane_and_initiative(hand_com
 
     lanes = client.get("/api/split/summary/", {"group_by": "lane", "fiscal_year": "FY2026"}).json()["results"]
     initiatives = client.get("/api/split/summary/", {"group_by": "initiative"}).json()["results"]
+    sides = client.get("/api/split/summary/", {"group_by": "side"}).json()["results"]
 
     assert [(row["lane"], row["forecast_total"], row["forecast_marketing"], row["forecast_it"]) for row in lanes] == [
         ("core_stack", "100.00", "50.00", "50.00"),
         ("fast_lane", "3950.01", "1636.58", "2313.43"),
+    ]
+    # Both owners are on the marketing side: the whole forecast, 3,950.01 + 100.00 + 2,000.00.
+    assert [(row["side"], row["forecast_total"], row["forecast_marketing"], row["forecast_it"]) for row in sides] == [
+        ("marketing", "6050.01", "2353.18", "3696.83")
     ]
     # INI-0001's estimate at completion: its whole-life forecast, 3,950.01 + 2,000.00.
     assert [(row["initiative_code"], row["forecast_total"]) for row in initiatives] == [
