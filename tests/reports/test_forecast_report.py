@@ -88,7 +88,11 @@ def hand_computed(settings, monkeypatch):
     for month, amount in actuals.items():
         ExpenseFactory(initiative=loyalty, incurred_on=dt.date(2026, month, 10), amount=D(amount))
     formula = InitiativeFactory(
-        title="=cmd|' /C calc'!A0", lane="core_stack", status="approved", marketing_share_pct=D("50.00")
+        title="=cmd|' /C calc'!A0",
+        lane="core_stack",
+        status="approved",
+        marketing_share_pct=D("50.00"),
+        estimated_cost=None,  # no estimate: an empty cell, never 0
     )
     BudgetLineFactory(initiative=formula, month=dt.date(2026, 5, 1), amount=D("100.00"))
     split_recompute(trigger="command")
