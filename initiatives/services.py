@@ -30,7 +30,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from portfolio import policy
+from portfolio import plan_months, policy
 from portfolio.fiscal import month_start
 
 from . import agreements, estimates, workflow
@@ -174,6 +174,11 @@ def _validated_fields(
         errors["end_date"] = "Enter the end date."
     if start_date and end_date and end_date < start_date:
         errors["end_date"] = "The end date cannot be before the start date."
+    elif initiative is not None and initiative.pk and start_date and end_date:
+        # Budget lines lie in months the initiative runs (PRODUCT.md §2): new dates may not strand
+        # any. initiative_update asks with the row locked, and budget writes lock the same row.
+        for field, message in plan_months.dates_change_errors(initiative.pk, start_date, end_date).items():
+            errors.setdefault(field, message)
     share = _clean_share(marketing_share_pct, errors)
     estimate = estimates.clean_estimated_cost(estimated_cost, errors)
     if health not in Health.values:
