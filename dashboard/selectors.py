@@ -123,6 +123,12 @@ def _live_figures(
     return split_cached(freshness, f"live:{freshness.portfolio_version}:{ytd_key}", compute)
 
 
+def _as_of_day(freshness, today: dt.date) -> dt.date:
+    """The day the split's figures are as of (the latest run's), which "to date" and the forecast share; today
+    before any run."""
+    return timezone.localtime(freshness.as_of).date() if freshness.as_of is not None else today
+
+
 def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, now=None) -> Dashboard:
     """Everything the dashboard shows: nine queries at most (eight without approvals); two or three
     once the figures of the latest run, portfolio and ledger versions are cached."""
@@ -142,7 +148,7 @@ def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, 
         trend=trend,
         approvals=pending_approvals(user=user),
         true_up=_true_up_states(freshness, filters),
-        plan_to_date=rollup.to_date(filters.ytd_last_month(today)),
+        plan_to_date=rollup.to_date(filters.ytd_last_month(_as_of_day(freshness, today))),
     )
 
 

@@ -363,6 +363,18 @@ def forecast_rows(data: Dashboard) -> list[dict[str, Any]]:
     return rows
 
 
+def _to_date_text(data) -> str:
+    """`January – November 2026, through November 2026, the month of the figures` — the clause only when
+    the period runs on past it (a past quarter or year is wholly to date)."""
+    months = data.plan_to_date.months
+    text = months_text(months)
+    if months and data.freshness.as_of is not None:
+        as_of_month = timezone.localtime(data.freshness.as_of).date().replace(day=1)
+        if months[-1] == as_of_month and data.filters.months()[-1] > as_of_month:
+            text += f", through {as_of_month:%B %Y}, the month of the figures"
+    return text
+
+
 def _forecast_basis(freshness) -> str:
     """How the forecast counts months, as of the run that wrote it (its month is the "current" one)."""
     if freshness.as_of is None:
@@ -440,7 +452,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "fiscal_year_label": fiscal.fiscal_year_label(filters.fiscal_year),
             "period_text": _period_text(filters),
             "to_date": data.plan_to_date,
-            "to_date_text": months_text(data.plan_to_date.months),
+            "to_date_text": _to_date_text(data),
             "forecast_rows": forecast_rows(data),
             "forecast_title": f"{'Forecast for' if filters.quarter else 'Year-end forecast'} {filters.label}",
             "forecast_basis": _forecast_basis(data.freshness),

@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from budgets.models import PeriodLock
 from budgets.months import month_label
 from budgets.services.locks import period_locks_hold_if_free
+from portfolio import fiscal
 from split import locks as recompute_locks
 from split import rebuild
 from split.arithmetic import cents_to_amount
@@ -73,7 +74,9 @@ def months_freeze(*, locks: Sequence[PeriodLock], by: AbstractBaseUser | None, r
         return []
     scope = rebuild.MonthScope.these(lock.month for lock in to_freeze)
     rebuild.rows_delete(scope)
-    rebuild.rows_insert(scope, closed=True)
+    # A closed month is over: its books are final, so its forecast is its actual (as if as of the
+    # month after the last one frozen), whenever finance closes it, and never moves afterwards.
+    rebuild.rows_insert(scope, closed=True, as_of_month=fiscal.add_months(scope.months[-1], 1))
     totals = _month_totals(scope.months)
     transaction.on_commit(split_rows_changed)  # cached figures of the run are read again
     frozen = []

@@ -37,7 +37,7 @@ from django.utils import timezone
 from dashboard.figures import PlanToDate, split_rollup
 from dashboard.filters import DashboardFilters
 from dashboard.selectors import dashboard
-from split.models import SplitHistory, SplitRow
+from split.models import SplitHistory, SplitRow, SplitRun
 from split.selectors import latest_successful_run
 from split.services import split_recompute
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
@@ -86,7 +86,9 @@ def forecast_portfolio(as_of_november, pm, executive_marketing, executive_it):
             BudgetLineFactory(initiative=initiative, month=month, amount=D(plan))
         if actual:
             ExpenseFactory(initiative=initiative, incurred_on=month.replace(day=9), amount=D(actual))
-    split_recompute(trigger="command")
+    run = split_recompute(trigger="command")
+    # The figures are as of the run: 20 November 2026 (its month is the forecast's and "to date"'s).
+    SplitRun.objects.filter(pk=run.pk).update(finished_at=timezone.make_aware(dt.datetime(2026, 11, 20, 2, 5)))
     return {"fast": fast, "core": core}
 
 
@@ -171,7 +173,7 @@ def test_the_page_shows_the_forecast_table_and_says_which_months_are_to_date(cli
 
     assert "Year-end forecast FY2026" in text
     assert f'Spent of plan to date</span><span id="spent-of-plan">68.8{NBSP}%' in text
-    assert "To date = January – November 2026, through the current month" in text
+    assert "To date = January – November 2026, through November 2026, the month of the figures" in text
     assert 'title="$1,315.01 spent of $1,910.01 planned to date"' in text
     assert "Under plan to date</span><span>$595.00" in text
     table = text[text.index('id="h-forecast"') : text.index('id="h-status"')]
@@ -196,7 +198,7 @@ def test_a_quarter_shows_the_forecast_for_the_quarter_and_a_future_year_no_month
 
     quarter = client.get(URL, {"fiscal_year": FY, "quarter": "Q3"}).text
     assert "Forecast for FY2026 Q3" in quarter
-    assert "To date = July – September 2026, through the current month" in quarter
+    assert "To date = July – September 2026<" in quarter
     assert 'title="$0.00 spent of $400.00 planned to date"' in quarter
 
 

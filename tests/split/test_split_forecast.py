@@ -154,15 +154,19 @@ def test_postgresql_and_the_portable_path_write_the_same_forecast(forecast_examp
 
 
 @pytest.mark.django_db
-def test_a_frozen_month_keeps_the_forecast_of_its_freeze(forecast_example, finance, monkeypatch):
-    period_lock_create(month=JUN, reason="June closed early", by=finance)  # frozen as of May: the plan counts
-    monkeypatch.setattr(rebuild, "as_of_month_now", lambda: AUG)  # later, June is past: its actual (none) would count
-
-    split_recompute(trigger="command")
-
+def test_a_closed_month_counts_its_actual_whenever_it_is_closed(forecast_example, finance, monkeypatch):
+    # June is closed early, in May: its books are final, so its forecast is its actual (none), not
+    # max(plan 1000.01, actual) as an open June would count as of May.
+    period_lock_create(month=JUN, reason="June closed early", by=finance)
     frozen = SplitRow.objects.get(initiative=forecast_example, month=JUN)
     assert frozen.closed
-    assert (frozen.forecast_total, frozen.forecast_marketing, frozen.forecast_it) == EXPECTED[JUN]
+    assert (frozen.forecast_total, frozen.forecast_marketing, frozen.forecast_it) == (D("0.00"),) * 3
+
+    monkeypatch.setattr(rebuild, "as_of_month_now", lambda: AUG)
+    split_recompute(trigger="command")
+
+    frozen.refresh_from_db()
+    assert (frozen.forecast_total, frozen.planned_total) == (D("0.00"), D("1000.01"))
     assert SplitRow.objects.get(initiative=forecast_example, month=MAY).forecast_total == D("450.01")  # now past
 
 
