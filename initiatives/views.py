@@ -165,12 +165,19 @@ def _submitting(request) -> bool:
     return source.get("intent") == "submit"
 
 
-def _submit_after_save(request, form: InitiativeForm, initiative: Initiative):
-    """Take the submit step right after "Save and submit" saved the form; the form again when refused."""
+def _submit_after_save(request, form: InitiativeForm, initiative: Initiative, *, created: bool = False):
+    """Take the submit step right after "Save and submit" saved the form; the form again when refused.
+
+    A new initiative refused at the submit step is already saved as a draft: the owner goes on on its
+    edit page (`?intent=submit`), never on the create form, whose next post would file a second draft.
+    """
     step = workflow.status_step("submit", initiative.status)
     try:
         services.initiative_transition(initiative=initiative, by=request.user, verb="submit")
     except ValidationError as error:
+        if created:
+            messages.warning(request, f"{initiative.code} was saved as a draft but not submitted: see below.")
+            return redirect(f"{reverse('initiatives:edit', args=[initiative.code])}?intent=submit")
         apply_service_errors(form, error)
         return _render_form(request, form, initiative, status=400)
     except PermissionDenied:
@@ -191,7 +198,7 @@ def initiative_create(request):
             apply_service_errors(form, error)
         else:
             if form.submitting:
-                return _submit_after_save(request, form, initiative)
+                return _submit_after_save(request, form, initiative, created=True)
             messages.success(request, f"{initiative.code} was saved as a draft. Submit it when it is ready.")
             return redirect("initiatives:detail", code=initiative.code)
     return _render_form(request, form, None, status=400 if form.is_bound else 200)

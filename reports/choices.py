@@ -4,8 +4,8 @@ from django.db import models
 
 
 class ExportFormat(models.TextChoices):
-    CSV = "csv", "CSV"
-    XLSX = "xlsx", "Excel (XLSX)"
+    CSV = "csv", "Split report (CSV)"
+    XLSX = "xlsx", "Split report (XLSX)"
     JOURNAL = "journal", "True-up journal (CSV)"
     FORECAST_CSV = "forecast_csv", "Forecast report (CSV)"
     FORECAST_XLSX = "forecast_xlsx", "Forecast report (XLSX)"

@@ -1,6 +1,6 @@
 """Finance exports (PRODUCT.md §4): the reports page, the split and forecast reports as CSV and XLSX, the journal.
 
-Thin: the policy decides (`reports.export`, finance only), the writers
+Thin: the policy decides (`reports.export`: finance and executives download; only finance changes anything), the writers
 (reports.split_csv, reports.forecast, reports.journal, reports.xlsx, reports.forecast_xlsx)
 and reports.services write the files, the selectors read. `/reports/split.csv`,
 `/reports/forecast.csv` and `/reports/true-up-journal.csv` always stream (memory flat, seconds even for the

@@ -195,6 +195,22 @@ def test_save_and_submit_with_an_estimate_files_and_submits(client, pm, executiv
     assert (initiative.status, initiative.estimated_cost) == (Status.SUBMITTED, D("500000.00"))
 
 
+def test_a_new_initiative_refused_at_the_submit_step_goes_on_on_its_edit_page_never_a_second_draft(
+    client, pm, executive_marketing, executive_it, monkeypatch
+):
+    # The form's own check passes; the service refuses at the submit step (a rule the form does not know).
+    monkeypatch.setattr(services, "initiative_submission_errors", lambda initiative: {"estimated_cost": "Not now."})
+    client.force_login(pm)
+    data = _form_data(executive_marketing, executive_it, intent="submit", estimated_cost="500000")
+
+    response = client.post(reverse("initiatives:create"), data)
+
+    initiative = Initiative.objects.get()
+    edit = reverse("initiatives:edit", args=[initiative.code])
+    assert (response.status_code, response.url) == (302, f"{edit}?intent=submit")
+    assert (initiative.status, initiative.estimated_cost) == (Status.DRAFT, D("500000.00"))
+
+
 def test_a_negative_estimate_on_the_form_is_refused_next_to_the_field(client, pm, executive_marketing, executive_it):
     client.force_login(pm)
     response = client.post(
