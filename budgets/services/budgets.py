@@ -311,7 +311,11 @@ def budget_line_set(*, initiative: Initiative, month: dt.date, category: str, am
 def budget_line_update(*, line: BudgetLine, data: Mapping, by) -> BudgetLine:
     """Change a line's initiative, month, category or amount: the line must then lie within its
     initiative's dates, and both the old and the new month must be unlocked."""
-    _initiative_lock(line.initiative_id)
+    # A line moved to another initiative locks both rows, in id order: two lines moved the opposite
+    # ways at once never wait for each other in a circle.
+    moved_to = data.get("initiative")
+    for initiative_id in sorted({line.initiative_id, getattr(moved_to, "pk", moved_to) or line.initiative_id}):
+        _initiative_lock(initiative_id)
     current = BudgetLine.objects.select_for_update().get(pk=line.pk)
     stored_month = current.month
     changes = {name: value for name, value in data.items() if getattr(current, name) != value}
