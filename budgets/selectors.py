@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import CharField, Count, DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -32,7 +32,9 @@ from budgets.services.budgets import (
     running_span_label,
 )
 from budgets.services.locks import locked_months
+from initiatives.choices import Status
 from initiatives.models import CoFundingAgreement, Initiative
+from initiatives.selectors import initiative_queryset
 from portfolio.fiscal import fiscal_year_months
 
 # --- the budget grid ----------------------------------------------------------------
@@ -425,3 +427,30 @@ class _Formatter:
         if key == "agreement":
             return f"{self.codes.get(row.initiative_id, '')} · from {month_short_label(row.effective_from)}"
         return month_label(row.month)
+
+
+# --- the plan beside the estimate, and initiatives waiting for one ----------------------------------
+
+
+def plan_total_expression(initiative_ref: str = "pk") -> Subquery:
+    """The sum of the budget lines of the initiative `initiative_ref` points at (NULL when it has none).
+
+    Registered in portfolio.plan_months: the initiatives' approval screens annotate with it.
+    """
+    lines = (
+        BudgetLine.objects.filter(initiative=OuterRef(initiative_ref))
+        .order_by()
+        .values("initiative")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Subquery(lines, output_field=DecimalField(max_digits=16, decimal_places=2))
+
+
+def approved_without_budget(*, user, limit: int = 25) -> tuple[list[Initiative], int]:
+    """(the first `limit`, how many in all) of the approved or in-progress initiatives `user` may see that
+    have no budget line yet: finance's to-do list, those starting first on top (two queries)."""
+    lines = BudgetLine.objects.filter(initiative=OuterRef("pk"))
+    queryset = initiative_queryset(user=user).filter(~Exists(lines), status__in=(Status.APPROVED, Status.IN_PROGRESS))
+    page = list(queryset.defer("summary", "lane_assessment", "lane_justification").order_by("start_date", "id")[:limit])
+    return page, (len(page) if len(page) < limit else queryset.count())

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Q, QuerySet
 
-from portfolio import policy
+from portfolio import plan_months, policy
 
 from .choices import Health, Lane, ProposalStatus, Role, Status
 from .lane_assessment import QUESTIONS
@@ -25,38 +25,17 @@ ZERO = Decimal("0.00")
 
 
 # --- the plan (sum of budget lines) beside the estimate ---------------------------------------------
-# Budget lines are budgets' (a layer above): they are reached through the relation name only.
+# Budget lines are budgets' (a layer above): budgets answers through portfolio.plan_months.
 
 
-def _budget_line_model():
-    return Initiative._meta.get_field("budget_lines").related_model
-
-
-def plan_total_subquery(initiative_ref: str = "pk") -> Subquery:
+def plan_total_subquery(initiative_ref: str = "pk"):
     """The sum of the budget lines of the initiative `initiative_ref` points at (NULL when it has none)."""
-    lines = (
-        _budget_line_model()
-        .objects.filter(initiative=OuterRef(initiative_ref))
-        .order_by()
-        .values("initiative")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    return Subquery(lines, output_field=DecimalField(max_digits=16, decimal_places=2))
+    return plan_months.plan_total(initiative_ref)
 
 
 def initiative_plan_total(*, initiative: Initiative) -> Decimal | None:
     """The initiative's whole plan (all its budget lines), or None before finance enters one (one query)."""
-    return _budget_line_model().objects.filter(initiative=initiative).aggregate(total=Sum("amount"))["total"]
-
-
-def approved_without_budget(*, user, limit: int = 25) -> tuple[list[Initiative], int]:
-    """(the first `limit`, how many in all) of the approved or in-progress initiatives `user` may see that
-    have no budget line yet: finance's to-do list, those starting first on top (two queries)."""
-    lines = _budget_line_model().objects.filter(initiative=OuterRef("pk"))
-    queryset = initiative_queryset(user=user).filter(~Exists(lines), status__in=(Status.APPROVED, Status.IN_PROGRESS))
-    page = list(queryset.defer("summary", "lane_assessment", "lane_justification").order_by("start_date", "id")[:limit])
-    return page, (len(page) if len(page) < limit else queryset.count())
+    return Initiative.objects.filter(pk=initiative.pk).values_list(plan_total_subquery(), flat=True).get()
 
 
 def initiative_queryset(*, user) -> QuerySet[Initiative]:

@@ -1,4 +1,4 @@
-"""Would new dates strand budget lines? The question the initiatives ask of the budgets (PRODUCT.md §2).
+"""Would new dates strand budget lines, and what is the plan? The questions the initiatives ask of the budgets.
 
 A budget line lies in a month its initiative runs (`budgets.services.budgets.budget_dates_check`).
 When an initiative's `start_date` or `end_date` changes, its existing lines must stay inside the
@@ -11,18 +11,26 @@ is `portfolio.periods`). An unregistered checker is a configuration error, never
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 
 from portfolio.fiscal import month_label
+
+if TYPE_CHECKING:
+    from django.db.models import Expression
 
 
 class StrandedMonths(Protocol):
     def __call__(self, initiative_id: int, start_date: dt.date, end_date: dt.date) -> list[dt.date]: ...
 
 
+class PlanTotal(Protocol):
+    def __call__(self, initiative_ref: str) -> Expression: ...
+
+
 _checker: StrandedMonths | None = None
+_plan_total: PlanTotal | None = None
 
 
 def register(checker: StrandedMonths) -> None:
@@ -68,3 +76,17 @@ def dates_change_errors(initiative_id: int, start_date: dt.date, end_date: dt.da
     if after:
         errors["end_date"] = stranded_budget_message(after)
     return errors
+
+
+def register_plan_total(expression: PlanTotal) -> None:
+    """Install the one answer to "what is this initiative's plan?" (budgets, at start-up): an ORM
+    expression, the sum of the budget lines of the initiative `initiative_ref` points at (NULL: none)."""
+    global _plan_total
+    _plan_total = expression
+
+
+def plan_total(initiative_ref: str = "pk") -> Expression:
+    """The initiative's whole plan as an expression to annotate with (NULL before finance enters a line)."""
+    if _plan_total is None:
+        raise ImproperlyConfigured("No plan-total expression is registered (is the budgets app installed?).")
+    return _plan_total(initiative_ref)

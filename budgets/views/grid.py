@@ -20,15 +20,11 @@ from budgets.forms import (
 )
 from budgets.models import FxRate, ImportRun, PeriodLock
 from budgets.months import month_label, month_short_label
-from budgets.selectors import (
-    budget_grid,
-    budget_initiatives,
-)
+from budgets.selectors import approved_without_budget, budget_grid, budget_initiatives
 from budgets.services.budgets import BudgetGridConflictError, budget_grid_save, budget_spread_annual
 from budgets.views.common import current_fiscal_year, requested_fiscal_year, require
 from initiatives.models import Initiative
 from initiatives.rules import visible_initiatives
-from initiatives.selectors import approved_without_budget
 from portfolio.fiscal import fiscal_year, fiscal_year_label, parse_fiscal_year
 from portfolio.pagination import web_page_number
 from portfolio.policy import can
