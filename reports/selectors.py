@@ -13,12 +13,13 @@ from django.utils import timezone
 from initiatives.choices import Lane, Status
 from reports.cells import fiscal_year_text
 from reports.models import ExportJob
-from split.models import SplitRow
+from split.models import SplitRow, SplitRun
 from split.selectors import (
     FILTER_NAMES,
     SplitFilters,
     forecast_report_totals,
     latest_successful_run,
+    run_cached,
     split_rows,
     split_summary,
 )
@@ -33,13 +34,14 @@ class SplitExport:
 
     filters: SplitFilters = field(default_factory=SplitFilters)
     as_of: dt.datetime | None = None
+    run: SplitRun | None = field(default=None, compare=False, repr=False)  # the run the figures are of
 
     @classmethod
     def prepare(cls, params: Mapping[str, Any] | SplitFilters | None) -> SplitExport:
         """From query parameters (bad ones raise SplitFilterError) and the latest successful recompute."""
         filters = params if isinstance(params, SplitFilters) else SplitFilters.parse(params)
         run = latest_successful_run()
-        return cls(filters=filters, as_of=run.finished_at if run else None)
+        return cls(filters=filters, as_of=run.finished_at if run else None, run=run)
 
     @property
     def as_of_local(self) -> dt.datetime | None:
@@ -89,8 +91,13 @@ class SplitExport:
         return split_summary(None, self.filters)[0]
 
     def forecast_totals(self) -> dict[str, Any]:
-        """The forecast report's summed columns over the selection, and its `lines` (initiative-years)."""
-        return forecast_report_totals(self.filters)
+        """The forecast report's summed columns over the selection, and its `lines` (initiative-years).
+
+        Cached per run (and closed-months generation), like the API's roll-ups: the reports page, the
+        workbook and the background job's size check read it once per run and filters.
+        """
+        key = ":".join(str(getattr(self.filters, name) or "") for name in FILTER_NAMES)
+        return run_cached(self.run, f"forecast-totals:{key}", lambda: forecast_report_totals(self.filters))
 
 
 def export_fiscal_years() -> list[int]:
