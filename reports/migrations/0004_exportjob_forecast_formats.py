@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='exportjob',
             name='format',
-            field=models.CharField(choices=[('csv', 'CSV'), ('xlsx', 'Excel (XLSX)'), ('journal', 'True-up journal (CSV)'), ('forecast_csv', 'Forecast report (CSV)'), ('forecast_xlsx', 'Forecast report (XLSX)')], max_length=16),
+            field=models.CharField(choices=[('csv', 'Split report (CSV)'), ('xlsx', 'Split report (XLSX)'), ('journal', 'True-up journal (CSV)'), ('forecast_csv', 'Forecast report (CSV)'), ('forecast_xlsx', 'Forecast report (XLSX)')], max_length=16),
         ),
         migrations.AddConstraint(
             model_name='exportjob',
