@@ -55,13 +55,13 @@ BENCH_REASON = "Bench: month-end close"
 COLUMNS = (
     "initiative_id, month, fiscal_year, fiscal_quarter, initiative_code, initiative_title, lane, status, "
     "marketing_share_pct, closed, planned_total, planned_marketing, planned_it, actual_total, actual_marketing, "
-    "actual_it, paid_marketing, paid_it, true_up, variance"
+    "actual_it, paid_marketing, paid_it, true_up, variance, forecast_total, forecast_marketing, forecast_it"
 )
 
 # The floor, written by hand: one aggregation per source (the months in [%(from)s, %(until)s)
 # that are not closed), joined, each (initiative, month) joined to the agreement in force
 # (from its month to the next one's, the first from -infinity; the initiative's own share
-# when it has none), rounded, inserted.
+# when it has none), rounded, with the forecast as of this month (§3), inserted.
 FLOOR_SQL = f"""
 INSERT INTO {SCRATCH} ({COLUMNS})
 SELECT i.id, m.month,
@@ -75,7 +75,9 @@ SELECT i.id, m.month,
        m.actual - round(m.actual * coalesce(a.share, i.marketing_share_pct) * 0.01, 2),
        m.paid_marketing, m.paid_it,
        round(m.actual * coalesce(a.share, i.marketing_share_pct) * 0.01, 2) - m.paid_marketing,
-       m.planned - m.actual
+       m.planned - m.actual,
+       f.total, round(f.total * coalesce(a.share, i.marketing_share_pct) * 0.01, 2),
+       f.total - round(f.total * coalesce(a.share, i.marketing_share_pct) * 0.01, 2)
 FROM (
     SELECT coalesce(b.initiative_id, e.initiative_id) AS initiative_id, coalesce(b.month, e.month) AS month,
            coalesce(b.planned, 0) AS planned, coalesce(e.actual, 0) AS actual,
@@ -103,6 +105,9 @@ LEFT JOIN (
     FROM initiatives_cofundingagreement
     WINDOW w AS (PARTITION BY initiative_id ORDER BY effective_from)
 ) a ON a.initiative_id = m.initiative_id AND m.month >= a.valid_from AND m.month < a.valid_until
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN m.month < %(as_of_month)s THEN m.actual ELSE greatest(m.planned, m.actual) END AS total
+) f
 """
 EVERYTHING = {"from": dt.date(1, 1, 1), "until": dt.date(9999, 1, 1)}
 
@@ -236,7 +241,8 @@ def measure_floor(url: str, *, skip: list[dt.date], month: dt.date | None = None
     prepare_scratch(url, with_frozen_rows=month is None)
     window = EVERYTHING if month is None else {"from": month, "until": (month + dt.timedelta(days=32)).replace(day=1)}
     # `closed` false in both: the lock's month is unlocked again after each timing, its rows then open.
-    params = {"start": fiscal_start_month(), "closed": False, "skip": skip, **window}
+    as_of_month = dt.date.today().replace(day=1)  # the forecast's as-of month, as the recompute's
+    params = {"start": fiscal_start_month(), "closed": False, "skip": skip, "as_of_month": as_of_month, **window}
     connection = connect(url)
     with connection.cursor() as cursor:
         started = time.perf_counter()
