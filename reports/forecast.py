@@ -14,10 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from django.db import connection
-
 from reports.cells import csv_text, decimal_text, fiscal_year_text
-from reports.split_csv import ITERATOR_CHUNK_ROWS, copy_csv_chunks, lines_in_chunks, sql_text_cell
+from reports.split_csv import ITERATOR_CHUNK_ROWS, report_csv_chunks, sql_text_cell
 from split.selectors import FORECAST_REPORT_COLUMNS, FORECAST_REPORT_SELECT_NAMES, SplitFilters, forecast_report_rows
 
 FORECAST_CSV_HEADER = ",".join(FORECAST_REPORT_COLUMNS) + "\n"
@@ -83,16 +81,13 @@ def forecast_csv_chunks(
     `method` is `copy` (PostgreSQL formats the lines; the default there) or `python` (the
     default elsewhere, and whenever `progress` is given, as for the split CSV).
     """
-    if method is None:
-        method = "copy" if connection.vendor == "postgresql" and progress is None else "python"
-    yield FORECAST_CSV_HEADER.encode()
-    if method == "copy":
-        if progress is not None:
-            raise ValueError("the copy method holds the connection: it cannot report progress")
-        sql, params = forecast_csv_select(filters)
-        yield from copy_csv_chunks(sql, params)
-    elif method == "python":
-        rows = forecast_report_rows(filters).iterator(chunk_size=ITERATOR_CHUNK_ROWS)
-        yield from lines_in_chunks((forecast_csv_line(values) for values in rows), progress)
-    else:
-        raise ValueError(f"unknown CSV method {method!r}: use copy or python")
+    yield from report_csv_chunks(
+        FORECAST_CSV_HEADER,
+        copy_select=lambda: forecast_csv_select(filters),
+        python_lines=lambda: (
+            forecast_csv_line(values)
+            for values in forecast_report_rows(filters).iterator(chunk_size=ITERATOR_CHUNK_ROWS)
+        ),
+        method=method,
+        progress=progress,
+    )

@@ -104,19 +104,41 @@ def split_csv_chunks(
     `progress(rows_so_far)` is called after each chunk; the background task records
     it in the database, which it could not do on a connection busy with a COPY.
     """
+    yield from report_csv_chunks(
+        CSV_HEADER,
+        copy_select=lambda: split_csv_select(filters),
+        python_lines=lambda: (
+            split_csv_line(values)
+            for values in split_rows(filters).values_list(*SPLIT_COLUMNS).iterator(chunk_size=ITERATOR_CHUNK_ROWS)
+        ),
+        method=method,
+        progress=progress,
+    )
+
+
+def report_csv_chunks(
+    header: str,
+    *,
+    copy_select: Callable[[], tuple[str, list]],
+    python_lines: Callable[[], Iterable[str]],
+    method: str | None,
+    progress: Callable[[int], None] | None,
+) -> Iterator[bytes]:
+    """A report's CSV as byte chunks, the header first: PostgreSQL's COPY of `copy_select()` (the
+    default there) or `python_lines()` formatted here (elsewhere, and whenever `progress` is given).
+    The split report and the forecast report both stream through here."""
     if method is None:
         method = "copy" if connection.vendor == "postgresql" and progress is None else "python"
-    yield CSV_HEADER.encode()
-    if method == "copy":
-        if progress is not None:
-            raise ValueError("the copy method holds the connection: it cannot report progress")
-        sql, params = split_csv_select(filters)
-        yield from copy_csv_chunks(sql, params)
-    elif method == "python":
-        rows = split_rows(filters).values_list(*SPLIT_COLUMNS).iterator(chunk_size=ITERATOR_CHUNK_ROWS)
-        yield from lines_in_chunks((split_csv_line(values) for values in rows), progress)
-    else:
+    if method not in ("copy", "python"):
         raise ValueError(f"unknown CSV method {method!r}: use copy or python")
+    if method == "copy" and progress is not None:
+        raise ValueError("the copy method holds the connection: it cannot report progress")
+    yield header.encode()
+    if method == "copy":
+        sql, params = copy_select()
+        yield from copy_csv_chunks(sql, params)
+    else:
+        yield from lines_in_chunks(python_lines(), progress)
 
 
 def lines_in_chunks(lines: Iterable[str], progress: Callable[[int], None] | None = None) -> Iterator[bytes]:

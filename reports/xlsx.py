@@ -281,16 +281,25 @@ def _write_settlement(sheet, row: int, amounts: dict, formats: Formats, *, total
     sheet.write_number(row, col + 1, money_number(abs(amounts["true_up"])), money)
 
 
-def _write_cover(sheet, export: SplitExport, totals: dict, formats: Formats, *, currency: str, requested_by: str):
+def write_cover_head(
+    sheet,
+    export: SplitExport,
+    formats: Formats,
+    *,
+    title: str,
+    subtitle: str,
+    count: tuple[str, int],
+    currency: str,
+    requested_by: str,
+) -> int:
+    """The head every report's cover sheet shares: title, the facts (as of, currency, fiscal year,
+    generated when and by whom), the line count `(label, n)` and the filters; returns its last row."""
     sheet.set_column(0, 0, 30)
     sheet.set_column(1, 1, 34)
-    sheet.set_column(2, 2, 60)
     sheet.hide_gridlines(2)
-    sheet.write_string(0, 0, "Spend split report", formats.title)
+    sheet.write_string(0, 0, title, formats.title)
     sheet.set_row(0, 28)
-    sheet.write_string(
-        1, 0, "Right-Speed Portfolio · marketing versus IT spend, per initiative and month", formats.subtitle
-    )
+    sheet.write_string(1, 0, subtitle, formats.subtitle)
 
     as_of = export.as_of_local
     generated = timezone.localtime()
@@ -306,8 +315,8 @@ def _write_cover(sheet, export: SplitExport, totals: dict, formats: Formats, *, 
         sheet.write_string(row, 0, label, formats.label)
         sheet.write_string(row, 1, value, formats.value)
         row += 1
-    sheet.write_string(row, 0, "Rows", formats.label)
-    sheet.write_number(row, 1, totals["rows"], formats.value_integer)
+    sheet.write_string(row, 0, count[0], formats.label)
+    sheet.write_number(row, 1, count[1], formats.value_integer)
 
     row += 2
     sheet.write_string(row, 0, "Filters", formats.section)
@@ -316,6 +325,22 @@ def _write_cover(sheet, export: SplitExport, totals: dict, formats: Formats, *, 
         row += 1
         sheet.write_string(row, 0, label, formats.label)
         sheet.write_string(row, 1, value, formats.value)
+    return row
+
+
+def _write_cover(sheet, export: SplitExport, totals: dict, formats: Formats, *, currency: str, requested_by: str):
+    sheet.set_column(2, 2, 60)
+    subtitle = "Right-Speed Portfolio · marketing versus IT spend, per initiative and month"
+    row = write_cover_head(
+        sheet,
+        export,
+        formats,
+        title="Spend split report",
+        subtitle=subtitle,
+        count=("Rows", totals["rows"]),
+        currency=currency,
+        requested_by=requested_by,
+    )
 
     row += 2
     sheet.write_string(row, 0, f"Totals ({currency})", formats.section)
