@@ -1,7 +1,7 @@
 """Writes to initiatives go through these services (HackSoft style: keyword-only, atomic).
 
-Every business rule of PRODUCT.md §2 about initiatives lives here: the field
-rules of the filing form, the status workflow with dual sponsor sign-off, the
+Every business rule of PRODUCT.md §2 about initiatives lives here: the
+status workflow with dual sponsor sign-off, the
 change proposals that guard an approved initiative's share, lane and sponsors,
 the timeline (`InitiativeTransition`) and the notifications. The steps themselves
 (from which states, to which, who, whether a reason is required) are the rows of
@@ -13,29 +13,36 @@ Errors: `PermissionDenied` when the policy refuses (including when the state
 changed under the caller's feet), `ValidationError` with field messages when
 the data is wrong.
 
-Over 500 lines on purpose: filing, the workflow and change proposals share one
-row-lock order (initiative, then proposal), one timeline writer and one field
-validation (a proposal re-checks the filing's share and sponsor rules).
+The field rules of the filing form are `initiatives.filing` (a proposal re-checks
+its share and sponsor rules); filing, the workflow and change proposals stay here,
+sharing one row-lock order (initiative, then proposal) and one timeline writer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
-from typing import Any, Required, TypedDict, Unpack
+from typing import Unpack
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from portfolio import plan_months, policy
+from portfolio import policy
 from portfolio.fiscal import month_start
 
-from . import agreements, estimates, workflow
-from .choices import Action, Health, Lane, ProposalStatus, Side, Status
-from .lane_assessment import QUESTION_KEYS, assess_lane, justification_required
+from . import agreements, workflow
+from .choices import Action, Health, Lane, ProposalStatus, Status
+from .filing import (  # noqa: F401 - the filing rules, called through services by forms and views
+    SUMMARY_MAX,
+    TITLE_MAX,
+    InitiativeFields,
+    check_sponsors,
+    clean_share,
+    initiative_field_errors,
+    initiative_submission_errors,
+    validated_fields,
+)
 from .models import (
     INITIATIVE_SEQUENCE,
     CodeSequence,
@@ -46,28 +53,7 @@ from .models import (
 )
 from .notifications import budget_needed_notifications_queue, transition_notifications_queue
 from .rules import sponsor_side
-from .workflow import REASON_MAX, Step
-
-TITLE_MAX = 200
-SUMMARY_MAX = 5000
-
-
-class InitiativeFields(TypedDict, total=False):
-    """What the filing form asks: the keyword arguments of `initiative_create` and `initiative_update`."""
-
-    title: Required[str]
-    summary: Required[str]
-    marketing_sponsor: Required[Any]
-    it_sponsor: Required[Any]
-    lane: Required[str]
-    start_date: Required[dt.date | None]
-    end_date: Required[dt.date | None]
-    marketing_share_pct: Required[object]
-    health: str  # required by `initiative_update`; a new initiative starts green
-    platforms: Iterable[Initiative]
-    lane_assessment: Required[Mapping[str, object]]
-    lane_justification: str
-    estimated_cost: object  # optional on a draft (None), required to submit (`estimates.submission_errors`)
+from .workflow import Step
 
 
 @transaction.atomic
@@ -76,168 +62,6 @@ def initiative_codes_allocate(*, count: int = 1) -> list[str]:
     caller's transaction ends, see CodeSequence.draw)."""
     first = CodeSequence.draw(INITIATIVE_SEQUENCE, count=count)
     return [format_initiative_code(number) for number in range(first, first + count)]
-
-
-# --- field rules ---------------------------------------------------------------
-
-
-def _is_executive_of(user: AbstractBaseUser | None, side: str) -> bool:
-    return user is not None and policy.is_executive(user) and policy.side(user) == side
-
-
-def _clean_share(value: object, errors: dict[str, str], field: str = "marketing_share_pct") -> Decimal | None:
-    try:
-        share = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        errors[field] = "Enter marketing's share as a number between 0 and 100, for example 60 or 62.5."
-        return None
-    if not share.is_finite():
-        errors[field] = "Enter marketing's share as a number between 0 and 100, for example 60 or 62.5."
-        return None
-    if not Decimal(0) <= share <= Decimal(100):
-        errors[field] = "Marketing's share must be between 0 and 100 %."
-        return None
-    if share != share.quantize(Decimal("0.01")):
-        errors[field] = "Use at most two decimal places, for example 62.55."
-        return None
-    return share.quantize(Decimal("0.01"))
-
-
-def _check_sponsors(marketing_sponsor, it_sponsor, errors: dict[str, str]) -> None:
-    if marketing_sponsor is not None and not _is_executive_of(marketing_sponsor, Side.MARKETING):
-        errors["marketing_sponsor"] = "The marketing sponsor must be an executive on the marketing side."
-    if it_sponsor is not None and not _is_executive_of(it_sponsor, Side.IT):
-        errors["it_sponsor"] = "The IT sponsor must be an executive on the IT side."
-
-
-def _check_platforms(
-    *, initiative: Initiative | None, lane: str, platforms: list[Initiative], errors: dict[str, str]
-) -> None:
-    if not platforms:
-        return
-    if lane != Lane.FAST_LANE:
-        errors["platforms"] = "Only a fast-lane initiative builds on platforms: remove them or choose the fast lane."
-        return
-    if initiative is not None and initiative.pk and any(p.pk == initiative.pk for p in platforms):
-        errors["platforms"] = "An initiative cannot be its own platform."
-        return
-    not_core = [p.code for p in platforms if p.lane != Lane.CORE_STACK]
-    if not_core:
-        errors["platforms"] = f"Platforms must be core-stack initiatives; {', '.join(not_core)} is not."
-
-
-def _validated_fields(
-    *,
-    initiative: Initiative | None,
-    by: AbstractBaseUser,
-    title: str,
-    summary: str,
-    marketing_sponsor,
-    it_sponsor,
-    lane: str,
-    start_date: dt.date | None,
-    end_date: dt.date | None,
-    marketing_share_pct: object,
-    health: str,
-    platforms: Iterable[Initiative] = (),
-    lane_assessment: Mapping[str, object],
-    lane_justification: str = "",
-    estimated_cost: object = None,
-) -> tuple[dict[str, object], list[Initiative]]:
-    """Check every field rule of the filing form at once; raise ValidationError listing them all."""
-    errors: dict[str, str] = {}
-    title = (title or "").strip()
-    summary = (summary or "").strip()
-    lane_justification = (lane_justification or "").strip()
-    platforms = list(platforms)
-
-    if not title:
-        errors["title"] = "Give the initiative a title."
-    elif len(title) > TITLE_MAX:
-        errors["title"] = f"Keep the title under {TITLE_MAX} characters (it has {len(title)})."
-    if not summary:
-        errors["summary"] = "Describe the business outcome this initiative serves."
-    elif len(summary) > SUMMARY_MAX:
-        errors["summary"] = f"Keep the summary under {SUMMARY_MAX} characters (it has {len(summary)})."
-    if not policy.is_pm(by):
-        errors["owner"] = "The owner of an initiative must be a product manager."
-    if marketing_sponsor is None:
-        errors["marketing_sponsor"] = "Choose the marketing executive who sponsors this initiative."
-    if it_sponsor is None:
-        errors["it_sponsor"] = "Choose the IT executive who sponsors this initiative."
-    _check_sponsors(marketing_sponsor, it_sponsor, errors)
-    if lane not in Lane.values:
-        errors["lane"] = "Choose the fast lane or the core stack."
-    if start_date is None:
-        errors["start_date"] = "Enter the start date."
-    if end_date is None:
-        errors["end_date"] = "Enter the end date."
-    if start_date and end_date and end_date < start_date:
-        errors["end_date"] = "The end date cannot be before the start date."
-    elif initiative is not None and initiative.pk and start_date and end_date:
-        # Budget lines lie in months the initiative runs (PRODUCT.md §2): new dates may not strand
-        # any. initiative_update asks with the row locked, and budget writes lock the same row.
-        for field, message in plan_months.dates_change_errors(initiative.pk, start_date, end_date).items():
-            errors.setdefault(field, message)
-    share = _clean_share(marketing_share_pct, errors)
-    estimate = estimates.clean_estimated_cost(estimated_cost, errors)
-    if health not in Health.values:
-        errors["health"] = "Choose green, amber or red."
-    _check_platforms(initiative=initiative, lane=lane, platforms=platforms, errors=errors)
-
-    assessment = assess_lane(lane_assessment)
-    for key in assessment.missing:
-        errors[f"assessment_{key}"] = "Answer this question."
-    if len(lane_justification) > REASON_MAX:
-        errors["lane_justification"] = f"Keep the justification under {REASON_MAX} characters."
-    elif (
-        assessment.complete
-        and lane in Lane.values
-        and justification_required(chosen_lane=lane, recommended=assessment.recommended)
-        and not lane_justification
-    ):
-        errors["lane_justification"] = (
-            f"The assessment recommends the {assessment.recommended_label.lower()}: "
-            "explain why this initiative belongs in the other lane."
-        )
-    if errors:
-        raise ValidationError(errors)
-
-    return {
-        "title": title,
-        "summary": summary,
-        "marketing_sponsor": marketing_sponsor,
-        "it_sponsor": it_sponsor,
-        "lane": lane,
-        "start_date": start_date,
-        "end_date": end_date,
-        "marketing_share_pct": share,
-        "estimated_cost": estimate,
-        "health": health,
-        "lane_assessment": {key: lane_assessment[key] for key in QUESTION_KEYS},
-        "lane_recommended": assessment.recommended,
-        "lane_justification": lane_justification if lane != assessment.recommended else "",
-    }, platforms
-
-
-def initiative_field_errors(**fields) -> dict[str, str]:
-    """The field rules' complaint per field about a filing ({} when valid), without saving anything.
-
-    Forms call it so that every problem (end before start, a sponsor of the
-    wrong side…) shows at once next to its field; the services apply the
-    same rules again when they save.
-    """
-    try:
-        _validated_fields(**fields)
-    except ValidationError as error:
-        return {field: messages[0] for field, messages in error.message_dict.items()}
-    return {}
-
-
-def initiative_submission_errors(*, initiative: Initiative) -> dict[str, str]:
-    """What `initiative` lacks before it may be submitted ({} when nothing): the filing form shows it
-    next to its field, the submit step refuses with it (web and API alike)."""
-    return estimates.submission_errors(estimated_cost=initiative.estimated_cost)
 
 
 # --- timeline and notifications ----------------------------------------------------
@@ -289,7 +113,7 @@ def _save(initiative: Initiative, by: AbstractBaseUser, **kwargs) -> None:
 def initiative_create(*, by: AbstractBaseUser, **fields: Unpack[InitiativeFields]) -> Initiative:
     """File a new initiative as a draft owned by `by` (a PM); health starts green unless given."""
     _require(by, "initiative.create", None, "Only product managers file initiatives.")
-    values, platform_list = _validated_fields(initiative=None, by=by, **{"health": Health.GREEN, **fields})
+    values, platform_list = validated_fields(initiative=None, by=by, **{"health": Health.GREEN, **fields})
     initiative = Initiative(owner=by, status=Status.DRAFT, **values)
     _save(initiative, by)
     initiative.platforms.set(platform_list)
@@ -304,7 +128,7 @@ def initiative_update(
     """Edit a draft or rejected initiative (its owner only); every field is given again, health included."""
     locked = _locked(initiative)
     _require(by, "initiative.edit", locked, "Only the owner may edit an initiative, and only while draft or rejected.")
-    values, platform_list = _validated_fields(initiative=locked, by=by, **fields)
+    values, platform_list = validated_fields(initiative=locked, by=by, **fields)
     for name, value in values.items():
         setattr(locked, name, value)
     _save(locked, by)
@@ -445,7 +269,7 @@ def change_proposal_create(
     share = None
     share_before = None
     if marketing_share_pct not in (None, ""):
-        share = _clean_share(marketing_share_pct, errors)
+        share = clean_share(marketing_share_pct, errors)
     if share is not None:
         if effective_from is None:
             effective_from = agreements.effective_month_default(locked)
@@ -467,7 +291,7 @@ def change_proposal_create(
         marketing_sponsor = None
     if it_sponsor is not None and it_sponsor.pk == locked.it_sponsor_id:
         it_sponsor = None
-    _check_sponsors(marketing_sponsor, it_sponsor, errors)
+    check_sponsors(marketing_sponsor, it_sponsor, errors)
     if lane == Lane.CORE_STACK and locked.platforms.exists():
         errors["lane"] = "This initiative builds on platforms; a core-stack initiative cannot."
     if lane == Lane.FAST_LANE and locked.dependents.exists():
