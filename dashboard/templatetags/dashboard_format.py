@@ -9,6 +9,7 @@ so the page and its charts never disagree.
     {{ rollup.totals.actual_total|money }}     → $14,598,934.25
     {{ -350924.86|money }}                     → −$350,924.86
     {{ variance|money_signed }}                → +$2,151,665.75
+    {{ rollup.totals.actual_total|money_short }} → <span title="$14,598,934.25">$14.6 M</span>
     {{ share|percent }}                        → 48.4 %
     {{ amount|amount_class }}                  → amount-negative (below zero)
 """
@@ -19,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.conf import settings
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -57,6 +59,32 @@ def format_money(value, *, signed: bool = False, code: str | None = None) -> str
     return f"{sign}{currency_prefix(code)}{abs(cents):,.2f}"
 
 
+# Headline units (issue 18): a meeting reads "$14.9 M", the exact figure is on hover and in the drill-down.
+SHORT_UNITS = ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "k"))
+
+
+def format_money_short(value, *, signed: bool = False, code: str | None = None) -> str:
+    """`Decimal("14908553.87")` → `$14.9 M`; `-350924.86` → `−$350.9 k`; under a thousand, whole units (`$950`).
+
+    One decimal of the largest unit the amount reaches (billions, millions, thousands), rounded half away
+    from zero; an amount that rounds up to the next unit is shown in it (`999,960` → `$1.0 M`). None → `—`.
+    """
+    amount = _decimal(value)
+    if amount is None:
+        return "—"
+    size = abs(amount)
+    text = f"{size.quantize(Decimal(1), rounding=ROUND_HALF_UP)}"  # under a thousand: whole units
+    # The largest unit the amount reaches once rounded: 999.50 is "1.0 k" (not "1000"), 999,960 is
+    # "1.0 M" (not "1,000.0 k"): a unit starts where the next smaller one would round up to a thousand.
+    for unit, suffix in SHORT_UNITS:
+        starts_at = Decimal("999.5") if suffix == "k" else unit * Decimal("0.99995")
+        if size >= starts_at:
+            text = f"{(size / unit).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):,}{NBSP}{suffix}"
+            break
+    sign = "" if text == "0" else (MINUS if amount < 0 else ("+" if signed else ""))
+    return f"{sign}{currency_prefix(code)}{text}"
+
+
 def format_percent(value, places: int = 1) -> str:
     """`Decimal("48.36")` → `48.4 %` (half away from zero, one decimal). None → `—`."""
     number = _decimal(value)
@@ -77,6 +105,22 @@ def money(value) -> str:
 def money_signed(value) -> str:
     """As `money`, with `+` before positive amounts (variances, deltas)."""
     return format_money(value, signed=True)
+
+
+@register.filter
+def money_short(value) -> str:
+    """A headline amount rounded to a sensible unit (`$14.9 M`), the exact amount to the cent on hover."""
+    return format_html('<span class="money-short" title="{}">{}</span>', format_money(value), format_money_short(value))
+
+
+@register.filter
+def money_short_signed(value) -> str:
+    """As `money_short`, with `+` before positive amounts (variances)."""
+    return format_html(
+        '<span class="money-short" title="{}">{}</span>',
+        format_money(value, signed=True),
+        format_money_short(value, signed=True),
+    )
 
 
 @register.filter

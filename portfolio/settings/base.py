@@ -262,6 +262,9 @@ REPORTING_CURRENCY = env("REPORTING_CURRENCY", default="USD")
 FISCAL_YEAR_START_MONTH = env.int("FISCAL_YEAR_START_MONTH", default=1)
 SPLIT_RECOMPUTE_HOUR = env.int("SPLIT_RECOMPUTE_HOUR", default=2)
 OVERSPEND_ALERT_PCT = env.int("OVERSPEND_ALERT_PCT", default=10)
+# A fast-lane initiative is a digital island when marketing funds at least this share of it (percent)
+# and it builds on no core-stack platform (the dashboard's islands card, issue 18).
+DIGITAL_ISLAND_SHARE_PCT = env.int("DIGITAL_ISLAND_SHARE_PCT", default=80)
 EXPORT_ASYNC_ROWS = env.int("EXPORT_ASYNC_ROWS", default=100_000)
 # Refused at start-up, not on the first page that needs them.
 if not re.fullmatch(r"[A-Z]{3}", REPORTING_CURRENCY):
@@ -273,6 +276,10 @@ if not 1 <= FISCAL_YEAR_START_MONTH <= 12:
 if not 0 <= SPLIT_RECOMPUTE_HOUR <= 23:
     raise ImproperlyConfigured(
         f"SPLIT_RECOMPUTE_HOUR must be 0–23 (hour of the night in TIME_ZONE), not {SPLIT_RECOMPUTE_HOUR}."
+    )
+if not 0 <= DIGITAL_ISLAND_SHARE_PCT <= 100:
+    raise ImproperlyConfigured(
+        f"DIGITAL_ISLAND_SHARE_PCT must be 0–100 (marketing's share of an island), not {DIGITAL_ISLAND_SHARE_PCT}."
     )
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

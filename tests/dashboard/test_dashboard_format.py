@@ -11,8 +11,10 @@ from dashboard.templatetags.dashboard_format import (
     amount_class,
     bar_width,
     format_money,
+    format_money_short,
     format_percent,
     money_abs,
+    money_short,
     money_signed,
 )
 
@@ -80,3 +82,29 @@ def test_the_filters_work_in_templates():
     assert template.render(Context({"a": D("-1500.5"), "b": D("62.55")})) == (
         f"{MINUS}$1,500.50 62.6{NBSP}% <i class='amount-negative'>"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (D("14908553.87"), f"$14.9{NBSP}M"),
+        (D("-350924.86"), f"{MINUS}$350.9{NBSP}k"),
+        (D("1234567890"), f"$1.2{NBSP}B"),
+        (D("950.40"), "$950"),
+        (D("999.49"), "$999"),
+        (D("999.50"), f"$1.0{NBSP}k"),  # never "$1000"
+        (D("999949"), f"$999.9{NBSP}k"),
+        (D("999960"), f"$1.0{NBSP}M"),  # never "$1,000.0 k"
+        (D("999950000"), f"$1.0{NBSP}B"),
+        (D("-0.40"), "$0"),  # no minus before a rounded zero
+        (None, "—"),
+    ],
+)
+def test_headline_money_is_rounded_to_a_sensible_unit(value, text):
+    assert format_money_short(value) == text
+
+
+def test_headline_money_keeps_the_exact_amount_on_hover():
+    html = money_short(D("14908553.87"))
+    assert html == f'<span class="money-short" title="$14,908,553.87">$14.9{NBSP}M</span>'
+    assert format_money_short(D("2151665.75"), signed=True) == f"+$2.2{NBSP}M"
