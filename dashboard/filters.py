@@ -28,6 +28,7 @@ SPLIT_REPORT_PATH = "/reports/split.csv"
 FORECAST_REPORT_PATH = "/reports/forecast.csv"  # PRODUCT.md §4: the same filters as the split report
 INITIATIVE_LIST_PATH = "/initiatives/"
 DASHBOARD_PATH = "/dashboard/"
+FUNDING_PATH = "/dashboard/funding/"
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,10 @@ class DashboardFilters:
     def dashboard_url(self, **changes: Any) -> str:
         """This dashboard with these filters (its parameter names are the fields' names)."""
         return _url(DASHBOARD_PATH, {**asdict(self), **changes})
+
+    def funding_url(self, **changes: Any) -> str:
+        """Who funds what (its filters are the dashboard's) with these filters."""
+        return _url(FUNDING_PATH, {**asdict(self), **changes})
 
     @property
     def cache_key(self) -> str:

@@ -240,7 +240,20 @@ def true_up_states(
     `accruing` (open months) and `total`, their sum: positive, marketing owes IT.
     """
     queryset = (rows if rows is not None else split_rows(filters)).order_by()
-    sums = queryset.aggregate(**true_up_state_sums())
+    return _states(queryset.aggregate(**true_up_state_sums()))
+
+
+def true_up_states_by_quarter(rows: QuerySet[SplitRow]) -> dict[tuple[int, int], dict[str, Decimal]]:
+    """`true_up_states` of `rows` per (fiscal year, fiscal quarter) they hold: one GROUP BY query.
+
+    Quarters without rows are absent; each quarter's states add up to its `total`, as above.
+    """
+    grouped = rows.order_by().values("fiscal_year", "fiscal_quarter").annotate(**true_up_state_sums())
+    return {(sums["fiscal_year"], sums["fiscal_quarter"]): _states(sums) for sums in grouped}
+
+
+def _states(sums: Mapping[str, Any]) -> dict[str, Decimal]:
+    """Settled, outstanding, accruing (from `true_up_state_sums`) in cents, and `total`, their sum."""
     states = {
         "settled": Decimal(sums["true_up_settled"]).quantize(CENT),
         "outstanding": Decimal(sums["true_up_outstanding"]).quantize(CENT),
@@ -248,6 +261,11 @@ def true_up_states(
     }
     states["total"] = states["settled"] + states["outstanding"] + states["accruing"]
     return states
+
+
+def settlements_exist() -> bool:
+    """Has finance settled anything yet (an active settlement)? Until then a true-up is shown as its total."""
+    return Settlement.objects.filter(status=SettlementStatus.ACTIVE).exists()
 
 
 # --- what finance may settle, and what was settled ---------------------------------------------
