@@ -181,6 +181,7 @@ def test_no_page_violates_the_content_security_policy(browser, live_server, port
 
     executive = Visitor(browser, live_server, "cmo")
     executive.visit("/dashboard/")
+    executive.visit("/dashboard/funding/")
     executive.visit("/initiatives/approvals/")
     executive.visit(f"/initiatives/{submitted.code}/")
     found |= {f"cmo {page}": v for page, v in executive.found.items()}

@@ -78,6 +78,7 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     "finance/settlements/<int:pk>/": ("executive_marketing", []),
     "finance/settlements/<int:pk>/reverse/": ("finance", []),
     "dashboard/": ("executive_marketing", ["fiscal_year", "quarter", "lane", "side", "status"]),
+    "dashboard/funding/": ("executive_marketing", ["fiscal_year", "quarter", "lane", "side", "status"]),
     "reports/": ("finance", SPLIT_FILTERS),
     "reports/split.csv": ("finance", SPLIT_FILTERS),
     "reports/split.xlsx": ("finance", SPLIT_FILTERS),
