@@ -1,7 +1,9 @@
 """Who funds what (issue 18, PRODUCT.md §3): plan and actuals per sponsor, and the true-up per fiscal quarter.
 
 Read, never recomputed: sums of the split rows the dashboard's filters cover
-(`dashboard.filters.split_queryset`), one aggregate query per table.
+(`dashboard.filters.split_queryset`). Both sponsor tables and the portfolio total
+come from the rows summed per pair of sponsors (one query) and the initiatives
+counted per pair (one query); the true-up by quarter is one more.
 
 Every initiative has one marketing sponsor and one IT sponsor. Each split row counts
 once under its initiative's marketing sponsor (the "Marketing sponsors" table) and
@@ -29,6 +31,7 @@ from django.db.models import Count, F
 from dashboard.filters import DashboardFilters, split_queryset
 from dashboard.freshness import Freshness, freshness_and_trend, split_cached
 from dashboard.rollup import ZERO, as_money
+from initiatives.models import Initiative
 from portfolio import fiscal
 from split.arithmetic import marketing_share_of_actual
 from split.selectors import MoneySum
@@ -46,6 +49,7 @@ FUNDING_COLUMNS: tuple[str, ...] = (
 # The sponsor tables: the side of the sponsor → the initiative's field that names them.
 SPONSOR_FIELDS: dict[str, str] = {"marketing": "marketing_sponsor", "it": "it_sponsor"}
 SPONSOR_TITLES: dict[str, str] = {"marketing": "Marketing sponsors", "it": "IT sponsors"}
+PERSON_FIELDS: tuple[str, ...] = ("first_name", "last_name", "username")
 TRUE_UP_STATE_NAMES: tuple[str, ...] = ("settled", "outstanding", "accruing")
 
 
@@ -89,41 +93,6 @@ class SponsorTable:
         return SPONSOR_TITLES[self.side]
 
 
-def _person(first_name: str, last_name: str, username: str) -> str:
-    return f"{first_name} {last_name}".strip() or username
-
-
-def sponsor_table(filters: DashboardFilters, side: str) -> SponsorTable:
-    """The split rows the filters cover, summed per sponsor of `side` (marketing or it): one query."""
-    sponsor = SPONSOR_FIELDS[side]
-    grouped = (
-        split_queryset(filters)
-        .values(
-            sponsor_id=F(f"initiative__{sponsor}_id"),
-            sponsor_first_name=F(f"initiative__{sponsor}__first_name"),
-            sponsor_last_name=F(f"initiative__{sponsor}__last_name"),
-            sponsor_username=F(f"initiative__{sponsor}__username"),
-        )
-        .annotate(sponsored=Count("initiative_id", distinct=True), **_money_sums())
-        .order_by()
-    )
-    lines = [
-        SponsorLine(
-            sponsor_id=row["sponsor_id"],
-            name=_person(row["sponsor_first_name"], row["sponsor_last_name"], row["sponsor_username"]),
-            initiatives=row["sponsored"],
-            amounts=_amounts(row),
-        )
-        for row in grouped
-    ]
-    lines.sort(key=lambda line: (-line.amounts["actual_total"], -line.amounts["planned_total"], line.name))
-    totals = _zero_amounts()
-    for line in lines:
-        for column in FUNDING_COLUMNS:
-            totals[column] += line.amounts[column]
-    return SponsorTable(side=side, lines=lines, totals=totals, initiatives=sum(line.initiatives for line in lines))
-
-
 @dataclass(frozen=True)
 class PortfolioTotals:
     """The sums of all the rows the filters cover: what each sponsor table adds up to."""
@@ -137,10 +106,88 @@ class PortfolioTotals:
         return marketing_share_of_actual(self.amounts["actual_marketing"], self.amounts["actual_total"])
 
 
-def portfolio_totals(filters: DashboardFilters) -> PortfolioTotals:
-    """The rows the filters cover, summed: one aggregate query."""
-    sums = split_queryset(filters).aggregate(initiatives=Count("initiative_id", distinct=True), **_money_sums())
-    return PortfolioTotals(amounts=_amounts(sums), initiatives=sums["initiatives"])
+def _person(first_name: str | None, last_name: str | None, username: str | None) -> str:
+    return f"{first_name or ''} {last_name or ''}".strip() or username or "—"
+
+
+def _sponsor_pairs(filters: DashboardFilters) -> tuple[list[dict], list[dict]]:
+    """The rows the filters cover, per pair of sponsors (marketing, IT): their sums; and per pair, how many
+    initiatives and the sponsors' names. Two queries, each a hash aggregate into a handful of groups.
+
+    Grouping by the pair, not by initiative, needs no COUNT(DISTINCT) over the rows (a sort of them all):
+    the initiatives are counted on the initiatives that have rows, a semi-join.
+    """
+    rows = split_queryset(filters)
+    money = list(
+        rows.values(
+            marketing_sponsor_id=F("initiative__marketing_sponsor_id"), it_sponsor_id=F("initiative__it_sponsor_id")
+        )
+        .annotate(**_money_sums())
+        .order_by()
+    )
+    people = list(
+        Initiative.objects.filter(pk__in=rows.values("initiative_id"))
+        .values(
+            "marketing_sponsor_id",
+            "it_sponsor_id",
+            *(f"{sponsor}__{name}" for sponsor in SPONSOR_FIELDS.values() for name in PERSON_FIELDS),
+        )
+        .annotate(sponsored=Count("pk"))
+        .order_by()
+    )
+    return money, people
+
+
+def sponsor_figures(filters: DashboardFilters) -> tuple[PortfolioTotals, list[SponsorTable]]:
+    """The rows the filters cover, summed per marketing sponsor, per IT sponsor and in all: two queries.
+
+    Every split row belongs to one pair of sponsors: the pairs' sums, added up in Decimal, give each
+    sponsor's figures and the portfolio total exactly. Returns the totals and the two tables (marketing
+    sponsors, then IT sponsors), each sorted by actual spend, largest first.
+    """
+    money, people = _sponsor_pairs(filters)
+    totals = _zero_amounts()
+    by_sponsor: dict[str, dict[int, dict]] = {side: {} for side in SPONSOR_FIELDS}
+
+    def sponsor(side: str, pk: int) -> dict:
+        return by_sponsor[side].setdefault(pk, {"amounts": _zero_amounts(), "initiatives": 0, "name": ""})
+
+    for pair in money:
+        amounts = _amounts(pair)
+        for column in FUNDING_COLUMNS:
+            totals[column] += amounts[column]
+        for side, field_name in SPONSOR_FIELDS.items():
+            figures = sponsor(side, pair[f"{field_name}_id"])["amounts"]
+            for column in FUNDING_COLUMNS:
+                figures[column] += amounts[column]
+    for pair in people:
+        for side, field_name in SPONSOR_FIELDS.items():
+            figures = sponsor(side, pair[f"{field_name}_id"])
+            figures["initiatives"] += pair["sponsored"]
+            figures["name"] = _person(*(pair[f"{field_name}__{name}"] for name in PERSON_FIELDS))
+    tables = [
+        _sponsor_table(
+            side,
+            [
+                SponsorLine(
+                    sponsor_id=pk, name=figures["name"], initiatives=figures["initiatives"], amounts=figures["amounts"]
+                )
+                for pk, figures in by_sponsor[side].items()
+            ],
+        )
+        for side in SPONSOR_FIELDS
+    ]
+    initiatives = sum(pair["sponsored"] for pair in people)
+    return PortfolioTotals(amounts=totals, initiatives=initiatives), tables
+
+
+def _sponsor_table(side: str, lines: list[SponsorLine]) -> SponsorTable:
+    lines = sorted(lines, key=lambda line: (-line.amounts["actual_total"], -line.amounts["planned_total"], line.name))
+    totals = _zero_amounts()
+    for line in lines:
+        for column in FUNDING_COLUMNS:
+            totals[column] += line.amounts[column]
+    return SponsorTable(side=side, lines=lines, totals=totals, initiatives=sum(line.initiatives for line in lines))
 
 
 # --- the true-up by fiscal quarter --------------------------------------------------------------
@@ -207,18 +254,14 @@ class Funding:
     true_up: TrueUpByQuarter | None = None
 
 
-def _sponsor_figures(filters: DashboardFilters) -> tuple[PortfolioTotals, list[SponsorTable]]:
-    return portfolio_totals(filters), [sponsor_table(filters, side) for side in SPONSOR_FIELDS]
-
-
 def funding(*, filters: DashboardFilters, now: dt.datetime | None = None) -> Funding:
-    """Everything the page shows: six queries when nothing is cached (freshness, totals, two sponsor
-    tables, the true-up by quarter, whether anything was settled); one (freshness) once cached."""
+    """Everything the page shows: five queries when nothing is cached (freshness, the sponsor pairs' sums and
+    counts, the true-up by quarter, whether anything was settled); one (freshness) once cached."""
     freshness, _ = freshness_and_trend(filters, now=now)
     totals, sponsors = split_cached(
         freshness,
         f"funding:sponsors:{freshness.portfolio_version}:{filters.cache_key}",
-        lambda: _sponsor_figures(filters),
+        lambda: sponsor_figures(filters),
     )
     true_up = split_cached(
         freshness,

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dashboard.filters import DashboardFilters
-from dashboard.funding import FUNDING_COLUMNS, funding, portfolio_totals, sponsor_table, true_up_by_quarter
+from dashboard.funding import FUNDING_COLUMNS, funding, sponsor_figures, true_up_by_quarter
 from split.models import SplitRow, SplitRun
 from split.services import split_recompute
 from split.settlements import settlement_create, settlement_reverse
@@ -129,32 +129,29 @@ def test_the_navigation_and_the_dashboard_link_to_the_page_only_for_those_allowe
 
 
 def test_each_sponsor_table_adds_up_to_the_portfolio_total_to_the_cent(funded, sponsors):
-    filters = DashboardFilters(fiscal_year=FY)
     year = _row_sums(Q(fiscal_year=FY))
-    totals = portfolio_totals(filters)
+    totals, tables = sponsor_figures(DashboardFilters(fiscal_year=FY))
 
     assert totals.amounts == year
     assert totals.initiatives == 3  # legacy spent in FY2025 only
-    for side in ("marketing", "it"):
-        table = sponsor_table(filters, side)
-        assert table.totals == year, side
+    assert [table.side for table in tables] == ["marketing", "it"]
+    for table in tables:
+        assert table.totals == year, table.side
         assert table.initiatives == totals.initiatives
         for line in table.lines:
-            sponsored = Q(fiscal_year=FY) & Q(**{f"initiative__{side}_sponsor": line.sponsor_id})
-            assert line.amounts == _row_sums(sponsored), (side, line.name)
+            sponsored = Q(fiscal_year=FY) & Q(**{f"initiative__{table.side}_sponsor": line.sponsor_id})
+            assert line.amounts == _row_sums(sponsored), (table.side, line.name)
     for part in ("planned", "actual"):  # marketing + IT = total, in the portfolio and for every sponsor
         assert year[f"{part}_marketing"] + year[f"{part}_it"] == year[f"{part}_total"]
-        for side in ("marketing", "it"):
-            for line in sponsor_table(filters, side).lines:
+        for table in tables:
+            for line in table.lines:
                 assert line.amounts[f"{part}_marketing"] + line.amounts[f"{part}_it"] == line.amounts[f"{part}_total"]
     assert year["actual_total"] == D("1500.05") - D("20.03") + D("4099.99") + D("777.77")
 
 
 def test_sponsors_are_sorted_by_actual_spend_with_their_initiative_counts(funded, sponsors):
-    filters = DashboardFilters(fiscal_year=FY)
-
-    marketing = sponsor_table(filters, "marketing").lines
-    it = sponsor_table(filters, "it").lines
+    _, (marketing_table, it_table) = sponsor_figures(DashboardFilters(fiscal_year=FY))
+    marketing, it = marketing_table.lines, it_table.lines
 
     # Bea Brand's ERP spent 4,099.99; the CMO's loyalty and app 1,480.02 + 777.77.
     assert [(line.name, line.initiatives) for line in marketing] == [
@@ -308,12 +305,13 @@ def _more_initiatives(count: int, pm, sponsors) -> None:
 def test_the_page_runs_a_fixed_number_of_queries_whatever_the_data_size(
     client, finance, pm, funded, sponsors, django_assert_max_num_queries, django_assert_num_queries
 ):
-    """Cold (ten for finance): session, user, roles, freshness, totals, two sponsor tables, the true-up by
-    quarter, any settlement, profile; warm: the five figures come from the cache. The same at 40 more initiatives."""
+    """Cold (nine for finance): session, user, roles, freshness, the sponsor pairs' sums and their initiatives,
+    the true-up by quarter, any settlement, profile; warm: those four come from the cache. The same at 40 more
+    initiatives."""
     client.force_login(finance)
-    with django_assert_max_num_queries(10) as cold:
+    with django_assert_max_num_queries(9) as cold:
         client.get(URL, {"fiscal_year": FY})
-    with django_assert_max_num_queries(len(cold) - 5) as warm:  # the five figures come from the cache
+    with django_assert_max_num_queries(len(cold) - 4) as warm:  # the figures come from the cache
         client.get(URL, {"fiscal_year": FY})
     _more_initiatives(40, pm, sponsors)
     split_recompute(trigger="command")
@@ -322,7 +320,7 @@ def test_the_page_runs_a_fixed_number_of_queries_whatever_the_data_size(
     with django_assert_num_queries(len(cold)):
         large = client.get(URL, {"fiscal_year": FY, "lane": "fast_lane", "quarter": "1", "side": "marketing"})
     assert large.status_code == 200
-    assert len(warm) == len(cold) - 5
+    assert len(warm) == len(cold) - 4
 
 
 def test_the_figures_are_read_from_the_latest_run_and_a_new_sponsor_shows_at_once(funded, sponsors):
