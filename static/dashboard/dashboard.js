@@ -48,6 +48,11 @@
     return sign + data.currency_prefix + text;
   }
 
+  // An axis tick (a round number): `$600 k`, `−$1.5 M`, without a sign for positives or a needless `.0`.
+  function axisMoney(value) {
+    return shortMoney(value).replace(".0" + NBSP, NBSP);
+  }
+
   function num(value) {
     return value === null || value === undefined ? null : parseFloat(value);
   }
@@ -170,7 +175,7 @@
         yAxis: {
           type: "value",
           splitLine: { lineStyle: { color: COLORS.grid } },
-          axisLabel: { color: COLORS.muted, formatter: function (v) { return shortMoney(v); } },
+          axisLabel: { color: COLORS.muted, formatter: axisMoney },
         },
         series: [
           series("Planned · marketing", "planned_marketing", "planned", COLORS.marketingLight),
@@ -342,11 +347,6 @@
       return Math.ceil(measure.measureText(text).width);
     }
 
-    // `+$483.5 k`, `−$885`: short enough for a phone, as the headline figures.
-    function short(value) {
-      return shortMoney(value, true);
-    }
-
     var drawnWidth = null;
 
     function draw() {
@@ -411,7 +411,7 @@
               hideOverlap: true,
               showMinLabel: false,
               showMaxLabel: false,
-              formatter: short,
+              formatter: axisMoney,
             },
           },
           yAxis: {

@@ -43,7 +43,7 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     "healthz": ("anonymous", []),
     "initiatives/": (
         "pm",
-        ["q", "lane", "status", "health", "side", "sponsor", "fiscal_year", "mine", "sort", "page", "per_page"],
+        ["q", "lane", "status", "health", "side", "sponsor", "fiscal_year", "quarter", "mine", "sort", "page", "per_page"],
     ),
     "initiatives/new/": ("pm", []),
     "initiatives/approvals/": ("executive_marketing", []),
