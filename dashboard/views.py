@@ -281,6 +281,7 @@ def chart_data(data: Dashboard, *, to_report: bool) -> dict[str, Any]:
                 "actual": rollup.by_lane[lane]["actual_total"],
                 "planned": rollup.by_lane[lane]["planned_total"],
                 "text": format_money(rollup.by_lane[lane]["actual_total"]),
+                "short": format_money_short(rollup.by_lane[lane]["actual_total"]),
                 "planned_text": format_money(rollup.by_lane[lane]["planned_total"]),
                 "share": format_percent(rollup.lane_share(lane)),
                 "link": link,

@@ -218,7 +218,7 @@
           textStyle: { color: COLORS.text, fontSize: 13 },
           formatter: function (name) {
             var l = lanes.find(function (x) { return x.name === name; });
-            return name + "  " + l.share + "  ·  " + l.text;
+            return name + "  " + l.share + "  ·  " + l.short;
           },
         },
         series: [

@@ -526,6 +526,7 @@ def test_finance_drills_into_the_split_report_with_the_export_parameter_names(cl
             "actual": "2257.79",
             "planned": "2000.02",
             "text": "$2,257.79",
+            "short": "$2.3\u00a0k",
             "planned_text": "$2,000.02",
             "share": "100.0\u00a0%",
             "link": "/reports/split.csv?fiscal_year=FY2026&quarter=1&lane=fast_lane",
