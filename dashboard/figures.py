@@ -90,23 +90,24 @@ class InIds(Func):
 
 
 def overspent_ytd(filters: DashboardFilters, *, today: dt.date) -> QuerySet:
-    """Initiatives over budget in the fiscal year to date by more than OVERSPEND_ALERT_PCT.
+    """Initiatives over budget in the period to date by more than OVERSPEND_ALERT_PCT.
 
     The rule of the nightly overspend alerts (`split.overspend.overspending_initiatives`):
-    year-to-date actual > planned × (1 + threshold / 100), and positive. Year to
-    date is the chosen fiscal year up to today's month (a whole past year; nothing
-    of a future one). Returns `initiative_id, ytd_planned, ytd_actual` rows, for
-    use as a subquery.
+    actual > planned × (1 + threshold / 100), and positive, summed over the period to date
+    (`DashboardFilters.overspend_months`): the chosen fiscal year up to today's month, or,
+    with a quarter, that quarter up to today's month (a whole past period; nothing of one
+    not begun). One rule, one window: the at-risk count and list, and the ranking, use it.
+    Returns `initiative_id, ytd_planned, ytd_actual` rows ("to date"), for use as a subquery.
     """
-    last_month = filters.ytd_last_month(today)
-    if last_month is None:
+    window = filters.overspend_months(today)
+    if window is None:
         return SplitRow.objects.none().values("initiative_id")
     year = DashboardFilters(
         fiscal_year=filters.fiscal_year, lane=filters.lane, status=filters.status, side=filters.side
     )
     return (
         split_queryset(year)
-        .filter(month__lte=last_month)
+        .filter(month__range=window)
         .values("initiative_id")
         .annotate(ytd_planned=MoneySum("planned_total"), ytd_actual=MoneySum("actual_total"))
         .filter(overspent_q("ytd_actual", "ytd_planned", settings.OVERSPEND_ALERT_PCT))
@@ -134,7 +135,7 @@ def _at_risk_q(overspent: Q) -> Q:
 
 
 def overspent_ranking(filters: DashboardFilters, *, today: dt.date) -> list[int]:
-    """Ids of the year-to-date overspent initiatives, furthest over plan (actual − planned) first."""
+    """Ids of the initiatives overspent in the period to date, furthest over plan (most negative variance) first."""
     return spend_ranking(filters, today=today).overspent_ids
 
 
@@ -193,12 +194,12 @@ def initiative_counts(
     return InitiativeCounts(by_status=by_status, red=red, overspent=over, at_risk=at_risk, islands=islands)
 
 
-def _ytd_sum(filters: DashboardFilters, column: str, last_month: dt.date | None):
-    """A correlated subquery: the initiative's `column` summed over the fiscal year to date."""
-    if last_month is None:
+def _ytd_sum(filters: DashboardFilters, column: str, window: tuple[dt.date, dt.date] | None):
+    """A correlated subquery: the initiative's `column` summed over the period to date (`overspend_months`)."""
+    if window is None:
         return Value(ZERO, output_field=MONEY)
     rows = (
-        SplitRow.objects.filter(initiative_id=OuterRef("pk"), fiscal_year=filters.fiscal_year, month__lte=last_month)
+        SplitRow.objects.filter(initiative_id=OuterRef("pk"), fiscal_year=filters.fiscal_year, month__range=window)
         .order_by()
         .values("initiative_id")
         .annotate(total=MoneySum(column))
@@ -215,17 +216,19 @@ def at_risk_initiatives(
     At risk is `_at_risk_q`, the rule `initiative_counts` counts with: cancelled and
     rejected initiatives are left out.
 
-    Each has `ytd_planned`, `ytd_actual`, `ytd_over` (actual − planned), `over_pct`
-    (None without a plan) and `overspent` (above the alert threshold). The year-to-date
-    sums are subqueries the database evaluates for the rows shown only: the order does
-    not depend on them.
+    Each has `ytd_planned`, `ytd_actual` (the period to date: the fiscal year's, or the
+    quarter's, up to today's month, `DashboardFilters.overspend_months`), `variance`
+    (planned − actual, PRODUCT.md §3's sign: below zero is over plan), `variance_pct` (the
+    variance as a percentage of the plan; None without a plan) and `overspent` (over plan
+    by more than the alert threshold). The to-date sums are subqueries the database
+    evaluates for the rows shown only: the order does not depend on them.
     """
     if overspent_ids is None:
         overspent_ids = overspent_ranking(filters, today=today)
     # A few more than shown: the live filters may leave out some the split still lists.
     candidates = overspent_ids[: limit * 3]
     first = Case(When(InIds("pk", candidates), then=Value(0)), default=Value(1), output_field=IntegerField())
-    last_month = filters.ytd_last_month(today)
+    window = filters.overspend_months(today)
     found = list(
         filtered_initiatives(filters, user)
         .filter(_at_risk_q(Q(InIds("pk", candidates))))
@@ -233,8 +236,8 @@ def at_risk_initiatives(
         .only("code", "title", "lane", "status", "health", "owner__first_name", "owner__last_name", "owner__username")
         .order_by(first, "pk")[: limit + len(candidates)]
         .annotate(
-            ytd_planned=_ytd_sum(filters, "planned_total", last_month),
-            ytd_actual=_ytd_sum(filters, "actual_total", last_month),
+            ytd_planned=_ytd_sum(filters, "planned_total", window),
+            ytd_actual=_ytd_sum(filters, "actual_total", window),
         )
     )
     position = {pk: index for index, pk in enumerate(candidates)}
@@ -243,9 +246,9 @@ def at_risk_initiatives(
     for initiative in initiatives:
         initiative.ytd_planned = as_money(initiative.ytd_planned)
         initiative.ytd_actual = as_money(initiative.ytd_actual)
-        initiative.ytd_over = initiative.ytd_actual - initiative.ytd_planned
+        initiative.variance = initiative.ytd_planned - initiative.ytd_actual
         planned = initiative.ytd_planned
-        initiative.over_pct = initiative.ytd_over * 100 / planned if planned else None
+        initiative.variance_pct = initiative.variance * 100 / planned if planned else None
         initiative.overspent = initiative.pk in position
     return initiatives
 
@@ -313,7 +316,7 @@ def spend_ranking(filters: DashboardFilters, *, today: dt.date, limit: int = 10)
     variances, and only the rows that are overspent or among the largest variances
     leave the database. The overspend rule is `overspent_ytd`'s.
     """
-    last_month = filters.ytd_last_month(today)
+    window = filters.overspend_months(today)  # the overspend rule's period to date (`overspent_ytd`)
     year = DashboardFilters(
         fiscal_year=filters.fiscal_year, lane=filters.lane, status=filters.status, side=filters.side
     )
@@ -324,7 +327,7 @@ def spend_ranking(filters: DashboardFilters, *, today: dt.date, limit: int = 10)
         return MoneySum(Case(When(condition, then=F(column)), default=Value(ZERO), output_field=MONEY))
 
     period = Q(fiscal_quarter=filters.quarter) if filters.quarter else None
-    to_date = Q(month__lte=last_month) if last_month else Q(pk__in=[])
+    to_date = Q(month__range=window) if window else Q(pk__in=[])
     inner = (
         split_queryset(year)
         .values("initiative_id", "initiative_code", "initiative_title", "lane")

@@ -63,6 +63,18 @@ class DashboardFilters:
             return None
         return min(current, months[-1])
 
+    def overspend_months(self, today: dt.date) -> tuple[dt.date, dt.date] | None:
+        """The months the overspend rule sums (first, last): the period to date.
+
+        The fiscal year to date, or with a quarter the quarter to date: from the period's first
+        month up to today's month (a whole past period; None for a period not begun yet).
+        """
+        months = self.months()
+        current = fiscal.month_start(today)
+        if current < months[0]:
+            return None
+        return months[0], min(current, months[-1])
+
     # Drill-down links use the exact query parameter names of the pages they open.
 
     def report_url(self, path: str = SPLIT_REPORT_PATH, **changes: Any) -> str:
@@ -78,7 +90,13 @@ class DashboardFilters:
 
     def initiatives_url(self, **changes: Any) -> str:
         """The initiative list with these filters (initiatives/filtersets.py parameter names)."""
-        params = {"fiscal_year": self.fiscal_year, "lane": self.lane, "status": self.status, "side": self.side}
+        params = {
+            "fiscal_year": self.fiscal_year,
+            "quarter": self.quarter,
+            "lane": self.lane,
+            "status": self.status,
+            "side": self.side,
+        }
         params.update(changes)
         return _url(INITIATIVE_LIST_PATH, params)
 
@@ -96,7 +114,13 @@ class DashboardFilters:
 
     def initiative_params(self) -> dict[str, str]:
         """The filters as the initiative list's FilterSet reads them."""
-        params = {"fiscal_year": str(self.fiscal_year), "lane": self.lane, "status": self.status, "side": self.side}
+        params = {
+            "fiscal_year": str(self.fiscal_year),
+            "quarter": str(self.quarter) if self.quarter else None,
+            "lane": self.lane,
+            "status": self.status,
+            "side": self.side,
+        }
         return {key: value for key, value in params.items() if value}
 
 

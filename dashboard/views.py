@@ -25,7 +25,13 @@ from dashboard.figures import ZERO
 from dashboard.filters import FORECAST_REPORT_PATH, DashboardFilters
 from dashboard.freshness import STALE_AFTER
 from dashboard.selectors import Dashboard, dashboard
-from dashboard.templatetags.dashboard_format import currency_code, format_money, format_percent
+from dashboard.templatetags.dashboard_format import (
+    currency_code,
+    currency_prefix,
+    format_money,
+    format_money_short,
+    format_percent,
+)
 from initiatives.choices import Lane, Side, Status
 from initiatives.filtersets import fiscal_year_choices
 from portfolio import fiscal
@@ -169,9 +175,8 @@ class MonthClick(NamedTuple):
 def _month_click(filters: DashboardFilters, *, to_report: bool) -> MonthClick:
     """Where clicking a month leads, and the words that say so (tooltip and note), decided in one place.
 
-    Finance gets the split report of the month's quarter. The initiative list has no
-    quarter filter, so others first narrow this dashboard to the quarter; within a quarter,
-    a click opens the initiative list of the whole fiscal year, and says so.
+    Finance gets the split report of the month's quarter. Others first narrow this dashboard
+    to the quarter; within a quarter, a click opens the initiative list of that quarter.
     """
     year = fiscal.fiscal_year_label(filters.fiscal_year)
     if to_report:
@@ -186,11 +191,10 @@ def _month_click(filters: DashboardFilters, *, to_report: bool) -> MonthClick:
             lambda quarter: f"Click to show {year} Q{quarter} on this dashboard",
             "Click a month to show its quarter on this dashboard.",
         )
-    whole_year = f"the initiative list of all {year} (the list cannot narrow to a quarter)"
     return MonthClick(
-        lambda quarter: filters.initiatives_url(),
-        lambda quarter: f"Click for {whole_year}",
-        f"Click a month for {whole_year}.",
+        lambda quarter: filters.initiatives_url(quarter=quarter),
+        lambda quarter: f"Click for the initiatives active in {year} Q{quarter}",
+        f"Click a month for the initiatives active in {filters.label}.",
     )
 
 
@@ -210,6 +214,15 @@ def trend_scope(filters: DashboardFilters) -> dict[str, Any] | None:
     }
 
 
+def trend_point_title(point) -> str:
+    """`December 2026 · FY2026 month 12 · last recompute of the month: 7 Dec 2026, 02:00 UTC`."""
+    month = point.month
+    year = fiscal.fiscal_year(month)
+    number = fiscal.fiscal_year_months(year).index(month) + 1
+    finished = timezone.localtime(point.as_of).strftime("%-d %b %Y, %H:%M %Z")
+    return f"{month:%B %Y} · {fiscal.fiscal_year_label(year)} month {number} · last recompute of the month: {finished}"
+
+
 def chart_data(data: Dashboard, *, to_report: bool) -> dict[str, Any]:
     """What the charts draw, with exact labels for tooltips and a drill-down link per element.
 
@@ -227,7 +240,8 @@ def chart_data(data: Dashboard, *, to_report: bool) -> dict[str, Any]:
                 filters.report_url(lane=lane),
                 f"Click to download the split report of the {label.lower()} in {filters.label} (CSV)",
             )
-        return filters.initiatives_url(lane=lane), f"Click for the {label.lower()} initiatives active in {year}"
+        words = f"Click for the {label.lower()} initiatives active in {filters.label}"
+        return filters.initiatives_url(lane=lane), words
 
     month_click = _month_click(filters, to_report=to_report)
     months = []
@@ -267,6 +281,7 @@ def chart_data(data: Dashboard, *, to_report: bool) -> dict[str, Any]:
                 "actual": rollup.by_lane[lane]["actual_total"],
                 "planned": rollup.by_lane[lane]["planned_total"],
                 "text": format_money(rollup.by_lane[lane]["actual_total"]),
+                "short": format_money_short(rollup.by_lane[lane]["actual_total"]),
                 "planned_text": format_money(rollup.by_lane[lane]["planned_total"]),
                 "share": format_percent(rollup.lane_share(lane)),
                 "link": link,
@@ -275,8 +290,8 @@ def chart_data(data: Dashboard, *, to_report: bool) -> dict[str, Any]:
         )
     trend = [
         {
-            "label": timezone.localtime(point.as_of).strftime("%-d %b"),
-            "title": timezone.localtime(point.as_of).strftime("%-d %b %Y, %H:%M %Z"),
+            "label": f"{point.month:%b %Y}",
+            "title": trend_point_title(point),
             "share": point.marketing_share,
             "text": format_percent(point.marketing_share),
             "detail": f"{format_money(point.actual_marketing)} of {format_money(point.actual_total)}",
@@ -289,7 +304,8 @@ def chart_data(data: Dashboard, *, to_report: bool) -> dict[str, Any]:
             "name": f"{row['code']} · {row['title']}",
             "variance": row["variance"],
             "text": format_money(row["variance"], signed=True),
-            # The same amount as the at-risk table's "over plan" (actual − planned), in words.
+            "short": format_money_short(row["variance"], signed=True),
+            # The same variance (planned − actual) as the at-risk table's, in words.
             "gap_text": (
                 f"Over plan by {format_money(-row['variance'])}"
                 if row["variance"] < 0
@@ -304,9 +320,11 @@ def chart_data(data: Dashboard, *, to_report: bool) -> dict[str, Any]:
     scope = trend_scope(filters)
     return {
         "currency": currency_code(),
+        "currency_prefix": currency_prefix(),
         "months": months,
         "lanes": lanes,
-        "lanes_total": format_money(sum((rollup.by_lane[lane["key"]]["actual_total"] for lane in lanes), ZERO)),
+        "lanes_total": format_money_short(sum((rollup.by_lane[lane["key"]]["actual_total"] for lane in lanes), ZERO)),
+        "lanes_total_exact": format_money(sum((rollup.by_lane[lane["key"]]["actual_total"] for lane in lanes), ZERO)),
         "trend": trend,
         "trend_link": reverse("split:runs"),
         "trend_scope": scope["scope"] if scope else "",
@@ -386,6 +404,17 @@ def _forecast_basis(freshness) -> str:
     )
 
 
+def overspend_text(filters: DashboardFilters, today) -> str:
+    """The months the overspend rule sums, in words: `FY2026 Q4 to date (October – December 2026)`."""
+    window = filters.overspend_months(today)
+    if window is None:
+        return f"{filters.label} (not begun yet)"
+    first, last = window
+    months = [month for month in filters.months() if first <= month <= last]
+    whole = "" if last == filters.months()[-1] else " to date"
+    return f"{filters.label}{whole} ({months_text(months)})"
+
+
 def _status_links(data: Dashboard) -> list[dict[str, Any]]:
     return [
         {
@@ -437,6 +466,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "filtered": filtered,
             "rollup": data.rollup,
             "true_up": data.true_up,
+            "true_up_owed": abs(data.true_up.get("total") or ZERO),
+            "overspend_text": overspend_text(filters, timezone.localdate()),
             "may_view_settlements": can(request.user, "settlements.view"),
             "counts": data.counts,
             "freshness": data.freshness,

@@ -19,7 +19,9 @@ and change histories read like a portfolio in use, not empty pages.
 
 Last, once every record is in (the locks forbid writing in their months), finance's
 books are closed (`demo.closing`): months locked and frozen up to two months ago, the
-older fiscal quarters settled, so the true-up is settled, outstanding and accruing.
+older fiscal quarters settled, so the true-up is settled, outstanding and accruing. Then a
+year of past recomputes is recorded, history only (`demo.split_history`), so the dashboard's
+share trend shows one point a month; they are never taken for the current split table.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from demo.finance import (
 from demo.history import HISTORY_MODELS, demo_history_write
 from demo.initiatives import initiative_plans, platform_links
 from demo.people import DEMO_USERS, FINANCE_USERNAME
+from demo.split_history import demo_split_history_seed
 from demo.timelines import demo_timelines
 from demo.writers import (
     agreements_insert,
@@ -88,6 +91,7 @@ class SeedSummary:
     expenses: int = 0
     fx_rates: int = 0
     history_entries: int = 0
+    history_runs: int = 0  # past recomputes (history only) for the share trend
     locked_months: Sequence[dt.date] = ()  # locked before the run: left untouched
     agreements: int = 0
     share_changes: int = 0
@@ -230,6 +234,8 @@ def demo_portfolio_seed(
                     rng, months=months, locked=locked, finance=users[FINANCE_USERNAME], now=now, open_months=open_months
                 )
             summary.closed_months, summary.settlements = books.locked, books.settlements
+            with summary.timed("split history"):
+                summary.history_runs = demo_split_history_seed(rng, now=now)
     _analyze(SplitRow, ClosedMonth)
     return summary
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
@@ -22,6 +25,15 @@ def fiscal_year_choices() -> list[tuple[str, str]]:
     return [(str(year), fiscal.fiscal_year_label(year)) for year in range(current + 2, current - 4, -1)]
 
 
+QUARTER_CHOICES = [(str(quarter), f"Q{quarter}") for quarter in range(1, 5)]
+
+
+def quarter_bounds(fiscal_year: int, quarter: int) -> tuple[dt.date, dt.date]:
+    """(first day, last day) of a fiscal quarter: an initiative is active in it when its dates overlap them."""
+    months = fiscal.fiscal_quarter_months(fiscal_year, quarter)
+    return months[0], fiscal.add_months(months[-1], 1) - dt.timedelta(days=1)
+
+
 def _sponsor_label(user) -> str:
     name = user.get_full_name() or user.get_username()
     side = policy.side(user)
@@ -29,16 +41,23 @@ def _sponsor_label(user) -> str:
 
 
 def _plain_fiscal_year(data):
-    """`fiscal_year=FY2027` (the export's and the split API's spelling) read as `2027`, the list's own."""
-    value = data.get("fiscal_year") if data is not None else None
-    if not isinstance(value, str) or not value.strip().upper().startswith("FY"):
+    """`fiscal_year=FY2027` (the export's and the split API's spelling) read as `2027`, the list's own;
+    `quarter=Q3` (the export's spelling) as `3`."""
+    if data is None:
         return data
-    try:
-        year = fiscal.parse_fiscal_year(value)
-    except ValueError:
-        return data  # the filter says what is wrong with it
+    changes = {}
+    value = data.get("fiscal_year")
+    if isinstance(value, str) and value.strip().upper().startswith("FY"):
+        with contextlib.suppress(ValueError):  # else the filter says what is wrong with it
+            changes["fiscal_year"] = str(fiscal.parse_fiscal_year(value))
+    quarter = data.get("quarter")
+    if isinstance(quarter, str) and quarter.strip().upper().startswith("Q"):
+        changes["quarter"] = quarter.strip().upper().removeprefix("Q")
+    if not changes:
+        return data
     data = data.copy()
-    data["fiscal_year"] = str(year)
+    for name, changed in changes.items():
+        data[name] = changed
     return data
 
 
@@ -82,6 +101,9 @@ class InitiativeFilterSet(django_filters.FilterSet):
     fiscal_year = django_filters.ChoiceFilter(
         choices=fiscal_year_choices, method="filter_fiscal_year", label="Active in", empty_label="Any year"
     )
+    quarter = django_filters.ChoiceFilter(
+        choices=QUARTER_CHOICES, method="filter_quarter", label="Quarter", empty_label="Whole year"
+    )
     mine = django_filters.ChoiceFilter(
         choices=(("owned", "I own"), ("sponsored", "I sponsor"), ("awaiting", "Awaiting my approval")),
         method="filter_mine",
@@ -105,7 +127,7 @@ class InitiativeFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Initiative
-        fields = ["q", "lane", "status", "health", "side", "sponsor", "fiscal_year", "mine"]
+        fields = ["q", "lane", "status", "health", "side", "sponsor", "fiscal_year", "quarter", "mine"]
 
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(_plain_fiscal_year(data), *args, **kwargs)
@@ -139,6 +161,13 @@ class InitiativeFilterSet(django_filters.FilterSet):
 
     def filter_fiscal_year(self, queryset, name, value):
         first, last = fiscal.fiscal_year_bounds(int(value))
+        return queryset.filter(start_date__lte=last, end_date__gte=first)
+
+    def filter_quarter(self, queryset, name, value):
+        """Active in that fiscal quarter of the chosen fiscal year (the current one when none is chosen):
+        its dates overlap the quarter's months, as `fiscal_year` asks of the year's."""
+        year = self.form.cleaned_data.get("fiscal_year") or fiscal.fiscal_year(timezone.localdate())
+        first, last = quarter_bounds(int(year), int(value))
         return queryset.filter(start_date__lte=last, end_date__gte=first)
 
     def filter_mine(self, queryset, name, value):

@@ -97,7 +97,7 @@ def initiative_list(request):
 
     active_filters = [
         name
-        for name in ("q", "lane", "health", "side", "sponsor", "fiscal_year", "mine")
+        for name in ("q", "lane", "health", "side", "sponsor", "fiscal_year", "quarter", "mine")
         if filterset.form.cleaned_data.get(name)
     ]
     return render(

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from portfolio.money import CENT
 from split.arithmetic import FORECAST_COLUMNS, SPLIT_AMOUNT_COLUMNS, marketing_share_of_actual, overspend_factor
-from split.choices import RunStatus
+from split.choices import HISTORY_ONLY_TRIGGER, RunStatus
 from split.filtersets import SplitRowFilterSet
 from split.models import ClosedMonth, Settlement, SettlementMonth, SplitRow, SplitRun
 
@@ -342,8 +342,16 @@ def split_rows_changed() -> None:
 
 
 def latest_successful_run() -> SplitRun | None:
-    """The run whose table is current: its `finished_at` is the as-of time of every split figure."""
-    return SplitRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-finished_at").first()
+    """The run whose table is current: its `finished_at` is the as-of time of every split figure.
+
+    A history-only run (`HISTORY_ONLY_TRIGGER`, the demo's past year) wrote no table: never this one.
+    """
+    return table_runs().order_by("-finished_at").first()
+
+
+def table_runs() -> QuerySet[SplitRun]:
+    """The succeeded runs that wrote a split table (history-only runs, `HISTORY_ONLY_TRIGGER`, left out)."""
+    return SplitRun.objects.filter(status=RunStatus.SUCCEEDED).exclude(trigger=HISTORY_ONLY_TRIGGER)
 
 
 def recent_runs(limit: int = 25) -> list[SplitRun]:

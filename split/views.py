@@ -32,6 +32,7 @@ TRIGGER_LABELS = {
     "ui": "Recompute now",
     "api": "API",
     "retry": "Retry after an interruption",
+    "seed": "Demo history (no table)",
 }
 
 

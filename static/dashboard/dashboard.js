@@ -27,14 +27,31 @@
   var FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
   var charts = [];
 
-  var compact = new Intl.NumberFormat("en-US", {
-    style: "currency",
-    currency: data.currency,
-    notation: "compact",
-    maximumFractionDigits: 1,
-  });
+  var MINUS = "\u2212";
+  var NBSP = "\u00a0";
+  var UNITS = [[1e9, "B"], [1e6, "M"], [1e3, "k"]];
+  var oneDecimal = new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
-  var whole = new Intl.NumberFormat("en-US", { style: "currency", currency: data.currency, maximumFractionDigits: 0 });
+  // An amount in a sensible unit, as the page's headline figures (dashboard_format.format_money_short):
+  // `$14.9 M`, `−$350.9 k`, `$950`. Axis labels and bar figures; tooltips keep the cents.
+  function shortMoney(value, signed) {
+    var size = Math.abs(value);
+    var text = String(Math.round(size));
+    for (var i = 0; i < UNITS.length; i++) {
+      var unit = UNITS[i][0];
+      if (size >= (UNITS[i][1] === "k" ? 999.5 : unit * 0.99995)) {
+        text = oneDecimal.format(size / unit) + NBSP + UNITS[i][1];
+        break;
+      }
+    }
+    var sign = text === "0" ? "" : value < 0 ? MINUS : signed ? "+" : "";
+    return sign + data.currency_prefix + text;
+  }
+
+  // An axis tick (a round number): `$600 k`, `−$1.5 M`, without a sign for positives or a needless `.0`.
+  function axisMoney(value) {
+    return shortMoney(value).replace(".0" + NBSP, NBSP);
+  }
 
   function num(value) {
     return value === null || value === undefined ? null : parseFloat(value);
@@ -64,7 +81,6 @@
   }
 
   var GAP = '<div class="tt-gap"></div>';
-  var MINUS = "\u2212";
 
   function empty(element, message) {
     element.innerHTML = '<div class="chart-empty">' + escapeHtml(message) + "</div>";
@@ -144,7 +160,7 @@
               row("it", "Actual · IT", t.actual_it) +
               row("dark", "Actual total", t.actual_total, true) +
               GAP +
-              row("none", "Variance (planned − actual)", t.variance, true) +
+              row("none", "Variance (plan − actual)", t.variance, true) +
               footer(m.link_text)
             );
           },
@@ -159,7 +175,7 @@
         yAxis: {
           type: "value",
           splitLine: { lineStyle: { color: COLORS.grid } },
-          axisLabel: { color: COLORS.muted, formatter: function (v) { return compact.format(v); } },
+          axisLabel: { color: COLORS.muted, formatter: axisMoney },
         },
         series: [
           series("Planned · marketing", "planned_marketing", "planned", COLORS.marketingLight),
@@ -202,7 +218,7 @@
           textStyle: { color: COLORS.text, fontSize: 13 },
           formatter: function (name) {
             var l = lanes.find(function (x) { return x.name === name; });
-            return name + "  " + l.share + "  ·  " + l.text;
+            return name + "  " + l.share + "  ·  " + l.short;
           },
         },
         series: [
@@ -256,7 +272,7 @@
           formatter: function (items) {
             var p = points[items[0].dataIndex];
             return (
-              title("Run of " + p.title) +
+              title(p.title) +
               row("marketing", "Marketing's share", p.text, true) +
               row("none", "Marketing of total", p.detail) +
               (data.trend_scope ? row("none", "Covers", data.trend_scope) : "") +
@@ -313,8 +329,8 @@
   // 4. The ten largest variances (planned − actual, PRODUCT.md §3), largest on top.
   // Negative (red, left of zero) is over plan. Each bar carries its figure just past its
   // end; the value axis is stretched so that every figure fits inside the chart. On a
-  // narrow chart each name sits above its bar and the figures are compact (the tooltip
-  // keeps the cents).
+  // narrow chart each name sits above its bar. The figures are in a sensible unit, as the
+  // headline ones (the tooltip keeps the cents).
   (function variances() {
     var element = document.getElementById("chart-variances");
     var rows = data.variances.slice().reverse();
@@ -331,16 +347,6 @@
       return Math.ceil(measure.measureText(text).width);
     }
 
-    function signed(value, text) {
-      return value < 0 ? MINUS + text : value > 0 ? "+" + text : text;
-    }
-
-    // `+$483.5K`, `−$885`: short enough for a phone.
-    function short(value) {
-      var size = Math.abs(value);
-      return signed(value, size < 1000 ? whole.format(size) : compact.format(size));
-    }
-
     var drawnWidth = null;
 
     function draw() {
@@ -350,9 +356,7 @@
       drawnWidth = width;
       var narrow = width < NARROW;
       var values = rows.map(function (r) { return num(r.variance); });
-      var texts = rows.map(function (r, i) {
-        return narrow ? short(values[i]) : r.text;
-      });
+      var texts = rows.map(function (r) { return r.short; });
       // Room for the figures: past the longest bar on each side of zero.
       var rightRoom = 0;
       var leftRoom = 0;
@@ -388,7 +392,7 @@
                 title(r.name) +
                 row("none", "Planned", r.planned) +
                 row("none", "Actual", r.actual) +
-                row("none", "Variance (planned − actual)", r.text) +
+                row("none", "Variance (plan − actual)", r.text) +
                 row(over ? "over" : "under", r.gap_text, "", true) +
                 footer("Click to open the initiative")
               );
@@ -407,7 +411,7 @@
               hideOverlap: true,
               showMinLabel: false,
               showMaxLabel: false,
-              formatter: short,
+              formatter: axisMoney,
             },
           },
           yAxis: {

@@ -341,7 +341,7 @@ def test_at_risk_means_red_health_or_ytd_overspend_above_the_alert_threshold(set
     assert [i.code for i in listed] == [portfolio["island"].code, over.code, core.code]
     assert {i.code: i.overspent for i in listed} == {portfolio["island"].code: True, over.code: True, core.code: False}
     assert fast.code not in [i.code for i in listed] and within.code not in [i.code for i in listed]
-    assert listed[1].ytd_over == D("100.01") and listed[1].over_pct.quantize(D("0.01")) == D("10.00")
+    assert listed[1].variance == D("-100.01") and listed[1].variance_pct.quantize(D("0.01")) == D("-10.00")
     assert (counts.red, counts.overspent, counts.at_risk) == (1, 2, 3)
     # The same rule as the nightly overspend alerts.
     alerted = {o.initiative_id for o in overspending_initiatives(today=TODAY, threshold_pct=10)}
@@ -423,15 +423,18 @@ def test_largest_variances_rank_by_size_whatever_the_sign(portfolio):
     assert rows[2]["variance"] == D("-777.77")
 
 
-def test_the_share_trend_reads_one_point_per_run_from_the_compact_history(portfolio):
+def test_the_share_trend_reads_the_month_s_last_run_from_the_compact_history(portfolio):
+    first = SplitRun.objects.get()
     ExpenseFactory(initiative=portfolio["core"], incurred_on=dt.date(2026, 4, 20), amount=D("900.00"), paid_by="it")
     split_recompute(trigger="command")
+    # The first run, moved to last month: one point a month, each the month's last run.
+    SplitRun.objects.filter(pk=first.pk).update(finished_at=first.finished_at - dt.timedelta(days=31))
 
     trend = share_trend(DashboardFilters(fiscal_year=FY))
     fast_only = share_trend(DashboardFilters(fiscal_year=FY, lane="fast_lane"))
 
     assert len(trend) == 2 == SplitRun.objects.filter(status=RunStatus.SUCCEEDED).count()
-    assert trend[0].as_of < trend[1].as_of
+    assert trend[0].month < trend[1].month and trend[0].run_id == str(first.pk)
     assert trend[1].marketing_share < trend[0].marketing_share  # IT-heavy spend was added
     assert fast_only[0].marketing_share == fast_only[1].marketing_share
     assert trend[1].actual_total == split_rollup(DashboardFilters(fiscal_year=FY)).totals["actual_total"]
@@ -451,7 +454,7 @@ def test_the_share_trend_says_plainly_when_the_side_or_status_filter_does_not_ap
 
     if ignored is None:
         assert response.context["trend_scope"] is None and data["trend_scope"] == ""
-        assert "Not filtered by" not in text
+        assert 'id="trend-scope-note"' not in text
         return
     scope = "FY2026 · fast lane, all owners' sides and statuses"
     assert response.context["trend_scope"] == {"ignored": ignored, "scope": scope}
@@ -474,9 +477,12 @@ def test_the_variance_chart_explains_its_sign_next_to_the_at_risk_table(client, 
     assert (variances[0]["text"], variances[0]["gap_text"]) == ("\u2212$777.77", "Over plan by $777.77")
     assert (variances[1]["text"], variances[1]["gap_text"]) == ("+$520.00", "Under plan by $520.00")
     text = response.text
-    assert 'Ten largest variances <span class="fw-normal">· planned − actual</span>' in text
+    # The convention is said once, for the whole page; no panel says "actual − planned".
+    assert text.count("Variance = plan − actual") == 1
+    assert "<strong>Variance = plan − actual</strong> (at completion: plan − forecast) everywhere" in text
+    assert "actual − planned" not in text and "actual − plan" not in text
     assert "<strong>Over plan</strong> (actual above planned): negative, left of zero" in text
-    assert 'Over plan <span class="fw-normal text-none">(actual − planned)</span>' in text
+    assert '<th class="text-end">Variance</th>' in text
 
 
 def test_pending_approvals_list_what_waits_for_the_viewing_executive(
@@ -520,6 +526,7 @@ def test_finance_drills_into_the_split_report_with_the_export_parameter_names(cl
             "actual": "2257.79",
             "planned": "2000.02",
             "text": "$2,257.79",
+            "short": "$2.3\u00a0k",
             "planned_text": "$2,000.02",
             "share": "100.0\u00a0%",
             "link": "/reports/split.csv?fiscal_year=FY2026&quarter=1&lane=fast_lane",
@@ -556,13 +563,13 @@ def test_a_month_click_leads_where_its_tooltip_says(client, executive_it, portfo
     narrowed = page(client, executive_it, **dict(p.split("=") for p in april["link"].split("?")[1].split("&")))
     assert narrowed.context["filters"] == DashboardFilters(fiscal_year=FY, quarter=2, lane="core_stack", side="it")
 
-    # Within a quarter, a month opens the initiative list of the whole year, and says so.
+    # Within a quarter, a month opens the initiative list of that quarter, and says so.
     response = page(client, executive_it, fiscal_year=FY, quarter="Q2")
     april = chart_data(response)["months"][0]
-    assert april["link"] == "/initiatives/?fiscal_year=2026"
-    assert "all FY2026" in april["link_text"] and "cannot narrow to a quarter" in april["link_text"]
-    assert "Click a month for the initiative list of all FY2026" in response.text
-    assert "of its quarter" not in response.text
+    assert april["link"] == "/initiatives/?fiscal_year=2026&quarter=2"
+    assert april["link_text"] == "Click for the initiatives active in FY2026 Q2"
+    assert "Click a month for the initiatives active in FY2026 Q2." in response.text
+    assert "cannot narrow" not in response.text
 
 
 def test_bad_filter_values_fall_back_to_the_defaults_with_a_plain_notice_and_the_rest_still_applies(

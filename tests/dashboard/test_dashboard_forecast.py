@@ -175,7 +175,11 @@ def test_the_page_shows_the_forecast_table_and_says_which_months_are_to_date(cli
     assert f'Spent of plan to date</span><span id="spent-of-plan">68.8{NBSP}%' in text
     assert "To date = January – November 2026, through November 2026, the month of the figures" in text
     assert 'title="$1,315.01 spent of $1,910.01 planned to date"' in text
-    assert "Under plan to date</span><span>$595.00" in text
+    # A headline: rounded, the exact variance (plan − actual) on hover.
+    assert (
+        'Variance to date · under plan</span><span class=""><span class="money-short" title="+$595.00">+$595</span>'
+        in text
+    )
     table = text[text.index('id="h-forecast"') : text.index('id="h-status"')]
     # Marketing's part, IT's part, fast lane, core stack, the total: plan, actual so far, forecast, plan − forecast.
     for figures in (

@@ -107,6 +107,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {'closed months':<16}{len(closed):>12,}  {closed[0]:%Y-%m} … {closed[-1]:%Y-%m} (locked and frozen)"
             )
+        if summary.history_runs:
+            self.stdout.write(
+                f"  {'past recomputes':<16}{summary.history_runs:>12,}  (history only, one a month: the share trend;"
+                " run recompute_split for the current figures)"
+            )
         if summary.settlements:
             references = ", ".join(settlement.reference for settlement in summary.settlements)
             self.stdout.write(f"  {'settlements':<16}{len(summary.settlements):>12,}  {references}")
