@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +21,6 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
     Func,
@@ -41,6 +39,7 @@ from dashboard.filters import DashboardFilters, filtered_initiatives, split_quer
 from dashboard.rollup import ROLLUP_COLUMNS, ZERO, PlanToDate, Rollup, as_money, split_rollup  # noqa: F401 - the page's figures
 from initiatives.choices import Health, Lane, Status
 from initiatives.models import Initiative
+from initiatives.platforms import NEVER_BUILT, PlatformRisk, digital_island_q, link_risk_q, platform_risk_q
 from initiatives.rules import visible_initiatives
 from portfolio import policy
 from split.arithmetic import overspend_factor
@@ -48,8 +47,6 @@ from split.models import SplitRow
 from split.selectors import MoneySum, overspent_q, overspent_sql
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
-# Initiatives that never got built are no digital islands.
-NEVER_BUILT = (Status.CANCELLED, Status.REJECTED)
 # Above this many overspent initiatives the counts ask the database again instead of
 # passing the ids as parameters (SQLite allows 32,766 per statement).
 MAX_ID_PARAMETERS = 10_000
@@ -118,16 +115,6 @@ def _open_to_action_q() -> Q:
     return ~Q(status__in=NEVER_BUILT)
 
 
-def _island_q() -> Q:
-    """Fast lane, funded 100 % by marketing, building on no core-stack platform, and not cancelled or rejected."""
-    core_platform = Initiative.platforms.through.objects.filter(
-        from_initiative=OuterRef("pk"), to_initiative__lane=Lane.CORE_STACK
-    )
-    return (
-        Q(lane=Lane.FAST_LANE, marketing_share_pct=Decimal("100.00")) & _open_to_action_q() & ~Q(Exists(core_platform))
-    )
-
-
 def _at_risk_q(overspent: Q) -> Q:
     """At risk, the one rule of the count and the list: red health or overspent, and still open to action."""
     return (Q(health=Health.RED) | overspent) & _open_to_action_q()
@@ -152,6 +139,10 @@ class InitiativeCounts:
     overspent: int
     at_risk: int
     islands: int
+    # Fast-lane initiatives resting on a risky platform (initiatives.platforms), and per cause
+    # (an initiative may rest on platforms risky for several causes).
+    platform_risk: int = 0
+    platform_risk_by_cause: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -161,11 +152,13 @@ class InitiativeCounts:
 def initiative_counts(
     filters: DashboardFilters, *, user, today: dt.date, overspent_ids: list[int] | None = None
 ) -> InitiativeCounts:
-    """Initiatives by status, and how many are at risk (and why) or digital islands: one query.
+    """Initiatives by status, and how many are at risk (and why), at platform risk (and why) or digital
+    islands: one query.
 
     At risk (`_at_risk_q`, the rule of `at_risk_initiatives` too): red health, or year-to-date
     spend above plan by more than OVERSPEND_ALERT_PCT, and neither cancelled nor rejected.
-    `red` and `overspent` count the initiatives at risk for that reason.
+    `red` and `overspent` count the initiatives at risk for that reason. Platform risk and
+    digital islands are the rules of `initiatives.platforms`, as the initiative list filters them.
     """
     if overspent_ids is None:
         overspent_ids = overspent_ranking(filters, today=today)
@@ -179,18 +172,32 @@ def initiative_counts(
             red=Count("pk", filter=Q(health=Health.RED) & open_to_action),
             overspent=Count("pk", filter=overspent & open_to_action),
             at_risk=Count("pk", filter=_at_risk_q(overspent)),
-            islands=Count("pk", filter=_island_q()),
+            islands=Count("pk", filter=digital_island_q()),
+            platform_risk=Count("pk", filter=platform_risk_q()),
+            **{f"platform_risk_{cause}": Count("pk", filter=platform_risk_q(cause)) for cause in PlatformRisk.values},
         )
     )
     by_status = dict.fromkeys(Status.values, 0)
-    red = over = at_risk = islands = 0
+    by_cause = dict.fromkeys(PlatformRisk.values, 0)
+    red = over = at_risk = islands = platform_risk = 0
     for row in rows:
         by_status[row["status"]] = row["total"]
         red += row["red"]
         over += row["overspent"]
         at_risk += row["at_risk"]
         islands += row["islands"]
-    return InitiativeCounts(by_status=by_status, red=red, overspent=over, at_risk=at_risk, islands=islands)
+        platform_risk += row["platform_risk"]
+        for cause in by_cause:
+            by_cause[cause] += row[f"platform_risk_{cause}"]
+    return InitiativeCounts(
+        by_status=by_status,
+        red=red,
+        overspent=over,
+        at_risk=at_risk,
+        islands=islands,
+        platform_risk=platform_risk,
+        platform_risk_by_cause=by_cause,
+    )
 
 
 def _ytd_sum(filters: DashboardFilters, column: str, last_month: dt.date | None):
@@ -251,7 +258,7 @@ def at_risk_initiatives(
 
 
 def digital_islands(filters: DashboardFilters, *, user, limit: int = 5) -> list[Initiative]:
-    """Fast-lane initiatives marketing funds alone that build on no core-stack platform, biggest spend first.
+    """Digital islands (`initiatives.platforms.digital_island_q`), biggest spend in the period first.
 
     Each has `period_actual`: its actual spend in the filtered period (one query).
     """
@@ -259,9 +266,18 @@ def digital_islands(filters: DashboardFilters, *, user, limit: int = 5) -> list[
     spend = period.annotate(total=MoneySum("actual_total")).values("total")
     initiatives = list(
         filtered_initiatives(filters, user)
-        .filter(_island_q())
+        .filter(digital_island_q())
         .select_related("owner")
-        .only("code", "title", "status", "health", "owner__first_name", "owner__last_name", "owner__username")
+        .only(
+            "code",
+            "title",
+            "status",
+            "health",
+            "marketing_share_pct",
+            "owner__first_name",
+            "owner__last_name",
+            "owner__username",
+        )
         .annotate(period_actual=Coalesce(Subquery(spend, output_field=MONEY), Value(ZERO), output_field=MONEY))
         .order_by("-period_actual", "pk")[:limit]
     )
@@ -270,31 +286,55 @@ def digital_islands(filters: DashboardFilters, *, user, limit: int = 5) -> list[
     return initiatives
 
 
-def platform_map(*, user, limit: int = 6) -> list[dict[str, Any]]:
-    """Core-stack initiatives ranked by how many fast-lane initiatives build on them (one query).
+# Platforms the map ranks: approved by both sponsors and not abandoned (draft and submitted ones are
+# plans, cancelled and rejected ones carry nothing: the work resting on them is at platform risk).
+RANKED_PLATFORM_STATUSES = (Status.APPROVED, Status.IN_PROGRESS, Status.DONE)
 
-    The whole portfolio's architecture, whatever the filters: counted on the platform
-    links themselves (cancelled and rejected dependents left out). Each entry has the
-    platform's `code`, `title`, `status` and `fast_lane_dependents`.
+
+def platform_map(filters: DashboardFilters | None = None, *, user, limit: int = 6) -> list[dict[str, Any]]:
+    """Approved core-stack platforms ranked by how many fast-lane initiatives build on them (one query).
+
+    Dependents are fast-lane initiatives that are not cancelled or rejected, and with `filters`
+    those the filters select (fiscal year, status, owner's side; the lane filter does not apply:
+    dependents are fast lane). Each entry has the platform's `code`, `title`, `status`,
+    `health`, `end_date`, `fast_lane_dependents`, `at_risk` (open dependents at platform risk
+    through it, `initiatives.platforms.link_risk_q`), `ends_first` (those it ends before) and
+    `risky` (red, or ends before some).
     """
     links = Initiative.platforms.through.objects.filter(
-        from_initiative__lane=Lane.FAST_LANE, to_initiative__lane=Lane.CORE_STACK
+        from_initiative__lane=Lane.FAST_LANE,
+        to_initiative__lane=Lane.CORE_STACK,
+        to_initiative__status__in=RANKED_PLATFORM_STATUSES,
     ).exclude(from_initiative__status__in=NEVER_BUILT)
+    if filters is not None:
+        dependents = filtered_initiatives(replace(filters, lane=None), user)
+        links = links.filter(from_initiative__in=dependents.values("pk"))
+    elif not policy.sees_everything(user):
+        links = links.filter(from_initiative__in=visible_initiatives(user, Initiative.objects.all()))
     if not policy.sees_everything(user):
-        visible = visible_initiatives(user, Initiative.objects.all())
-        links = links.filter(from_initiative__in=visible, to_initiative__in=visible)
-    # Ranked on the platform's id alone (grouping thousands of titles costs more than the count),
-    # then only the `limit` winners are read with their count: still one query.
-    dependents = links.values("to_initiative_id").annotate(fast_lane_dependents=Count("id"))
-    top = dependents.order_by("-fast_lane_dependents", "to_initiative_id")[:limit]
-    own_count = dependents.filter(to_initiative_id=OuterRef("pk")).values("fast_lane_dependents")
-    platforms = (
-        Initiative.objects.filter(pk__in=top.values("to_initiative_id"))
-        .annotate(fast_lane_dependents=Subquery(own_count, output_field=IntegerField()))
-        .values("pk", "code", "title", "status", "fast_lane_dependents")
+        links = links.filter(to_initiative__in=visible_initiatives(user, Initiative.objects.all()))
+    columns = ("code", "title", "status", "health", "end_date")
+    rows = (
+        links.values("to_initiative_id", *(f"to_initiative__{column}" for column in columns))
+        .annotate(
+            fast_lane_dependents=Count("id"),
+            at_risk=Count("id", filter=link_risk_q()),
+            ends_first=Count("id", filter=link_risk_q(PlatformRisk.ENDS_FIRST)),
+        )
+        .order_by("-fast_lane_dependents", "to_initiative_id")[:limit]
     )
-    ranked = sorted(platforms, key=lambda row: (-row["fast_lane_dependents"], row["pk"]))
-    return [{key: row[key] for key in ("code", "title", "status", "fast_lane_dependents")} for row in ranked]
+    platforms = []
+    for row in rows:
+        platform = {column: row[f"to_initiative__{column}"] for column in columns}
+        platform.update(
+            fast_lane_dependents=row["fast_lane_dependents"],
+            at_risk=row["at_risk"],
+            ends_first=row["ends_first"],
+            risky=row["at_risk"] > 0 or platform["health"] == Health.RED,
+            red=platform["health"] == Health.RED,
+        )
+        platforms.append(platform)
+    return platforms
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ def _live_figures(
             counts=initiative_counts(filters, user=user, today=today, overspent_ids=ranking.overspent_ids),
             at_risk=at_risk_initiatives(filters, user=user, today=today, overspent_ids=ranking.overspent_ids),
             islands=digital_islands(filters, user=user),
-            platforms=platform_map(user=user),
+            platforms=platform_map(filters, user=user),
         )
 
     if freshness.portfolio_version is None or not policy.sees_everything(user):

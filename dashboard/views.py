@@ -28,6 +28,7 @@ from dashboard.selectors import Dashboard, dashboard
 from dashboard.templatetags.dashboard_format import currency_code, format_money, format_percent
 from initiatives.choices import Lane, Side, Status
 from initiatives.filtersets import fiscal_year_choices
+from initiatives.platforms import PlatformRisk, island_share_pct
 from portfolio import fiscal
 from portfolio.policy import can
 from portfolio.text import choice_value
@@ -399,6 +400,35 @@ def _status_links(data: Dashboard) -> list[dict[str, Any]]:
     ]
 
 
+def _platform_risk_rows(data: Dashboard) -> list[dict[str, Any]]:
+    """The platform-risk card's causes: count and the initiative list filtered to that cause."""
+    return [
+        {
+            "cause": cause,
+            "label": label,
+            "count": data.counts.platform_risk_by_cause.get(cause, 0),
+            "link": data.filters.initiatives_url(platform_risk=cause),
+        }
+        for cause, label in PlatformRisk.choices
+    ]
+
+
+def _platform_card_scope(filters: DashboardFilters) -> str:
+    """Which dashboard filters the platform-risk, map and islands cards apply (they count initiatives, not spend)."""
+    year = fiscal.fiscal_year_label(filters.fiscal_year)
+    applied = [f"active in {year}"]
+    if filters.status:
+        applied.append(Status(filters.status).label.lower())
+    if filters.side:
+        applied.append(f"{'IT' if filters.side == 'it' else 'marketing'}-owned")
+    text = f"Fast-lane initiatives {', '.join(applied)}"
+    if filters.quarter and "quarter" not in filters.initiative_params():
+        text += f"; the quarter filter does not apply (initiatives active in {year})"
+    if filters.lane == Lane.CORE_STACK:
+        text += "; core-stack initiatives rest on no platform and are never islands"
+    return text + "."
+
+
 @require_GET
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     """/dashboard/: headline figures, charts and action lists for executives, finance and admins."""
@@ -422,6 +452,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "core_stack": filters.initiatives_url(lane=Lane.CORE_STACK),
         "report": filters.report_url(),
         "forecast_report": filters.report_url(path=FORECAST_REPORT_PATH),
+        "platform_risk": filters.initiatives_url(platform_risk=1),
+        "islands": filters.initiatives_url(digital_island=1),
     }
     return render(
         request,
@@ -456,5 +488,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "forecast_rows": forecast_rows(data),
             "forecast_title": f"{'Forecast for' if filters.quarter else 'Year-end forecast'} {filters.label}",
             "forecast_basis": _forecast_basis(data.freshness),
+            "platform_risk_rows": _platform_risk_rows(data),
+            "platform_card_scope": _platform_card_scope(filters),
+            "island_share_pct": island_share_pct(),
         },
     )

@@ -19,13 +19,15 @@ from portfolio import policy
 from portfolio.fiscal import fiscal_year, fiscal_year_label
 from portfolio.pagination import shown, web_page_number
 
-from . import agreements, selectors, services, workflow
+from . import agreements, platforms, selectors, services, workflow
 from .choices import Status
 from .filtersets import InitiativeFilterSet
 from .forms import ChangeProposalForm, HealthForm, InitiativeForm, ReasonForm, apply_service_errors
 from .lane_assessment import QUESTIONS, assess_lane, justification_required
 from .models import Initiative, InitiativeChangeProposal
 from .rules import sponsor_side
+
+PLATFORM_FILTERS = ("platform_risk", "digital_island")  # initiatives.platforms: set by the dashboard's links
 
 PAGE_SIZES = (25, 50, 100)
 
@@ -78,6 +80,33 @@ def _per_page(request) -> int:
     return PAGE_SIZES[0]
 
 
+def _platform_filter_notes(filterset) -> list[dict[str, str]]:
+    """The platform-risk and digital-island filters in force (set by the dashboard's links), in words."""
+    notes = []
+    risk = filterset.form.cleaned_data.get("platform_risk")
+    if risk:
+        cause = "" if risk == "1" else f" ({platforms.PlatformRisk(risk).label.lower()})"
+        notes.append(
+            {
+                "name": "platform_risk",
+                "value": risk,
+                "text": f"Open fast-lane initiatives resting on a risky platform{cause}: a core-stack platform "
+                "that is cancelled, rejected, red, or ends before they do.",
+            }
+        )
+    if filterset.form.cleaned_data.get("digital_island"):
+        notes.append(
+            {
+                "name": "digital_island",
+                "value": "1",
+                "text": "Digital islands: fast-lane initiatives marketing funds at least "
+                f"{platforms.island_share_pct()} % of (today's share) that build on no core-stack platform, "
+                "not cancelled or rejected.",
+            }
+        )
+    return notes
+
+
 @require_GET
 def initiative_list(request):
     """Search, filters, counts per status, sortable columns and pages, in a fixed number of queries."""
@@ -97,7 +126,7 @@ def initiative_list(request):
 
     active_filters = [
         name
-        for name in ("q", "lane", "health", "side", "sponsor", "fiscal_year", "mine")
+        for name in ("q", "lane", "health", "side", "sponsor", "fiscal_year", "mine", *PLATFORM_FILTERS)
         if filterset.form.cleaned_data.get(name)
     ]
     return render(
@@ -116,6 +145,7 @@ def initiative_list(request):
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
             "may_create": policy.can(request.user, "initiative.create"),
+            "platform_filters": _platform_filter_notes(filterset),
         },
     )
 
@@ -297,7 +327,11 @@ def initiative_detail(request, code: str):
     ]
     timeline = selectors.initiative_timeline(initiative=initiative)
     last_rejection = next((t for t in timeline if t.action == "reject"), None)
-    platforms, dependents = selectors.initiative_platform_lists(initiative=initiative, user=user)
+    platform_list, dependents = selectors.initiative_platform_lists(initiative=initiative, user=user)
+    risky = platforms.platform_risks([initiative]).get(initiative.pk, []) if platform_list else []
+    causes = {risk.platform_id: risk for risk in risky}
+    for platform in platform_list:
+        platform.risk = causes.get(platform.pk)  # None: not a risk to this initiative
     agreement_list = agreements.agreement_timeline(initiative)
     this_month = agreements.current_month()
     context = {
@@ -322,7 +356,8 @@ def initiative_detail(request, code: str):
         if pending
         else [],
         "last_rejection": last_rejection if initiative.status == Status.REJECTED else None,
-        "platforms": platforms,
+        "platforms": platform_list,
+        "platform_risk_count": len(risky),
         "dependents": dependents,
         "health_form": HealthForm(initial={"health": initiative.health}) if allowed["update_health"] else None,
         "health_step": workflow.UPDATE_HEALTH,

@@ -1,0 +1,204 @@
+"""Fast-lane work and the platforms it builds on: platform risk and digital islands (PRODUCT.md §2).
+
+A *platform* of an initiative is a core-stack initiative it builds on (`Initiative.platforms`;
+a link to an initiative that is not core stack is no platform). Both rules live here only:
+the initiative list's filters (`initiatives.filtersets`, hence `/api/initiatives/` too), the
+dashboard's counts, cards and platform map, and the initiative page all ask this module.
+
+**Platform risk.** A fast-lane initiative rests on a risky platform when one of its platforms
+
+- is cancelled (`cancelled`),
+- is rejected (`rejected`),
+- has red health (`red`; a cancelled or rejected platform counts for that reason only), or
+- ends before it does (`ends_first`: platform.end_date < initiative.end_date, for a platform
+  still to be delivered — draft to in progress; a done platform has been delivered, and a
+  cancelled or rejected one counts for that reason).
+
+Only *open* initiatives are at risk (draft, submitted, approved, in progress): cancelled and
+rejected work is never built, and done work no longer rests on anything.
+
+**Digital island.** A fast-lane initiative marketing funds at least `DIGITAL_ISLAND_SHARE_PCT`
+per cent of (the share in force today, `Initiative.marketing_share_pct`) that builds on no
+core-stack platform, and is neither cancelled nor rejected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
+
+from .choices import Health, Lane, Status
+from .models import Initiative
+
+# Initiatives that can be at platform risk: work still to be done.
+OPEN_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.IN_PROGRESS)
+# Initiatives that never got built: neither islands nor at risk.
+NEVER_BUILT = (Status.CANCELLED, Status.REJECTED)
+
+
+class PlatformRisk(models.TextChoices):
+    """Why a platform puts the fast-lane work resting on it at risk (the list filter's values)."""
+
+    CANCELLED = "cancelled", "Platform cancelled"
+    REJECTED = "rejected", "Platform rejected"
+    RED = "red", "Platform health red"
+    ENDS_FIRST = "ends_first", "Platform ends first"
+
+
+# Short words for a badge next to a platform.
+RISK_WORDS = {
+    PlatformRisk.CANCELLED: "cancelled",
+    PlatformRisk.REJECTED: "rejected",
+    PlatformRisk.RED: "red health",
+    PlatformRisk.ENDS_FIRST: "ends first",
+}
+
+
+def _links():
+    return Initiative.platforms.through.objects.filter(to_initiative__lane=Lane.CORE_STACK)
+
+
+def _cause_q(cause: str, dependent_end) -> Q:
+    """The one definition of each cause, on a platform link (`to_initiative` is the platform).
+
+    `dependent_end` is the dependent's end date: `OuterRef("end_date")` inside an Exists on
+    initiatives, `F("from_initiative__end_date")` on the links themselves.
+    """
+    platform = "to_initiative__"
+    if cause == PlatformRisk.CANCELLED:
+        return Q(**{f"{platform}status": Status.CANCELLED})
+    if cause == PlatformRisk.REJECTED:
+        return Q(**{f"{platform}status": Status.REJECTED})
+    if cause == PlatformRisk.RED:
+        return Q(**{f"{platform}health": Health.RED}) & ~Q(**{f"{platform}status__in": NEVER_BUILT})
+    if cause == PlatformRisk.ENDS_FIRST:
+        return Q(**{f"{platform}status__in": OPEN_STATUSES, f"{platform}end_date__lt": dependent_end})
+    raise ValueError(f"Unknown platform risk {cause!r}.")
+
+
+def _risky_link_q(dependent_end, cause: str | None = None) -> Q:
+    causes = [cause] if cause else PlatformRisk.values
+    condition = Q()
+    for one in causes:
+        condition |= _cause_q(one, dependent_end)
+    return condition
+
+
+def platform_risk_q(cause: str | None = None) -> Q:
+    """On `Initiative`: fast lane, open, and resting on a risky platform (for `cause`, or any of the four)."""
+    risky = _links().filter(from_initiative=OuterRef("pk")).filter(_risky_link_q(OuterRef("end_date"), cause))
+    return Q(lane=Lane.FAST_LANE, status__in=OPEN_STATUSES) & Q(Exists(risky))
+
+
+@dataclass(frozen=True)
+class RiskyPlatform:
+    """One risky platform of one initiative, and why."""
+
+    initiative_id: int
+    platform_id: int
+    code: str
+    title: str
+    status: str
+    health: str
+    end_date: dt.date
+    causes: tuple[str, ...]
+
+    @property
+    def words(self) -> str:
+        """`cancelled`, `red health, ends 31 Mar 2027, first`: for a badge."""
+        words = []
+        for cause in self.causes:
+            if cause == PlatformRisk.ENDS_FIRST:
+                words.append(f"ends {self.end_date:%-d %b %Y}, first")
+            else:
+                words.append(RISK_WORDS[PlatformRisk(cause)])
+        return ", ".join(words)
+
+
+def platform_risks(initiatives: Iterable[Initiative | int]) -> dict[int, list[RiskyPlatform]]:
+    """Per initiative id, its risky platforms and the causes of each (one query).
+
+    Only initiatives at platform risk (`platform_risk_q`) have an entry.
+    """
+    ids = [item if isinstance(item, int) else item.pk for item in initiatives]
+    if not ids:
+        return {}
+    dependent_end = F("from_initiative__end_date")
+    flags = {
+        f"is_{cause}": ExpressionWrapper(_cause_q(cause, dependent_end), output_field=BooleanField())
+        for cause in PlatformRisk.values
+    }
+    rows = (
+        _links()
+        .filter(
+            from_initiative_id__in=ids,
+            from_initiative__lane=Lane.FAST_LANE,
+            from_initiative__status__in=OPEN_STATUSES,
+        )
+        .filter(_risky_link_q(dependent_end))
+        .annotate(**flags)
+        .values(
+            "from_initiative_id",
+            "to_initiative_id",
+            "to_initiative__code",
+            "to_initiative__title",
+            "to_initiative__status",
+            "to_initiative__health",
+            "to_initiative__end_date",
+            *flags,
+        )
+        .order_by("from_initiative_id", "to_initiative_id")
+    )
+    found: dict[int, list[RiskyPlatform]] = defaultdict(list)
+    for row in rows:
+        found[row["from_initiative_id"]].append(
+            RiskyPlatform(
+                initiative_id=row["from_initiative_id"],
+                platform_id=row["to_initiative_id"],
+                code=row["to_initiative__code"],
+                title=row["to_initiative__title"],
+                status=row["to_initiative__status"],
+                health=row["to_initiative__health"],
+                end_date=row["to_initiative__end_date"],
+                causes=tuple(cause for cause in PlatformRisk.values if row[f"is_{cause}"]),
+            )
+        )
+    return dict(found)
+
+
+def link_risk_q(cause: str | None = None) -> Q:
+    """On a platform link (`Initiative.platforms.through`): its dependent is at risk through this platform.
+
+    The dependent is fast lane and open, and the platform is risky for `cause` (or any of the
+    four): the rule of `platform_risk_q`, one link at a time (for the platform map's counts).
+    """
+    return Q(
+        from_initiative__lane=Lane.FAST_LANE,
+        from_initiative__status__in=OPEN_STATUSES,
+        to_initiative__lane=Lane.CORE_STACK,
+    ) & _risky_link_q(F("from_initiative__end_date"), cause)
+
+
+# --- digital islands ---------------------------------------------------------------------
+
+
+def island_share_pct() -> Decimal:
+    """The setting `DIGITAL_ISLAND_SHARE_PCT`, read when asked (so a test may override it)."""
+    return Decimal(settings.DIGITAL_ISLAND_SHARE_PCT)
+
+
+def digital_island_q() -> Q:
+    """On `Initiative`: a digital island (fast lane, marketing's share ≥ the setting, on no core-stack platform)."""
+    core_platform = _links().filter(from_initiative=OuterRef("pk"))
+    return (
+        Q(lane=Lane.FAST_LANE, marketing_share_pct__gte=island_share_pct())
+        & ~Q(status__in=NEVER_BUILT)
+        & ~Q(Exists(core_platform))
+    )
