@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -31,8 +31,9 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from dashboard.filters import DashboardFilters, filtered_initiatives, split_queryset
@@ -286,34 +287,47 @@ def digital_islands(filters: DashboardFilters, *, user, limit: int = 5) -> list[
     return initiatives
 
 
-# Platforms the map ranks: approved by both sponsors and not abandoned (draft and submitted ones are
-# plans, cancelled and rejected ones carry nothing: the work resting on them is at platform risk).
+# Platforms the map ranks as carriers: approved by both sponsors and not abandoned (draft and
+# submitted ones are plans; cancelled and rejected ones carry nothing, the work on them is at risk).
 RANKED_PLATFORM_STATUSES = (Status.APPROVED, Status.IN_PROGRESS, Status.DONE)
+AT_RISK_GROUP, CARRIER_GROUP, UNRANKED_GROUP = 0, 1, 2
 
 
-def platform_map(filters: DashboardFilters | None = None, *, user, limit: int = 6) -> list[dict[str, Any]]:
-    """Approved core-stack platforms ranked by how many fast-lane initiatives build on them (one query).
+def platform_map(filters: DashboardFilters | None = None, *, user, limit: int = 5) -> list[dict[str, Any]]:
+    """The core-stack platforms the fast lane rests on: first those putting work at risk, then the carriers
+    (one query).
 
     Dependents are fast-lane initiatives that are not cancelled or rejected, and with `filters`
-    those the filters select (fiscal year, status, owner's side; the lane filter does not apply:
-    dependents are fast lane). Each entry has the platform's `code`, `title`, `status`,
-    `health`, `end_date`, `fast_lane_dependents`, `at_risk` (open dependents at platform risk
-    through it, `initiatives.platforms.link_risk_q`), `ends_first` (those it ends before) and
-    `risky` (red, or ends before some).
+    those the filters select, as the initiative list and the counts select them (with the core-stack
+    lane filter, none). Up to `limit` platforms through which open dependents are at
+    platform risk (`initiatives.platforms.link_risk_q`), most at risk first, whatever their status;
+    then up to `limit` other approved, in-progress or done platforms, most dependents first. Each
+    entry has the platform's `code`, `title`, `status`, `health`, `end_date`,
+    `fast_lane_dependents`, `at_risk`, `ends_first` (the open dependents it ends before), `red` and
+    `risky` (some dependents are at risk through it).
     """
     links = Initiative.platforms.through.objects.filter(
-        from_initiative__lane=Lane.FAST_LANE,
-        to_initiative__lane=Lane.CORE_STACK,
-        to_initiative__status__in=RANKED_PLATFORM_STATUSES,
+        from_initiative__lane=Lane.FAST_LANE, to_initiative__lane=Lane.CORE_STACK
     ).exclude(from_initiative__status__in=NEVER_BUILT)
     if filters is not None:
-        dependents = filtered_initiatives(replace(filters, lane=None), user)
+        dependents = filtered_initiatives(filters, user)
         links = links.filter(from_initiative__in=dependents.values("pk"))
     elif not policy.sees_everything(user):
         links = links.filter(from_initiative__in=visible_initiatives(user, Initiative.objects.all()))
     if not policy.sees_everything(user):
         links = links.filter(to_initiative__in=visible_initiatives(user, Initiative.objects.all()))
     columns = ("code", "title", "status", "health", "end_date")
+    group = Case(
+        When(Q(at_risk__gt=0), then=Value(AT_RISK_GROUP)),
+        When(Q(to_initiative__status__in=RANKED_PLATFORM_STATUSES), then=Value(CARRIER_GROUP)),
+        default=Value(UNRANKED_GROUP),
+        output_field=IntegerField(),
+    )
+    rank = Window(
+        RowNumber(),
+        partition_by=[F("group")],
+        order_by=[F("at_risk").desc(), F("fast_lane_dependents").desc(), F("to_initiative_id").asc()],
+    )
     rows = (
         links.values("to_initiative_id", *(f"to_initiative__{column}" for column in columns))
         .annotate(
@@ -321,7 +335,10 @@ def platform_map(filters: DashboardFilters | None = None, *, user, limit: int = 
             at_risk=Count("id", filter=link_risk_q()),
             ends_first=Count("id", filter=link_risk_q(PlatformRisk.ENDS_FIRST)),
         )
-        .order_by("-fast_lane_dependents", "to_initiative_id")[:limit]
+        .annotate(group=group)
+        .annotate(rank=rank)
+        .filter(group__lt=UNRANKED_GROUP, rank__lte=limit)
+        .order_by()
     )
     platforms = []
     for row in rows:
@@ -330,10 +347,15 @@ def platform_map(filters: DashboardFilters | None = None, *, user, limit: int = 
             fast_lane_dependents=row["fast_lane_dependents"],
             at_risk=row["at_risk"],
             ends_first=row["ends_first"],
-            risky=row["at_risk"] > 0 or platform["health"] == Health.RED,
+            risky=row["group"] == AT_RISK_GROUP,
             red=platform["health"] == Health.RED,
+            rank=(row["group"], row["rank"]),
         )
         platforms.append(platform)
+    platforms.sort(key=lambda platform: platform.pop("rank"))
+    top = max((platform["fast_lane_dependents"] for platform in platforms), default=0)
+    for platform in platforms:  # the length of its bar: its dependents against the most any has
+        platform["bar_pct"] = platform["fast_lane_dependents"] * 100 // top if top else 0
     return platforms
 
 

@@ -425,7 +425,7 @@ def _platform_card_scope(filters: DashboardFilters) -> str:
     if filters.quarter and "quarter" not in filters.initiative_params():
         text += f"; the quarter filter does not apply (initiatives active in {year})"
     if filters.lane == Lane.CORE_STACK:
-        text += "; core-stack initiatives rest on no platform and are never islands"
+        text += "; core-stack initiatives rest on no platform and are never islands: choose the fast lane or both lanes"
     return text + "."
 
 
@@ -489,6 +489,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "forecast_title": f"{'Forecast for' if filters.quarter else 'Year-end forecast'} {filters.label}",
             "forecast_basis": _forecast_basis(data.freshness),
             "platform_risk_rows": _platform_risk_rows(data),
+            "platforms_at_risk": [platform for platform in data.platforms if platform["risky"]],
+            "platform_carriers": [platform for platform in data.platforms if not platform["risky"]],
             "platform_card_scope": _platform_card_scope(filters),
             "island_share_pct": island_share_pct(),
         },

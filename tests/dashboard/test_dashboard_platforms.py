@@ -114,28 +114,37 @@ def test_the_card_counts_are_the_counts_of_the_lists_they_link_to(client, financ
         assert counts.platform_risk == 1  # the IT-owned one on the red ERP
 
 
-def test_the_map_ranks_approved_platforms_with_status_health_end_date_and_flags_the_risky(finance, landscape):
+def test_the_map_lists_the_platforms_putting_work_at_risk_then_the_approved_carriers(finance, landscape):
     ranked = platform_map(DashboardFilters(fiscal_year=FY), user=finance)
 
-    # The draft platform carries six but is not ranked; cancelled and rejected ones never are.
-    assert [(p["title"], p["fast_lane_dependents"]) for p in ranked] == [("CRM", 5), ("ERP", 2), ("Billing", 1)]
-    crm, erp, billing = ranked
-    assert (crm["status"], crm["health"], crm["end_date"], crm["risky"]) == (
-        "in_progress",
-        "green",
-        dt.date(2027, 6, 30),
-        False,
-    )
-    assert (erp["risky"], erp["red"], erp["at_risk"]) == (True, True, 2)
-    assert (billing["risky"], billing["ends_first"], billing["at_risk"]) == (True, 1, 1)
+    # At risk first (most at risk first, whatever their status); then approved carriers. The draft
+    # platform carries six but is no carrier and puts nothing at risk: not listed.
+    assert [(p["title"], p["risky"], p["at_risk"], p["fast_lane_dependents"]) for p in ranked] == [
+        ("ERP", True, 2, 2),
+        ("Billing", True, 1, 1),
+        ("Old CMS", True, 1, 1),
+        ("Data lake", True, 1, 1),
+        ("CRM", False, 0, 5),
+    ]
+    erp, billing, gone, _, crm = ranked
+    assert (crm["status"], crm["health"], crm["end_date"]) == ("in_progress", "green", dt.date(2027, 6, 30))
+    assert (erp["red"], erp["ends_first"], billing["ends_first"], gone["status"]) == (True, 0, 1, "cancelled")
+    assert (crm["bar_pct"], erp["bar_pct"]) == (100, 40)
 
 
-def test_the_map_counts_the_dependents_the_filters_select_whatever_the_lane_filter(finance, landscape):
-    it_owned = platform_map(DashboardFilters(fiscal_year=FY, side="it", lane="core_stack"), user=finance)
+def test_the_map_shows_at_most_the_limit_of_each_kind(finance, landscape):
+    ranked = platform_map(DashboardFilters(fiscal_year=FY), user=finance, limit=1)
+
+    assert [p["title"] for p in ranked] == ["ERP", "CRM"]
+
+
+def test_the_map_counts_the_dependents_the_filters_select(finance, landscape):
+    it_owned = platform_map(DashboardFilters(fiscal_year=FY, side="it"), user=finance)
+    core_stack = platform_map(DashboardFilters(fiscal_year=FY, lane="core_stack"), user=finance)
     next_year = platform_map(DashboardFilters(fiscal_year=FY + 2), user=finance)
 
-    assert [(p["title"], p["fast_lane_dependents"]) for p in it_owned] == [("ERP", 1)]
-    assert next_year == []
+    assert [(p["title"], p["at_risk"], p["fast_lane_dependents"]) for p in it_owned] == [("ERP", 1, 1)]
+    assert core_stack == next_year == []
 
 
 def test_the_page_shows_the_platform_card_with_badges_and_the_risk(client, finance, landscape):
@@ -147,7 +156,9 @@ def test_the_page_shows_the_platform_card_with_badges_and_the_risk(client, finan
     assert "ends Jun 2027" in card and "ends Sep 2026" in card  # end dates
     assert "In progress" in card and "Approved" in card  # status badges
     assert "2 at risk" in card and "ends first for 1" in card
-    assert "Draft platform" not in card and "Old CMS" not in card
+    assert "Putting fast-lane work at risk" in card and "Carrying the fast lane" in card
+    assert "Old CMS" in card and "Cancelled" in card
+    assert "Draft platform" not in card
 
 
 def test_the_card_says_which_filters_do_not_apply(client, finance, landscape):
@@ -157,6 +168,7 @@ def test_the_card_says_which_filters_do_not_apply(client, finance, landscape):
     if "quarter" not in DashboardFilters(fiscal_year=FY, quarter=2).initiative_params():
         assert "the quarter filter does not apply" in quarter
     assert "core-stack initiatives rest on no platform and are never islands" in core_stack
+    assert dashboard(client, finance, lane="core_stack").context["counts"].platform_risk == 0
 
 
 @pytest.mark.parametrize(("threshold", "shown"), [(80, 1), (60, 2)])
