@@ -40,7 +40,7 @@ from dashboard.filters import DashboardFilters, filtered_initiatives, split_quer
 from dashboard.rollup import ROLLUP_COLUMNS, ZERO, PlanToDate, Rollup, as_money, split_rollup  # noqa: F401 - the page's figures
 from initiatives.choices import Health, Lane, Status
 from initiatives.models import Initiative
-from initiatives.platforms import NEVER_BUILT, PlatformRisk, digital_island_q, link_risk_q, platform_risk_q
+from initiatives.platforms import NEVER_BUILT, PlatformRisk, digital_island_q, link_risk_q, platform_risk_totals
 from initiatives.rules import visible_initiatives
 from portfolio import policy
 from split.arithmetic import overspend_factor
@@ -140,10 +140,6 @@ class InitiativeCounts:
     overspent: int
     at_risk: int
     islands: int
-    # Fast-lane initiatives resting on a risky platform (initiatives.platforms), and per cause
-    # (an initiative may rest on platforms risky for several causes).
-    platform_risk: int = 0
-    platform_risk_by_cause: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -153,13 +149,13 @@ class InitiativeCounts:
 def initiative_counts(
     filters: DashboardFilters, *, user, today: dt.date, overspent_ids: list[int] | None = None
 ) -> InitiativeCounts:
-    """Initiatives by status, and how many are at risk (and why), at platform risk (and why) or digital
-    islands: one query.
+    """Initiatives by status, and how many are at risk (and why) or digital islands: one query.
 
     At risk (`_at_risk_q`, the rule of `at_risk_initiatives` too): red health, or year-to-date
     spend above plan by more than OVERSPEND_ALERT_PCT, and neither cancelled nor rejected.
-    `red` and `overspent` count the initiatives at risk for that reason. Platform risk and
-    digital islands are the rules of `initiatives.platforms`, as the initiative list filters them.
+    `red` and `overspent` count the initiatives at risk for that reason. Digital islands are the
+    rule of `initiatives.platforms`, as the initiative list filters them (platform risk is counted
+    with the platform map, `platform_map`).
     """
     if overspent_ids is None:
         overspent_ids = overspent_ranking(filters, today=today)
@@ -174,31 +170,17 @@ def initiative_counts(
             overspent=Count("pk", filter=overspent & open_to_action),
             at_risk=Count("pk", filter=_at_risk_q(overspent)),
             islands=Count("pk", filter=digital_island_q()),
-            platform_risk=Count("pk", filter=platform_risk_q()),
-            **{f"platform_risk_{cause}": Count("pk", filter=platform_risk_q(cause)) for cause in PlatformRisk.values},
         )
     )
     by_status = dict.fromkeys(Status.values, 0)
-    by_cause = dict.fromkeys(PlatformRisk.values, 0)
-    red = over = at_risk = islands = platform_risk = 0
+    red = over = at_risk = islands = 0
     for row in rows:
         by_status[row["status"]] = row["total"]
         red += row["red"]
         over += row["overspent"]
         at_risk += row["at_risk"]
         islands += row["islands"]
-        platform_risk += row["platform_risk"]
-        for cause in by_cause:
-            by_cause[cause] += row[f"platform_risk_{cause}"]
-    return InitiativeCounts(
-        by_status=by_status,
-        red=red,
-        overspent=over,
-        at_risk=at_risk,
-        islands=islands,
-        platform_risk=platform_risk,
-        platform_risk_by_cause=by_cause,
-    )
+    return InitiativeCounts(by_status=by_status, red=red, overspent=over, at_risk=at_risk, islands=islands)
 
 
 def _ytd_sum(filters: DashboardFilters, column: str, last_month: dt.date | None):
@@ -293,9 +275,18 @@ RANKED_PLATFORM_STATUSES = (Status.APPROVED, Status.IN_PROGRESS, Status.DONE)
 AT_RISK_GROUP, CARRIER_GROUP, UNRANKED_GROUP = 0, 1, 2
 
 
-def platform_map(filters: DashboardFilters | None = None, *, user, limit: int = 5) -> list[dict[str, Any]]:
-    """The core-stack platforms the fast lane rests on: first those putting work at risk, then the carriers
-    (one query).
+@dataclass
+class PlatformMap:
+    """The platforms the fast lane rests on, and how many fast-lane initiatives are at platform risk (and why)."""
+
+    platforms: list[dict[str, Any]]
+    at_risk: int = 0  # fast-lane initiatives resting on a risky platform (`initiatives.platforms`)
+    by_cause: dict[str, int] = field(default_factory=dict)  # one initiative may count under several causes
+
+
+def platform_map(filters: DashboardFilters | None = None, *, user, limit: int = 5) -> PlatformMap:
+    """The core-stack platforms the fast lane rests on: first those putting work at risk, then the carriers;
+    and how many of the dependents are at platform risk, per cause (one query).
 
     Dependents are fast-lane initiatives that are not cancelled or rejected, and with `filters`
     those the filters select, as the initiative list and the counts select them (with the core-stack
@@ -304,45 +295,47 @@ def platform_map(filters: DashboardFilters | None = None, *, user, limit: int = 
     then up to `limit` other approved, in-progress or done platforms, most dependents first. Each
     entry has the platform's `code`, `title`, `status`, `health`, `end_date`,
     `fast_lane_dependents`, `at_risk`, `ends_first` (the open dependents it ends before), `red` and
-    `risky` (some dependents are at risk through it).
+    `risky` (some dependents are at risk through it). The counts (`initiatives.platforms.platform_risk_totals`)
+    ride along as a scalar subquery the database computes once: none without a platform row, and
+    any dependent at risk puts its platform among the rows.
     """
-    links = Initiative.platforms.through.objects.filter(
-        from_initiative__lane=Lane.FAST_LANE, to_initiative__lane=Lane.CORE_STACK
-    ).exclude(from_initiative__status__in=NEVER_BUILT)
+    # From the dependents' side: the filters apply to the table scanned, joined to their platforms.
     if filters is not None:
         dependents = filtered_initiatives(filters, user)
-        links = links.filter(from_initiative__in=dependents.values("pk"))
-    elif not policy.sees_everything(user):
-        links = links.filter(from_initiative__in=visible_initiatives(user, Initiative.objects.all()))
+    else:
+        dependents = visible_initiatives(user, Initiative.objects.all())
+    links = dependents.filter(lane=Lane.FAST_LANE, platforms__lane=Lane.CORE_STACK).exclude(status__in=NEVER_BUILT)
     if not policy.sees_everything(user):
-        links = links.filter(to_initiative__in=visible_initiatives(user, Initiative.objects.all()))
+        links = links.filter(platforms__in=visible_initiatives(user, Initiative.objects.all()))
     columns = ("code", "title", "status", "health", "end_date")
     group = Case(
         When(Q(at_risk__gt=0), then=Value(AT_RISK_GROUP)),
-        When(Q(to_initiative__status__in=RANKED_PLATFORM_STATUSES), then=Value(CARRIER_GROUP)),
+        When(Q(platforms__status__in=RANKED_PLATFORM_STATUSES), then=Value(CARRIER_GROUP)),
         default=Value(UNRANKED_GROUP),
         output_field=IntegerField(),
     )
     rank = Window(
         RowNumber(),
         partition_by=[F("group")],
-        order_by=[F("at_risk").desc(), F("fast_lane_dependents").desc(), F("to_initiative_id").asc()],
+        order_by=[F("at_risk").desc(), F("fast_lane_dependents").desc(), F("platforms").asc()],
     )
     rows = (
-        links.values("to_initiative_id", *(f"to_initiative__{column}" for column in columns))
+        links.order_by()
+        .values("platforms", *(f"platforms__{column}" for column in columns))
         .annotate(
-            fast_lane_dependents=Count("id"),
-            at_risk=Count("id", filter=link_risk_q()),
-            ends_first=Count("id", filter=link_risk_q(PlatformRisk.ENDS_FIRST)),
+            fast_lane_dependents=Count("pk"),
+            at_risk=Count("pk", filter=link_risk_q(from_dependent=True)),
+            ends_first=Count("pk", filter=link_risk_q(PlatformRisk.ENDS_FIRST, from_dependent=True)),
         )
         .annotate(group=group)
         .annotate(rank=rank)
         .filter(group__lt=UNRANKED_GROUP, rank__lte=limit)
-        .order_by()
+        .annotate(risk_totals=platform_risk_totals(dependents))
     )
-    platforms = []
+    platforms, totals = [], {}
     for row in rows:
-        platform = {column: row[f"to_initiative__{column}"] for column in columns}
+        totals = row["risk_totals"] or {}
+        platform = {column: row[f"platforms__{column}"] for column in columns}
         platform.update(
             fast_lane_dependents=row["fast_lane_dependents"],
             at_risk=row["at_risk"],
@@ -356,7 +349,8 @@ def platform_map(filters: DashboardFilters | None = None, *, user, limit: int = 
     top = max((platform["fast_lane_dependents"] for platform in platforms), default=0)
     for platform in platforms:  # the length of its bar: its dependents against the most any has
         platform["bar_pct"] = platform["fast_lane_dependents"] * 100 // top if top else 0
-    return platforms
+    by_cause = {cause: int(totals.get(cause) or 0) for cause in PlatformRisk.values}
+    return PlatformMap(platforms=platforms, at_risk=int(totals.get("any") or 0), by_cause=by_cause)
 
 
 @dataclass(frozen=True)

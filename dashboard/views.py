@@ -406,7 +406,7 @@ def _platform_risk_rows(data: Dashboard) -> list[dict[str, Any]]:
         {
             "cause": cause,
             "label": label,
-            "count": data.counts.platform_risk_by_cause.get(cause, 0),
+            "count": data.platform_map.by_cause.get(cause, 0),
             "link": data.filters.initiatives_url(platform_risk=cause),
         }
         for cause, label in PlatformRisk.choices
@@ -489,6 +489,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "forecast_title": f"{'Forecast for' if filters.quarter else 'Year-end forecast'} {filters.label}",
             "forecast_basis": _forecast_basis(data.freshness),
             "platform_risk_rows": _platform_risk_rows(data),
+            "platform_risk": data.platform_map.at_risk,
             "platforms_at_risk": [platform for platform in data.platforms if platform["risky"]],
             "platform_carriers": [platform for platform in data.platforms if not platform["risky"]],
             "platform_card_scope": _platform_card_scope(filters),

@@ -32,7 +32,21 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import JSONObject
 
 from .choices import Health, Lane, Status
 from .models import Initiative
@@ -65,13 +79,13 @@ def _links():
     return Initiative.platforms.through.objects.filter(to_initiative__lane=Lane.CORE_STACK)
 
 
-def _cause_q(cause: str, dependent_end) -> Q:
+def _cause_q(cause: str, dependent_end, platform: str = "to_initiative__") -> Q:
     """The one definition of each cause, on a platform link (`to_initiative` is the platform).
 
-    `dependent_end` is the dependent's end date: `OuterRef("end_date")` inside an Exists on
-    initiatives, `F("from_initiative__end_date")` on the links themselves.
+    `dependent_end` is the dependent's end date: `F("from_initiative__end_date")` on the links
+    themselves; from the dependent's side (`Initiative.objects…` joined to its platforms) the
+    platform is `platform="platforms__"` and the end `F("end_date")`.
     """
-    platform = "to_initiative__"
     if cause == PlatformRisk.CANCELLED:
         return Q(**{f"{platform}status": Status.CANCELLED})
     if cause == PlatformRisk.REJECTED:
@@ -83,18 +97,23 @@ def _cause_q(cause: str, dependent_end) -> Q:
     raise ValueError(f"Unknown platform risk {cause!r}.")
 
 
-def _risky_link_q(dependent_end, cause: str | None = None) -> Q:
+def _risky_link_q(dependent_end, cause: str | None = None, platform: str = "to_initiative__") -> Q:
     causes = [cause] if cause else PlatformRisk.values
     condition = Q()
     for one in causes:
-        condition |= _cause_q(one, dependent_end)
+        condition |= _cause_q(one, dependent_end, platform)
     return condition
 
 
 def platform_risk_q(cause: str | None = None) -> Q:
-    """On `Initiative`: fast lane, open, and resting on a risky platform (for `cause`, or any of the four)."""
-    risky = _links().filter(from_initiative=OuterRef("pk")).filter(_risky_link_q(OuterRef("end_date"), cause))
-    return Q(lane=Lane.FAST_LANE, status__in=OPEN_STATUSES) & Q(Exists(risky))
+    """On `Initiative`: fast lane, open, and resting on a risky platform (for `cause`, or any of the four).
+
+    An uncorrelated `pk IN (…)`: the database reads the risky links once and looks each initiative
+    up in them (hashed), where a correlated EXISTS would probe the links once per fast-lane
+    initiative — the dashboard counts all five in its one counting query.
+    """
+    risky = _links().filter(_risky_link_q(F("from_initiative__end_date"), cause)).values("from_initiative_id")
+    return Q(lane=Lane.FAST_LANE, status__in=OPEN_STATUSES) & Q(pk__in=risky)
 
 
 @dataclass(frozen=True)
@@ -173,17 +192,40 @@ def platform_risks(initiatives: Iterable[Initiative | int]) -> dict[int, list[Ri
     return dict(found)
 
 
-def link_risk_q(cause: str | None = None) -> Q:
+def link_risk_q(cause: str | None = None, *, from_dependent: bool = False) -> Q:
     """On a platform link (`Initiative.platforms.through`): its dependent is at risk through this platform.
 
     The dependent is fast lane and open, and the platform is risky for `cause` (or any of the
     four): the rule of `platform_risk_q`, one link at a time (for the platform map's counts).
+    `from_dependent=True` says the same on `Initiative` joined to its `platforms`.
     """
+    if from_dependent:
+        dependent, platform, dependent_end = "", "platforms__", F("end_date")
+    else:
+        dependent, platform, dependent_end = "from_initiative__", "to_initiative__", F("from_initiative__end_date")
     return Q(
-        from_initiative__lane=Lane.FAST_LANE,
-        from_initiative__status__in=OPEN_STATUSES,
-        to_initiative__lane=Lane.CORE_STACK,
-    ) & _risky_link_q(F("from_initiative__end_date"), cause)
+        **{
+            f"{dependent}lane": Lane.FAST_LANE,
+            f"{dependent}status__in": OPEN_STATUSES,
+            f"{platform}lane": Lane.CORE_STACK,
+        }
+    ) & _risky_link_q(dependent_end, cause, platform)
+
+
+def platform_risk_totals(dependents: QuerySet[Initiative]) -> Subquery:
+    """How many of `dependents` rest on a risky platform, `any` and per cause: one JSON object.
+
+    The rule of `platform_risk_q` (tested to agree), counted over the dependents joined to their
+    platforms in one pass, as a scalar subquery: another query (the platform map) carries it, and
+    the database computes it once for that query.
+    """
+    at_risk = dependents.order_by().filter(link_risk_q(from_dependent=True))
+    counts = {"any": Count("pk", distinct=True)}
+    for cause in PlatformRisk.values:
+        counts[cause] = Count("pk", distinct=True, filter=link_risk_q(cause, from_dependent=True))
+    # A constant to "group" by: one row, the whole set.
+    whole = at_risk.annotate(whole=Value(1, output_field=IntegerField())).values("whole")
+    return Subquery(whole.annotate(totals=JSONObject(**counts)).values("totals"), output_field=JSONField())
 
 
 # --- digital islands ---------------------------------------------------------------------
@@ -196,6 +238,7 @@ def island_share_pct() -> Decimal:
 
 def digital_island_q() -> Q:
     """On `Initiative`: a digital island (fast lane, marketing's share ≥ the setting, on no core-stack platform)."""
+    # Correlated: the database asks only for the (few) fast-lane initiatives marketing funds that much.
     core_platform = _links().filter(from_initiative=OuterRef("pk"))
     return (
         Q(lane=Lane.FAST_LANE, marketing_share_pct__gte=island_share_pct())

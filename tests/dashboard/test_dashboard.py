@@ -409,7 +409,7 @@ def test_the_platform_map_ranks_core_platforms_by_their_fast_lane_dependents(fin
     InitiativeFactory(lane="fast_lane", status="cancelled").platforms.add(crm)  # never built: not counted
     InitiativeFactory(lane="core_stack", status="approved").platforms.add(crm)  # not fast lane
 
-    ranked = platform_map(user=finance)
+    ranked = platform_map(user=finance).platforms
 
     assert [(p["title"], p["fast_lane_dependents"]) for p in ranked] == [("ERP", 3), ("CRM", 1)]
     assert ranked[0]["code"] == erp.code

@@ -10,9 +10,9 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from dashboard.figures import digital_islands, initiative_counts, platform_map
-from dashboard.filters import DashboardFilters
-from initiatives.platforms import PlatformRisk
+from dashboard.figures import PlatformMap, digital_islands, platform_map
+from dashboard.filters import DashboardFilters, filtered_initiatives
+from initiatives.platforms import PlatformRisk, platform_risk_q
 from split.services import split_recompute
 from tests.factories import ExpenseFactory, InitiativeFactory, UserFactory
 
@@ -78,10 +78,10 @@ def list_count(client, link: str) -> int:
 
 
 def test_the_risk_counts_by_cause_and_leave_out_cancelled_work(finance, landscape):
-    counts = initiative_counts(DashboardFilters(fiscal_year=FY), user=finance, today=TODAY, overspent_ids=[])
+    found = platform_map(DashboardFilters(fiscal_year=FY), user=finance)
 
-    assert counts.platform_risk == 5  # on red (2), ends first, on cancelled, on rejected; not the cancelled work
-    assert counts.platform_risk_by_cause == {
+    assert found.at_risk == 5  # on red (2), ends first, on cancelled, on rejected; not the cancelled work
+    assert found.by_cause == {
         PlatformRisk.CANCELLED: 1,
         PlatformRisk.REJECTED: 1,
         PlatformRisk.RED: 2,
@@ -89,33 +89,52 @@ def test_the_risk_counts_by_cause_and_leave_out_cancelled_work(finance, landscap
     }
 
 
-def test_the_risk_count_is_folded_into_the_one_counting_query(finance, landscape, django_assert_num_queries):
+def test_the_risk_counts_ride_with_the_platform_map_in_one_query(finance, landscape, django_assert_num_queries):
     filters = DashboardFilters(fiscal_year=FY)
-    initiative_counts(filters, user=finance, today=TODAY, overspent_ids=[])  # the viewer's roles, read once
+    platform_map(filters, user=finance)  # the viewer's roles, read once
 
     with django_assert_num_queries(1):
-        initiative_counts(filters, user=finance, today=TODAY, overspent_ids=[])
+        found = platform_map(filters, user=finance)
+
+    assert found.at_risk == 5 and len(found.platforms) == 5
+
+
+def test_the_risk_counts_agree_with_the_list_filter_rule(finance, landscape):
+    filters = DashboardFilters(fiscal_year=FY)
+    found = platform_map(filters, user=finance)
+    selected = filtered_initiatives(filters, finance)
+
+    assert found.at_risk == selected.filter(platform_risk_q()).count()
+    for cause in PlatformRisk.values:
+        assert found.by_cause[cause] == selected.filter(platform_risk_q(cause)).count(), cause
+
+
+def test_no_platform_no_risk(finance):
+    assert platform_map(DashboardFilters(fiscal_year=FY), user=finance) == PlatformMap(
+        platforms=[], at_risk=0, by_cause=dict.fromkeys(PlatformRisk.values, 0)
+    )
 
 
 @pytest.mark.parametrize("params", [{}, {"side": "marketing"}, {"status": "in_progress", "side": "it"}])
 def test_the_card_counts_are_the_counts_of_the_lists_they_link_to(client, finance, landscape, params):
     response = dashboard(client, finance, **params)
     counts, links = response.context["counts"], response.context["links"]
+    at_risk = response.context["platform_risk"]
 
-    assert list_count(client, links["platform_risk"]) == counts.platform_risk
+    assert list_count(client, links["platform_risk"]) == at_risk
     for row in response.context["platform_risk_rows"]:
         assert list_count(client, row["link"]) == row["count"], row["cause"]
         assert html.escape(row["link"]) in response.text
     assert list_count(client, links["islands"]) == counts.islands
     assert html.escape(links["platform_risk"]) in response.text
     if not params:
-        assert counts.platform_risk == 5
+        assert at_risk == 5
     if params.get("side") == "it":
-        assert counts.platform_risk == 1  # the IT-owned one on the red ERP
+        assert at_risk == 1  # the IT-owned one on the red ERP
 
 
 def test_the_map_lists_the_platforms_putting_work_at_risk_then_the_approved_carriers(finance, landscape):
-    ranked = platform_map(DashboardFilters(fiscal_year=FY), user=finance)
+    ranked = platform_map(DashboardFilters(fiscal_year=FY), user=finance).platforms
 
     # At risk first (most at risk first, whatever their status); then approved carriers. The draft
     # platform carries six but is no carrier and puts nothing at risk: not listed.
@@ -133,15 +152,15 @@ def test_the_map_lists_the_platforms_putting_work_at_risk_then_the_approved_carr
 
 
 def test_the_map_shows_at_most_the_limit_of_each_kind(finance, landscape):
-    ranked = platform_map(DashboardFilters(fiscal_year=FY), user=finance, limit=1)
+    ranked = platform_map(DashboardFilters(fiscal_year=FY), user=finance, limit=1).platforms
 
     assert [p["title"] for p in ranked] == ["ERP", "CRM"]
 
 
 def test_the_map_counts_the_dependents_the_filters_select(finance, landscape):
-    it_owned = platform_map(DashboardFilters(fiscal_year=FY, side="it"), user=finance)
-    core_stack = platform_map(DashboardFilters(fiscal_year=FY, lane="core_stack"), user=finance)
-    next_year = platform_map(DashboardFilters(fiscal_year=FY + 2), user=finance)
+    it_owned = platform_map(DashboardFilters(fiscal_year=FY, side="it"), user=finance).platforms
+    core_stack = platform_map(DashboardFilters(fiscal_year=FY, lane="core_stack"), user=finance).platforms
+    next_year = platform_map(DashboardFilters(fiscal_year=FY + 2), user=finance).platforms
 
     assert [(p["title"], p["at_risk"], p["fast_lane_dependents"]) for p in it_owned] == [("ERP", 1, 1)]
     assert core_stack == next_year == []
@@ -150,7 +169,7 @@ def test_the_map_counts_the_dependents_the_filters_select(finance, landscape):
 def test_the_page_shows_the_platform_card_with_badges_and_the_risk(client, finance, landscape):
     text = dashboard(client, finance).text
 
-    card = text[text.index('id="platforms"') : text.index('id="islands"')]
+    card = text[text.index('id="platforms"') : text.index("dashboard-footnote")]
     assert "5</span> rest on a risky platform" in card
     assert "Platform cancelled" in card and "Platform ends first" in card
     assert "ends Jun 2027" in card and "ends Sep 2026" in card  # end dates
@@ -168,7 +187,7 @@ def test_the_card_says_which_filters_do_not_apply(client, finance, landscape):
     if "quarter" not in DashboardFilters(fiscal_year=FY, quarter=2).initiative_params():
         assert "the quarter filter does not apply" in quarter
     assert "core-stack initiatives rest on no platform and are never islands" in core_stack
-    assert dashboard(client, finance, lane="core_stack").context["counts"].platform_risk == 0
+    assert dashboard(client, finance, lane="core_stack").context["platform_risk"] == 0
 
 
 @pytest.mark.parametrize(("threshold", "shown"), [(80, 1), (60, 2)])
