@@ -110,7 +110,8 @@ def platform_risk_q(cause: str | None = None) -> Q:
 
     An uncorrelated `pk IN (…)`: the database reads the risky links once and looks each initiative
     up in them (hashed), where a correlated EXISTS would probe the links once per fast-lane
-    initiative — the dashboard counts all five in its one counting query.
+    initiative. The list and the API filter with it; the dashboard counts the same rule, all five
+    at once, with `platform_risk_totals` (tested to agree).
     """
     risky = _links().filter(_risky_link_q(F("from_initiative__end_date"), cause)).values("from_initiative_id")
     return Q(lane=Lane.FAST_LANE, status__in=OPEN_STATUSES) & Q(pk__in=risky)
@@ -245,3 +246,34 @@ def digital_island_q() -> Q:
         & ~Q(status__in=NEVER_BUILT)
         & ~Q(Exists(core_platform))
     )
+
+
+# --- the initiative list's filters ------------------------------------------------------------
+
+LIST_FILTERS = ("platform_risk", "digital_island")  # initiatives.filtersets; the dashboard links to them
+
+
+def list_filter_notes(cleaned_data: dict) -> list[dict[str, str]]:
+    """The platform-risk and digital-island filters in force on the initiative list, each in words."""
+    notes = []
+    risk = cleaned_data.get("platform_risk")
+    if risk:
+        cause = "" if risk == "1" else f" ({PlatformRisk(risk).label.lower()})"
+        notes.append(
+            {
+                "name": "platform_risk",
+                "value": risk,
+                "text": f"Open fast-lane initiatives resting on a risky platform{cause}: a core-stack platform "
+                "that is cancelled, rejected, red, or ends before they do.",
+            }
+        )
+    if cleaned_data.get("digital_island"):
+        notes.append(
+            {
+                "name": "digital_island",
+                "value": "1",
+                "text": f"Digital islands: fast-lane initiatives marketing funds at least {island_share_pct()} % "
+                "of (today's share) that build on no core-stack platform, not cancelled or rejected.",
+            }
+        )
+    return notes

@@ -27,8 +27,6 @@ from .lane_assessment import QUESTIONS, assess_lane, justification_required
 from .models import Initiative, InitiativeChangeProposal
 from .rules import sponsor_side
 
-PLATFORM_FILTERS = ("platform_risk", "digital_island")  # initiatives.platforms: set by the dashboard's links
-
 PAGE_SIZES = (25, 50, 100)
 
 
@@ -80,33 +78,6 @@ def _per_page(request) -> int:
     return PAGE_SIZES[0]
 
 
-def _platform_filter_notes(filterset) -> list[dict[str, str]]:
-    """The platform-risk and digital-island filters in force (set by the dashboard's links), in words."""
-    notes = []
-    risk = filterset.form.cleaned_data.get("platform_risk")
-    if risk:
-        cause = "" if risk == "1" else f" ({platforms.PlatformRisk(risk).label.lower()})"
-        notes.append(
-            {
-                "name": "platform_risk",
-                "value": risk,
-                "text": f"Open fast-lane initiatives resting on a risky platform{cause}: a core-stack platform "
-                "that is cancelled, rejected, red, or ends before they do.",
-            }
-        )
-    if filterset.form.cleaned_data.get("digital_island"):
-        notes.append(
-            {
-                "name": "digital_island",
-                "value": "1",
-                "text": "Digital islands: fast-lane initiatives marketing funds at least "
-                f"{platforms.island_share_pct()} % of (today's share) that build on no core-stack platform, "
-                "not cancelled or rejected.",
-            }
-        )
-    return notes
-
-
 @require_GET
 def initiative_list(request):
     """Search, filters, counts per status, sortable columns and pages, in a fixed number of queries."""
@@ -126,7 +97,7 @@ def initiative_list(request):
 
     active_filters = [
         name
-        for name in ("q", "lane", "health", "side", "sponsor", "fiscal_year", "mine", *PLATFORM_FILTERS)
+        for name in ("q", "lane", "health", "side", "sponsor", "fiscal_year", "mine", *platforms.LIST_FILTERS)
         if filterset.form.cleaned_data.get(name)
     ]
     return render(
@@ -145,7 +116,7 @@ def initiative_list(request):
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
             "may_create": policy.can(request.user, "initiative.create"),
-            "platform_filters": _platform_filter_notes(filterset),
+            "platform_filters": platforms.list_filter_notes(filterset.form.cleaned_data),
         },
     )
 
