@@ -32,6 +32,7 @@ from django.utils import timezone
 from dashboard.figures import (
     InitiativeCounts,
     PlanToDate,
+    PlatformMap,
     Rollup,
     SpendRanking,
     at_risk_initiatives,
@@ -67,6 +68,8 @@ class Dashboard:
     plan_to_date: PlanToDate | None = None
     # The true-up of the rows the filters cover: settled, outstanding, accruing and their total.
     true_up: dict[str, Decimal] = field(default_factory=dict)
+    # The platform map with how many fast-lane initiatives rest on a risky platform, per cause.
+    platform_map: PlatformMap | None = None
 
 
 def _true_up_states(freshness: Freshness, filters: DashboardFilters) -> dict[str, Decimal]:
@@ -95,7 +98,7 @@ class LiveFigures:
     counts: InitiativeCounts
     at_risk: list[Initiative]
     islands: list[Initiative]
-    platforms: list[dict[str, Any]]
+    platforms: PlatformMap
 
 
 def _live_figures(
@@ -114,7 +117,7 @@ def _live_figures(
             counts=initiative_counts(filters, user=user, today=today, overspent_ids=ranking.overspent_ids),
             at_risk=at_risk_initiatives(filters, user=user, today=today, overspent_ids=ranking.overspent_ids),
             islands=digital_islands(filters, user=user),
-            platforms=platform_map(user=user),
+            platforms=platform_map(filters, user=user),
         )
 
     if freshness.portfolio_version is None or not policy.sees_everything(user):
@@ -144,7 +147,8 @@ def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, 
         at_risk=live.at_risk,
         variances=ranking.variances,
         islands=live.islands,
-        platforms=live.platforms,
+        platforms=live.platforms.platforms,
+        platform_map=live.platforms,
         trend=trend,
         approvals=pending_approvals(user=user),
         true_up=_true_up_states(freshness, filters),

@@ -34,6 +34,7 @@ from dashboard.templatetags.dashboard_format import (
 )
 from initiatives.choices import Lane, Side, Status
 from initiatives.filtersets import fiscal_year_choices
+from initiatives.platforms import PlatformRisk, island_share_pct
 from portfolio import fiscal
 from portfolio.policy import can
 from portfolio.text import choice_value
@@ -428,6 +429,32 @@ def _status_links(data: Dashboard) -> list[dict[str, Any]]:
     ]
 
 
+def _platform_risk_rows(data: Dashboard) -> list[dict[str, Any]]:
+    """The platform-risk card's causes: count and the initiative list filtered to that cause."""
+    return [
+        {
+            "cause": cause,
+            "label": label,
+            "count": data.platform_map.by_cause.get(cause, 0),
+            "link": data.filters.initiatives_url(platform_risk=cause),
+        }
+        for cause, label in PlatformRisk.choices
+    ]
+
+
+def _platform_card_scope(filters: DashboardFilters) -> str:
+    """Which dashboard filters the platform-risk, map and islands cards apply (they count initiatives, not spend)."""
+    applied = [f"active in {filters.label}"]
+    if filters.status:
+        applied.append(Status(filters.status).label.lower())
+    if filters.side:
+        applied.append(f"{'IT' if filters.side == 'it' else 'marketing'}-owned")
+    text = f"Fast-lane initiatives {', '.join(applied)}"
+    if filters.lane == Lane.CORE_STACK:
+        text += "; core-stack initiatives rest on no platform and are never islands: choose the fast lane or both lanes"
+    return text + "."
+
+
 @require_GET
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     """/dashboard/: headline figures, charts and action lists for executives, finance and admins."""
@@ -451,6 +478,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "core_stack": filters.initiatives_url(lane=Lane.CORE_STACK),
         "report": filters.report_url(),
         "forecast_report": filters.report_url(path=FORECAST_REPORT_PATH),
+        "platform_risk": filters.initiatives_url(platform_risk=1),
+        "islands": filters.initiatives_url(digital_island=1),
     }
     return render(
         request,
@@ -487,5 +516,11 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "forecast_rows": forecast_rows(data),
             "forecast_title": f"{'Forecast for' if filters.quarter else 'Year-end forecast'} {filters.label}",
             "forecast_basis": _forecast_basis(data.freshness),
+            "platform_risk_rows": _platform_risk_rows(data),
+            "platform_risk": data.platform_map.at_risk,
+            "platforms_at_risk": [platform for platform in data.platforms if platform["risky"]],
+            "platform_carriers": [platform for platform in data.platforms if not platform["risky"]],
+            "platform_card_scope": _platform_card_scope(filters),
+            "island_share_pct": island_share_pct(),
         },
     )

@@ -7,6 +7,7 @@ generator in a fixed order, so the same seed always yields the same portfolio.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import random
 from collections.abc import Sequence
@@ -418,13 +419,36 @@ def estimated_cost(plan: InitiativePlan, *, salt: int) -> Decimal | None:
     return Decimal(rounded).scaleb(-2).quantize(Decimal("0.01"))
 
 
+# Fast-lane teams mostly build on platforms that will be there: approved, under way or delivered, not
+# red, and (unless delivered) running at least as long as they do. About one in ten picks from every
+# core-stack initiative instead, so the demo shows some work resting on a risky platform (cancelled,
+# rejected, red, or ending first: initiatives.platforms) without it being most of the fast lane.
+SOUND_PLATFORM_STATUSES = frozenset({Status.APPROVED, Status.IN_PROGRESS})
+ANY_PLATFORM_SHARE = 0.1
+
+
 def platform_links(rng: random.Random, plans: Sequence[InitiativePlan]) -> list[tuple[int, int]]:
     """(fast-lane index, core-stack index) pairs: each fast-lane initiative builds on 0–3 core-stack ones."""
     core = [index for index, plan in enumerate(plans) if plan.lane == Lane.CORE_STACK]
+    sound = [index for index in core if plans[index].health != Health.RED]
+    delivered = [index for index in sound if plans[index].status == Status.DONE]
+    running = sorted(
+        (index for index in sound if plans[index].status in SOUND_PLATFORM_STATUSES),
+        key=lambda index: plans[index].end_date,
+    )
+    running_ends = [plans[index].end_date for index in running]
     links = []
     for index, plan in enumerate(plans):
         if plan.lane != Lane.FAST_LANE or not core:
             continue
         count = min(len(core), rng.choices((0, 1, 2, 3), weights=(30, 40, 20, 10))[0])
-        links.extend((index, platform) for platform in sorted(rng.sample(core, count)))
+        # The delivered platforms, then the running ones that end on or after this initiative.
+        first = bisect.bisect_left(running_ends, plan.end_date)
+        outlasting = len(running) - first
+        if rng.random() < ANY_PLATFORM_SHARE or len(delivered) + outlasting < count:
+            chosen = rng.sample(core, count)
+        else:
+            positions = rng.sample(range(len(delivered) + outlasting), count)
+            chosen = [delivered[p] if p < len(delivered) else running[first + p - len(delivered)] for p in positions]
+        links.extend((index, platform) for platform in sorted(chosen))
     return links

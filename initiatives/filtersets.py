@@ -16,6 +16,7 @@ from portfolio.filters import ChoiceValueFilter
 
 from .choices import Health, Lane, Side, Status
 from .models import Initiative
+from .platforms import PlatformRisk, digital_island_q, platform_risk_q
 from .selectors import awaiting_sign_off_q, executives_any_side
 
 
@@ -110,6 +111,20 @@ class InitiativeFilterSet(django_filters.FilterSet):
         label="Mine",
         empty_label="Everyone's",
     )
+    # Fast-lane work and its platforms (initiatives/platforms.py): the dashboard's cards link here.
+    platform_risk = django_filters.ChoiceFilter(
+        choices=(("1", "Any risky platform"), *PlatformRisk.choices),
+        method="filter_platform_risk",
+        label="Platform risk",
+        empty_label="Not filtered",
+    )
+    digital_island = django_filters.ChoiceFilter(
+        choices=(("1", "Digital islands only"),),
+        method="filter_digital_island",
+        label="Digital islands",
+        empty_label="Not filtered",
+    )
+
     sort = InitiativeOrderingFilter(
         fields=(
             ("id", "code"),
@@ -169,6 +184,12 @@ class InitiativeFilterSet(django_filters.FilterSet):
         year = self.form.cleaned_data.get("fiscal_year") or fiscal.fiscal_year(timezone.localdate())
         first, last = quarter_bounds(int(year), int(value))
         return queryset.filter(start_date__lte=last, end_date__gte=first)
+
+    def filter_platform_risk(self, queryset, name, value):
+        return queryset.filter(platform_risk_q(None if value == "1" else value))
+
+    def filter_digital_island(self, queryset, name, value):
+        return queryset.filter(digital_island_q())
 
     def filter_mine(self, queryset, name, value):
         user = getattr(self.request, "user", None)

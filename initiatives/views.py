@@ -19,7 +19,7 @@ from portfolio import policy
 from portfolio.fiscal import fiscal_year, fiscal_year_label
 from portfolio.pagination import shown, web_page_number
 
-from . import agreements, selectors, services, workflow
+from . import agreements, platforms, selectors, services, workflow
 from .choices import Status
 from .filtersets import InitiativeFilterSet
 from .forms import ChangeProposalForm, HealthForm, InitiativeForm, ReasonForm, apply_service_errors
@@ -97,7 +97,10 @@ def initiative_list(request):
 
     active_filters = [
         name
-        for name in ("q", "lane", "health", "side", "sponsor", "fiscal_year", "quarter", "mine")
+        for name in (
+            *("q", "lane", "health", "side", "sponsor", "fiscal_year", "quarter", "mine"),
+            *platforms.LIST_FILTERS,
+        )
         if filterset.form.cleaned_data.get(name)
     ]
     return render(
@@ -116,6 +119,7 @@ def initiative_list(request):
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
             "may_create": policy.can(request.user, "initiative.create"),
+            "platform_filters": platforms.list_filter_notes(filterset.form.cleaned_data),
         },
     )
 
@@ -297,7 +301,11 @@ def initiative_detail(request, code: str):
     ]
     timeline = selectors.initiative_timeline(initiative=initiative)
     last_rejection = next((t for t in timeline if t.action == "reject"), None)
-    platforms, dependents = selectors.initiative_platform_lists(initiative=initiative, user=user)
+    platform_list, dependents = selectors.initiative_platform_lists(initiative=initiative, user=user)
+    risky = platforms.platform_risks([initiative]).get(initiative.pk, []) if platform_list else []
+    causes = {risk.platform_id: risk for risk in risky}
+    for platform in platform_list:
+        platform.risk = causes.get(platform.pk)  # None: not a risk to this initiative
     agreement_list = agreements.agreement_timeline(initiative)
     this_month = agreements.current_month()
     context = {
@@ -322,7 +330,8 @@ def initiative_detail(request, code: str):
         if pending
         else [],
         "last_rejection": last_rejection if initiative.status == Status.REJECTED else None,
-        "platforms": platforms,
+        "platforms": platform_list,
+        "platform_risk_count": len(risky),
         "dependents": dependents,
         "health_form": HealthForm(initial={"health": initiative.health}) if allowed["update_health"] else None,
         "health_step": workflow.UPDATE_HEALTH,
