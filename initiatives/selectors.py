@@ -62,6 +62,16 @@ def with_plan_and_actual(queryset: QuerySet[Initiative], *, user) -> QuerySet[In
     )
 
 
+def page_with_plan_and_actual(
+    queryset: QuerySet[Initiative], page: QuerySet[Initiative], *, user
+) -> QuerySet[Initiative]:
+    """The initiatives of `page` (a slice of `queryset`: one page of a list), in its order, with the plan and actual
+    of `with_plan_and_actual`. Still one query: the sums sit in an outer query over the page's ids
+    (`id IN (… LIMIT n OFFSET m)`), so they are taken for the page's rows only, never for the rows an OFFSET skips.
+    """
+    return with_plan_and_actual(queryset.filter(pk__in=page.values("pk")), user=user)
+
+
 def initiative_queryset(*, user) -> QuerySet[Initiative]:
     """Every initiative `user` may see, with the people a list or page shows joined in."""
     queryset = Initiative.objects.select_related("owner", "marketing_sponsor", "it_sponsor")

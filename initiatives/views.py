@@ -20,8 +20,7 @@ from portfolio.fiscal import fiscal_year, fiscal_year_label
 from portfolio.pagination import shown, web_page_number
 
 from . import agreements, selectors, services, workflow
-from . import roadmap as roadmaps
-from .choices import Health, Status
+from .choices import Status
 from .filtersets import InitiativeFilterSet
 from .forms import ChangeProposalForm, HealthForm, InitiativeForm, ReasonForm, apply_service_errors
 from .lane_assessment import QUESTIONS, assess_lane, justification_required
@@ -93,9 +92,9 @@ def initiative_list(request):
     total = counts.get(status, 0) if status else sum(counts.values())
 
     per_page = _per_page(request)
-    rows = selectors.with_plan_and_actual(filterset.qs, user=request.user)
-    paginator = CountedPaginator(rows, per_page, count=total)
+    paginator = CountedPaginator(filterset.qs, per_page, count=total)
     page = paginator.page(web_page_number(request, last=paginator.num_pages))
+    page.object_list = selectors.page_with_plan_and_actual(filterset.qs, page.object_list, user=request.user)
 
     active_filters = [
         name
@@ -118,42 +117,6 @@ def initiative_list(request):
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
             "may_create": policy.can(request.user, "initiative.create"),
-        },
-    )
-
-
-@require_GET
-def roadmap(request):
-    """The list's initiatives (same visibility, same filters) as bars on a month axis by lane, a page at a time."""
-    base = selectors.initiative_queryset(user=request.user).select_related(None)
-    data = request.GET.copy()
-    if not data.get("sort"):
-        data["sort"] = roadmaps.DEFAULT_SORT
-    filterset = InitiativeFilterSet(data, queryset=base, request=request)
-    paginator = Paginator(roadmaps.page_rows(filterset.qs, user=request.user), roadmaps.ROADMAP_PAGE_SIZE)
-    page = paginator.page(web_page_number(request, last=paginator.num_pages))
-    initiatives = list(page.object_list)
-    filterset.is_valid()  # a filter that is not valid is left out, as on the list, and says why
-    chosen = {name: value for name, value in filterset.form.cleaned_data.items() if value and name != "sort"}
-    year = int(chosen["fiscal_year"]) if "fiscal_year" in chosen else None
-    today = timezone.localdate()
-    window = roadmaps.fiscal_year_window(year) if year else roadmaps.span_window(initiatives, today=today)
-    return render(
-        request,
-        "initiatives/roadmap.html",
-        {
-            "filterset": filterset,
-            "filter_fields": [field for field in filterset.form if field.name != "sort"],
-            "active_filter_count": len(chosen),
-            "page": page,
-            "paginator": paginator,
-            "window": window,
-            "ticks": window.ticks(),
-            "today_left": window.offset(today) if window.first <= today <= window.last else None,
-            "swim_lanes": roadmaps.swim_lanes(initiatives, window),
-            "fiscal_year_label": fiscal_year_label(year) if year else "",
-            "status_legend": Status.choices,
-            "health_legend": Health.choices,
         },
     )
 
