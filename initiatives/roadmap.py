@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from portfolio import fiscal
 
@@ -28,6 +30,10 @@ ROW_FIELDS = ("id", "code", "title", "lane", "status", "health", "start_date", "
 PLATFORM_FIELDS = ("id", "code", "title", "lane", "status", "health", "end_date")
 HUNDRED = Decimal(100)
 COMPACT_TICKS = 6
+
+
+def _day(day: dt.date) -> str:
+    return f"{fiscal.MONTH_NAMES[day.month - 1][:3]} {day.day}, {day.year}"
 
 
 def _percent(part: int, whole: int) -> Decimal:
@@ -107,6 +113,17 @@ def span_window(initiatives: Sequence[Initiative], *, today: dt.date) -> Window:
     return Window(first=first, last=fiscal.add_months(last_month, 1) - dt.timedelta(days=1))
 
 
+def track_lines(ticks: Sequence[Tick], today: Decimal | None) -> SafeString:
+    """The SVG lines every track of the page repeats (a month or quarter gridline per tick, today dashed):
+    made once per page rather than per row."""
+    lines = format_html_join(
+        "", '<line class="rm-grid" x1="{0}%" x2="{0}%" y1="0" y2="100%"/>', ((f"{tick.left:.2f}",) for tick in ticks)
+    )
+    if today is None:
+        return lines
+    return lines + format_html('<line class="rm-today" x1="{0}%" x2="{0}%" y1="0" y2="100%"/>', f"{today:.2f}")
+
+
 @dataclass(frozen=True)
 class Bar:
     initiative: Initiative
@@ -116,6 +133,19 @@ class Bar:
     ends_after: bool  # ends after the window
     outside: bool  # no day of it in the window
     platforms: list[Initiative] = field(default_factory=list)  # what it builds on that the user may see
+
+    @property
+    def dates(self) -> str:
+        """`Jun 24, 2024 – Dec 24, 2025` (formatted here once rather than three times in the template)."""
+        return f"{_day(self.initiative.start_date)} – {_day(self.initiative.end_date)}"
+
+    @property
+    def x(self) -> str:
+        return f"{self.left:.2f}"
+
+    @property
+    def w(self) -> str:
+        return f"{self.width:.2f}"
 
 
 def bar(initiative: Initiative, window: Window, platforms: Iterable[Initiative] = ()) -> Bar:

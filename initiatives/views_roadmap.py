@@ -35,6 +35,8 @@ def roadmap(request):
     year = int(chosen["fiscal_year"]) if "fiscal_year" in chosen else None
     today = timezone.localdate()
     window = roadmaps.fiscal_year_window(year) if year else roadmaps.span_window(initiatives, today=today)
+    ticks = window.ticks()
+    today_left = window.offset(today) if window.first <= today <= window.last else None
     return render(
         request,
         "initiatives/roadmap.html",
@@ -45,8 +47,9 @@ def roadmap(request):
             "page": page,
             "paginator": paginator,
             "window": window,
-            "ticks": window.ticks(),
-            "today_left": window.offset(today) if window.first <= today <= window.last else None,
+            "ticks": ticks,
+            "today_left": today_left,
+            "track_lines": roadmaps.track_lines(ticks, today_left),
             "swim_lanes": roadmaps.swim_lanes(initiatives, window),
             "fiscal_year_label": fiscal_year_label(year) if year else "",
             "status_legend": Status.choices,
