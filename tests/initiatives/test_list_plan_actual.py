@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -16,6 +17,7 @@ from django.utils import timezone
 from initiatives import selectors
 from initiatives.choices import Status
 from initiatives.models import Initiative
+from portfolio import plan_months
 from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,3 +108,10 @@ def test_phones_get_a_card_per_initiative_instead_of_the_table(client, executive
     assert f"{initiative.code}</span> Loyalty app</a>" in card
     assert "Fast lane" in card and "Approved" in card and "<dt>Plan</dt>" in card
     assert 'href="/static/initiatives/initiatives.css"' in html
+
+
+def test_without_budgets_registered_the_actual_to_date_is_a_configuration_error(monkeypatch):
+    """The seam never answers "nothing spent" when nobody filled it in."""
+    monkeypatch.setattr(plan_months, "_actual_to_date", None)
+    with pytest.raises(ImproperlyConfigured, match="actual-to-date"):
+        selectors.actual_to_date_subquery()
