@@ -117,6 +117,7 @@ def initiative_list(request):
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
             "may_create": policy.can(request.user, "initiative.create"),
+            "own_finances_only": not policy.sees_everything(request.user),
         },
     )
 

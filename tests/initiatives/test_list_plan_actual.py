@@ -115,3 +115,12 @@ def test_without_budgets_registered_the_actual_to_date_is_a_configuration_error(
     monkeypatch.setattr(plan_months, "_actual_to_date", None)
     with pytest.raises(ImproperlyConfigured, match="actual-to-date"):
         selectors.actual_to_date_subquery()
+
+
+def test_a_pm_is_told_whose_figures_the_list_shows(client, pm, executive_marketing):
+    InitiativeFactory(owner=pm, status=Status.APPROVED)
+    note = "Plan and actual to date are shown for the initiatives you own."
+    client.force_login(pm)
+    assert note in client.get(LIST).content.decode()
+    client.force_login(executive_marketing)
+    assert note not in client.get(LIST).content.decode()
