@@ -447,6 +447,22 @@ def plan_total_expression(initiative_ref: str = "pk") -> Subquery:
     return Subquery(lines, output_field=DecimalField(max_digits=16, decimal_places=2))
 
 
+def actual_to_date_expression(initiative_ref: str = "pk", *, on: dt.date) -> Subquery:
+    """The sum of the `amount_reporting` of the expenses of the initiative `initiative_ref` points at,
+    incurred on or before `on` (NULL when there are none); read on the index (initiative, incurred_on).
+
+    Registered in portfolio.plan_months: the initiative list shows it beside the plan.
+    """
+    spent = (
+        Expense.objects.filter(initiative=OuterRef(initiative_ref), incurred_on__lte=on)
+        .order_by()
+        .values("initiative")
+        .annotate(total=Sum("amount_reporting"))
+        .values("total")
+    )
+    return Subquery(spent, output_field=DecimalField(max_digits=16, decimal_places=2))
+
+
 def approved_without_budget(*, user, limit: int = 25) -> tuple[list[Initiative], int]:
     """(the first `limit`, how many in all) of the approved or in-progress initiatives `user` may see that
     have no budget line yet: finance's to-do list, those starting first on top (two queries)."""

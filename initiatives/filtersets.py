@@ -97,7 +97,10 @@ class InitiativeFilterSet(django_filters.FilterSet):
         choices=Side.choices, method="filter_side", label="Owner's side", empty_label="Either side"
     )
     sponsor = SponsorChoiceFilter(
-        queryset=lambda request: executives_any_side(), method="filter_sponsor", empty_label="Any sponsor"
+        queryset=lambda request: executives_any_side(),
+        method="filter_sponsor",
+        label="Sponsor",
+        empty_label="Any sponsor",
     )
     fiscal_year = django_filters.ChoiceFilter(
         choices=fiscal_year_choices, method="filter_fiscal_year", label="Active in", empty_label="Any year"

@@ -123,8 +123,20 @@ def visible_finances(user, queryset: QuerySet, *, initiative_field: str = "initi
     if sees_everything(user):
         return queryset
     if is_pm(user):
-        return queryset.filter(**{f"{initiative_field}__owner": user})
+        return queryset.filter(finances_visible_q(user, initiative_field=initiative_field))
     return queryset.none()
+
+
+def finances_visible_q(user, *, initiative_field: str = "") -> Q:
+    """The condition form of `can_view_initiative_finances`, on initiatives (`initiative_field=""`) or on
+    rows pointing at one: true for everything (executives, finance, admins), a PM's own, else nothing.
+    A list of initiatives shows their plan and actual only where it holds."""
+    if sees_everything(user):
+        return Q()
+    owner = f"{initiative_field}__owner" if initiative_field else "owner"
+    if is_pm(user):
+        return Q(**{owner: user})
+    return Q(pk__in=[])
 
 
 # --- the rules ---------------------------------------------------------------------------------

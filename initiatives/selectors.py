@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Case, Count, DecimalField, Q, QuerySet, Value, When
 
 from portfolio import plan_months, policy
 
 from .choices import Health, Lane, ProposalStatus, Role, Status
 from .lane_assessment import QUESTIONS
 from .models import Initiative, InitiativeChangeProposal, InitiativeTransition
-from .rules import visible_initiatives
+from .rules import finances_visible_q, visible_initiatives
 
 User = get_user_model()
 ZERO = Decimal("0.00")
@@ -36,6 +36,40 @@ def plan_total_subquery(initiative_ref: str = "pk"):
 def initiative_plan_total(*, initiative: Initiative) -> Decimal | None:
     """The initiative's whole plan (all its budget lines), or None before finance enters one (one query)."""
     return Initiative.objects.filter(pk=initiative.pk).values_list(plan_total_subquery(), flat=True).get()
+
+
+def actual_to_date_subquery(initiative_ref: str = "pk", *, on: dt.date | None = None):
+    """The sum of the `amount_reporting` of the initiative's expenses incurred up to `on` (default today;
+    NULL when none). Expenses are budgets' too: asked through portfolio.plan_months."""
+    return plan_months.actual_to_date(initiative_ref, on=on)
+
+
+def with_plan_and_actual(queryset: QuerySet[Initiative], *, user) -> QuerySet[Initiative]:
+    """`queryset` annotated with `planned_total` (all its budget lines) and `actual_to_date` (its expenses up to
+    today), both NULL where `user` may not see the initiative's finances (`finances_shown` false, the rule
+    `rules.finances_visible_q`) or there is none yet. Two correlated subqueries, which PostgreSQL evaluates
+    for the rows a page returns only (after its ORDER BY … LIMIT)."""
+    visible = finances_visible_q(user)
+    if not visible:  # sees every initiative's finances: no CASE around the sums
+        return queryset.annotate(
+            finances_shown=Value(True), planned_total=plan_total_subquery(), actual_to_date=actual_to_date_subquery()
+        )
+    money = DecimalField(max_digits=16, decimal_places=2)
+    return queryset.annotate(
+        finances_shown=Case(When(visible, then=Value(True)), default=Value(False), output_field=BooleanField()),
+        planned_total=Case(When(visible, then=plan_total_subquery()), default=None, output_field=money),
+        actual_to_date=Case(When(visible, then=actual_to_date_subquery()), default=None, output_field=money),
+    )
+
+
+def page_with_plan_and_actual(
+    queryset: QuerySet[Initiative], page: QuerySet[Initiative], *, user
+) -> QuerySet[Initiative]:
+    """The initiatives of `page` (a slice of `queryset`: one page of a list), in its order, with the plan and actual
+    of `with_plan_and_actual`. Still one query: the sums sit in an outer query over the page's ids
+    (`id IN (… LIMIT n OFFSET m)`), so they are taken for the page's rows only, never for the rows an OFFSET skips.
+    """
+    return with_plan_and_actual(queryset.filter(pk__in=page.values("pk")), user=user)
 
 
 def initiative_queryset(*, user) -> QuerySet[Initiative]:

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import converters as _converters  # noqa: F401 - registers <initiative_code:…>
-from . import views
+from . import views, views_roadmap
 
 app_name = "initiatives"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.initiative_list, name="list"),
     path("new/", views.initiative_create, name="create"),
     path("approvals/", views.approvals, name="approvals"),
+    path("roadmap/", views_roadmap.roadmap, name="roadmap"),
     path("assess/", views.lane_assessment_preview, name="assess"),
     path("<initiative_code:code>/", views.initiative_detail, name="detail"),
     path("<initiative_code:code>/edit/", views.initiative_edit, name="edit"),

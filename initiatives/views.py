@@ -94,6 +94,7 @@ def initiative_list(request):
     per_page = _per_page(request)
     paginator = CountedPaginator(filterset.qs, per_page, count=total)
     page = paginator.page(web_page_number(request, last=paginator.num_pages))
+    page.object_list = selectors.page_with_plan_and_actual(filterset.qs, page.object_list, user=request.user)
 
     active_filters = [
         name
@@ -120,6 +121,7 @@ def initiative_list(request):
             "page_sizes": PAGE_SIZES,
             "may_create": policy.can(request.user, "initiative.create"),
             "platform_filters": platforms.list_filter_notes(filterset.form.cleaned_data),
+            "own_finances_only": not policy.sees_everything(request.user),
         },
     )
 

@@ -1,4 +1,5 @@
-"""Would new dates strand budget lines, and what is the plan? The questions the initiatives ask of the budgets.
+"""Would new dates strand budget lines, what is the plan, what is spent? The questions the initiatives ask of
+the budgets.
 
 A budget line lies in a month its initiative runs (`budgets.services.budgets.budget_dates_check`).
 When an initiative's `start_date` or `end_date` changes, its existing lines must stay inside the
@@ -14,6 +15,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
 from portfolio.fiscal import month_label
 
@@ -29,8 +31,13 @@ class PlanTotal(Protocol):
     def __call__(self, initiative_ref: str) -> Expression: ...
 
 
+class ActualToDate(Protocol):
+    def __call__(self, initiative_ref: str, *, on: dt.date) -> Expression: ...
+
+
 _checker: StrandedMonths | None = None
 _plan_total: PlanTotal | None = None
+_actual_to_date: ActualToDate | None = None
 
 
 def register(checker: StrandedMonths) -> None:
@@ -90,3 +97,18 @@ def plan_total(initiative_ref: str = "pk") -> Expression:
     if _plan_total is None:
         raise ImproperlyConfigured("No plan-total expression is registered (is the budgets app installed?).")
     return _plan_total(initiative_ref)
+
+
+def register_actual_to_date(expression: ActualToDate) -> None:
+    """Install the one answer to "what has this initiative spent so far?" (budgets, at start-up): an ORM
+    expression, the sum of the `amount_reporting` of its expenses incurred on or before a day (NULL: none)."""
+    global _actual_to_date
+    _actual_to_date = expression
+
+
+def actual_to_date(initiative_ref: str = "pk", *, on: dt.date | None = None) -> Expression:
+    """The initiative's actual spend up to `on` (default: today) as an expression to annotate with
+    (NULL before its first expense)."""
+    if _actual_to_date is None:
+        raise ImproperlyConfigured("No actual-to-date expression is registered (is the budgets app installed?).")
+    return _actual_to_date(initiative_ref, on=on or timezone.localdate())

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django import template
 from django.conf import settings
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from initiatives.choices import Health, Lane, Status
 from initiatives.estimates import EstimateSplit, estimate_split
@@ -44,6 +45,20 @@ def amount(value) -> str:
     symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
     digits = f"{abs(value):,.0f}" if value == value.to_integral_value() else f"{abs(value):,.2f}"
     return f"{'−' if value < 0 else ''}{symbol}{digits}"
+
+
+@register.simple_tag
+def finance_amount(value, shown: bool = True) -> str:
+    """A list cell's plan or actual: the amount; "—" when there is none yet, or when the user may not see
+    the initiative's figures (`shown` false, with a hover saying who may)."""
+    if not shown:
+        return format_html('<span class="text-body-tertiary" title="{}">—</span>', NOT_SHOWN)
+    if value is None:
+        return mark_safe('<span class="text-body-tertiary" title="None yet">—</span>')  # a constant
+    return amount(value)
+
+
+NOT_SHOWN = "Only its owner, the executives and finance see its figures"
 
 
 @register.simple_tag

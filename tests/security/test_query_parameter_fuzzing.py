@@ -60,6 +60,10 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     ),
     "initiatives/new/": ("pm", []),
     "initiatives/approvals/": ("executive_marketing", []),
+    "initiatives/roadmap/": (
+        "pm",
+        ["q", "lane", "status", "health", "side", "sponsor", "fiscal_year", "mine", "sort", "page"],
+    ),
     "initiatives/assess/": ("pm", ["lane", "start_date", "end_date", "marketing_share_pct", "platforms"]),
     "initiatives/<initiative_code:code>/": ("pm", []),
     "initiatives/<initiative_code:code>/edit/": ("pm", []),
