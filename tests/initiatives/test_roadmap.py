@@ -107,6 +107,20 @@ def test_two_swim_lanes_with_the_platforms_each_fast_lane_initiative_builds_on(c
     html = re.sub(r"\s+", " ", response.content.decode())
     assert f'>{platform.code}</a> <span class="rm-dep-facts">(cancelled, red, ends Jun 30, 2026)</span>' in html
     assert "builds on" in html
+    # The platform-risk rule (initiatives.platforms) flags it: a cancelled platform counts for that cause alone.
+    assert "at risk: cancelled</span>" in html
+
+
+def test_a_sound_platform_is_listed_without_a_risk_flag(client, executive_marketing):
+    platform = InitiativeFactory(
+        lane="core_stack", status=Status.APPROVED, health="green", end_date=dt.date(2030, 1, 1)
+    )
+    fast = InitiativeFactory(lane="fast_lane", status=Status.APPROVED, end_date=dt.date(2027, 1, 1))
+    fast.platforms.add(platform)
+    client.force_login(executive_marketing)
+    html = client.get(ROADMAP).content.decode()
+    assert f">{platform.code}</a>" in html
+    assert "at risk:" not in html
 
 
 def test_a_pm_sees_on_the_roadmap_what_the_list_shows_them(client, pm, other_pm, executive_marketing):
@@ -178,16 +192,16 @@ def _portfolio(count: int, platforms) -> None:
 def test_the_roadmap_runs_a_fixed_number_of_queries_whatever_the_size(
     client, request, who, executive_marketing, django_assert_max_num_queries
 ):
-    """The session, the user and their roles, the count, the page's rows, their platforms (one prefetch), the
-    sponsor choices, the profile, and an executive's approvals badge (two): ten at most, the same at 6 initiatives
-    as at 66 (two pages) with their platforms."""
+    """The session, the user and their roles, the count, the page's rows, their platforms (one prefetch) and
+    their risks (one), the sponsor choices, the profile, and an executive's approvals badge (two): eleven at most,
+    the same at 6 initiatives as at 66 (two pages) with their platforms."""
     platforms = [InitiativeFactory(lane="core_stack", status=Status.APPROVED) for _ in range(3)]
     client.force_login(request.getfixturevalue(who))
     query = {"health": "green", "sort": "title"}
     sizes = []
     for count in (3, 60):
         _portfolio(count, platforms)
-        with django_assert_max_num_queries(10) as queries:
+        with django_assert_max_num_queries(11) as queries:
             response = client.get(ROADMAP, query)
         assert response.status_code == 200
         sizes.append(len(queries))
