@@ -52,13 +52,14 @@ class Page:
     roles: tuple[str, ...]
     status: int = 200
     on_screen: tuple[str, ...] = ()  # selectors of buttons that must be on the screen, in a table or not
+    links: bool = True  # its links in the text look like links (underlined or in their own colour)
 
 
 PAGES: list[Page] = [
     Page("login", "/accounts/login/", ("anonymous",)),
     Page("home", "/", ALL),
     Page("dashboard:dashboard", "/dashboard/?fiscal_year=2026", SEES_EVERYTHING),
-    Page("initiatives:list", "/initiatives/", ALL),
+    Page("initiatives:list", "/initiatives/", ALL, links=False),  # its table is being rebuilt (issue 18, roadmap)
     Page("initiatives:create", "/initiatives/new/", ("pm",), on_screen=("button:has-text('Save draft')",)),
     Page("initiatives:detail", "/initiatives/{running}/", ALL),
     Page("initiatives:detail", "/initiatives/{draft}/", ("pm",)),
@@ -94,9 +95,10 @@ PAGES: list[Page] = [
     Page("reports:export_detail", "/reports/exports/{export_finance}/", ("finance",)),
     Page("reports:export_detail", "/reports/exports/{export_executive}/", ("executive",)),
     Page("api:docs", "/api/docs/", ALL),
-    Page("admin:index", "/admin/", ("admin",)),
-    Page("admin:auth_user_changelist", "/admin/auth/user/", ("admin",)),
-    Page("admin:auth_user_change", "/admin/auth/user/{pm_id}/change/", ("admin",)),
+    # Django's admin keeps its own look (its headings and column titles are links in the text colour).
+    Page("admin:index", "/admin/", ("admin",), links=False),
+    Page("admin:auth_user_changelist", "/admin/auth/user/", ("admin",), links=False),
+    Page("admin:auth_user_change", "/admin/auth/user/{pm_id}/change/", ("admin",), links=False),
     Page(None, "/finance/", ("pm",), status=403),
     Page(None, "/initiatives/INI-9999/", ALL, status=404),
 ]
@@ -180,6 +182,25 @@ MEASURE = """() => {
 }"""
 
 
+OPEN_MENU = """() => {
+  const bar = document.querySelector(".app-navbar");
+  return Math.max(bar.scrollWidth, ...[...bar.querySelectorAll("*")].map((el) => el.getBoundingClientRect().right));
+}"""
+
+# Links in the page's text that look like the text around them: neither underlined nor in another colour.
+HIDDEN_LINKS = """() => {
+  const plain = (el) => {
+    const style = getComputedStyle(el), parent = getComputedStyle(el.parentElement);
+    return !style.textDecorationLine.includes("underline") && style.color === parent.color;
+  };
+  return [...document.querySelectorAll("main a[href]")]
+    .filter((a) => !a.matches(".btn, .nav-link, .page-link, .dropdown-item, .card, .badge, .status-pill, .sort-link")
+      && !a.closest(".swagger-ui") && a.getBoundingClientRect().width > 1
+      && !a.querySelector("div, p, h1, h2, h3, h4, h5, h6, ul, table") && plain(a))
+    .map((a) => a.innerText.trim().slice(0, 30)).slice(0, 6);
+}"""
+
+
 def _seed() -> dict:
     """A small portfolio with the long titles, names and codes that real data has."""
     pm = UserFactory(
@@ -253,8 +274,7 @@ def _seed() -> dict:
 
 
 def _check(page, url: str, expected: Page) -> str | None:
-    response = page.goto(url)
-    page.wait_for_load_state("networkidle")
+    response = page.goto(url)  # after the load event: the deferred scripts (charts, widths set by ui.js) have run
     status = response.status if response else None
     if status != expected.status:
         return f"answered {status}, not {expected.status}"
@@ -264,6 +284,9 @@ def _check(page, url: str, expected: Page) -> str | None:
         problems.append(f"the page is {found['scrollWidth']} px wide: {found['wide']}")
     if found["controls"]:
         problems.append(f"controls beyond the screen: {found['controls']}")
+    hidden = page.evaluate(HIDDEN_LINKS) if expected.links else []
+    if hidden:
+        problems.append(f"links that do not look like links: {hidden}")
     for selector in expected.on_screen:
         boxes = [box for box in (button.bounding_box() for button in page.locator(selector).all()) if box]
         if not boxes or any(box["x"] < 0 or box["x"] + box["width"] > PHONE["width"] + 0.5 for box in boxes):
@@ -284,9 +307,9 @@ def test_every_page_of_every_role_fits_a_phone(browser, live_server, transaction
             # The navigation folds into the menu button; opened, it still fits the screen.
             page.click(".navbar-toggler")
             page.wait_for_selector("#mainnav.show")
-            width = page.evaluate("document.documentElement.scrollWidth")
-            if width > PHONE["width"]:
-                failures.append(f"{role} the open menu: the page is {width} px wide")
+            width = page.evaluate(OPEN_MENU)
+            if width > PHONE["width"] + 0.5:
+                failures.append(f"{role} the open menu is {width} px wide")
         for expected in (p for p in PAGES if role in p.roles):
             path = expected.path.format(**values)
             problem = _check(page, f"{live_server.url}{path}", expected)
