@@ -219,7 +219,7 @@ def _seed() -> dict:
     draft = InitiativeFactory(status="draft", title="Loyalty app relaunch for the Nordic markets", **sponsors)
     running = InitiativeFactory(
         status="in_progress",
-        title="Omnichannel-personalisation-engine re-platforming (EMEA, LATAM and APAC)",
+        title="OmnichannelPersonalisationEngine re-platforming (EMEA, LATAM and APAC)",
         marketing_share_pct=Decimal("62.50"),
         estimated_cost=Decimal("12500000.00"),
         **sponsors,
