@@ -152,3 +152,13 @@ def test_nobody_reads_another_persons_api_token_in_the_admin(client, administrat
 
     assert client.get("/admin/authtoken/tokenproxy/").status_code == 404
     assert "authtoken" not in client.get("/admin/").content.decode()
+
+
+def test_the_admin_role_finds_the_administration_in_its_menu_and_home_page(client, administrator):
+    html = client.get(reverse("home")).content.decode()
+    assert html.count(f'href="{reverse("admin:index")}"') == 2  # the user menu and the home page
+
+
+def test_other_roles_see_no_link_to_the_administration(client):
+    client.force_login(UserFactory(role="finance", side=""))
+    assert reverse("admin:index") not in client.get(reverse("home")).content.decode()
