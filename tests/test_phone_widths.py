@@ -59,7 +59,12 @@ PAGES: list[Page] = [
     Page("login", "/accounts/login/", ("anonymous",)),
     Page("home", "/", ALL),
     Page("dashboard:dashboard", "/dashboard/?fiscal_year=2026", SEES_EVERYTHING),
-    Page("initiatives:list", "/initiatives/", ALL, links=False),  # its table is being rebuilt (issue 18, roadmap)
+    Page("dashboard:dashboard", "/dashboard/?fiscal_year=2026&quarter=3&lane=fast_lane", SEES_EVERYTHING),
+    Page("dashboard:funding", "/dashboard/funding/?fiscal_year=2026", SEES_EVERYTHING),
+    Page("initiatives:list", "/initiatives/", ALL),
+    Page("initiatives:list", "/initiatives/?platform_risk=1&fiscal_year=2026&quarter=3", ALL),
+    Page("initiatives:roadmap", "/initiatives/roadmap/", ALL),
+    Page("initiatives:roadmap", "/initiatives/roadmap/?fiscal_year=2026&lane=fast_lane", ALL),
     Page("initiatives:create", "/initiatives/new/", ("pm",), on_screen=("button:has-text('Save draft')",)),
     Page("initiatives:detail", "/initiatives/{running}/", ALL),
     Page("initiatives:detail", "/initiatives/{draft}/", ("pm",)),
