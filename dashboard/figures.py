@@ -43,7 +43,7 @@ from dashboard.rollup import ROLLUP_COLUMNS, ZERO, PlanToDate, Rollup, as_money,
 from initiatives.choices import Health, Lane, Status
 from initiatives.models import Initiative
 from initiatives.rules import visible_initiatives
-from portfolio import policy
+from portfolio import fiscal, policy
 from split.arithmetic import overspend_factor
 from split.models import SplitRow
 from split.selectors import MoneySum, overspent_q, overspent_sql
@@ -195,11 +195,21 @@ def initiative_counts(
 
 
 def _ytd_sum(filters: DashboardFilters, column: str, last_month: dt.date | None):
-    """A correlated subquery: the initiative's `column` summed over the fiscal year to date."""
+    """A correlated subquery: the initiative's `column` summed over the fiscal year to date.
+
+    The months are a range of the split table's unique (initiative, month) index, so each
+    initiative's rows are read from it directly (the fiscal year's first month on).
+    """
     if last_month is None:
         return Value(ZERO, output_field=MONEY)
+    first_month = fiscal.fiscal_year_months(filters.fiscal_year)[0]
     rows = (
-        SplitRow.objects.filter(initiative_id=OuterRef("pk"), fiscal_year=filters.fiscal_year, month__lte=last_month)
+        SplitRow.objects.filter(
+            initiative_id=OuterRef("pk"),
+            fiscal_year=filters.fiscal_year,
+            month__gte=first_month,
+            month__lte=last_month,
+        )
         .order_by()
         .values("initiative_id")
         .annotate(total=MoneySum(column))
