@@ -87,6 +87,33 @@ class InIds(Func):
         return f"{column} = ANY(%s::bigint[])", [*params, "{" + ",".join(map(str, self.ids)) + "}"]
 
 
+class InSubquery(Func):
+    """`<field> IN (subquery)`; on PostgreSQL `<field> = ANY(ARRAY(subquery))`.
+
+    PostgreSQL runs the subquery once and uses its (few) values as an index condition, so an
+    OR of it and other indexed conditions is read from the indexes (a BitmapOr) instead of
+    testing every row the other conditions leave.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, field: str, queryset: QuerySet):
+        super().__init__(F(field), Subquery(queryset))
+
+    def _parts(self, compiler) -> tuple[str, str, list]:
+        column, params = compiler.compile(self.source_expressions[0])
+        subquery, subquery_params = compiler.compile(self.source_expressions[1])
+        return column, subquery, [*params, *subquery_params]
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, subquery, params = self._parts(compiler)
+        return f"{column} IN {subquery}", params
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        column, subquery, params = self._parts(compiler)
+        return f"{column} = ANY(ARRAY{subquery})", params
+
+
 # --- initiatives: counts, at risk, islands, platforms -----------------------------------
 
 
@@ -430,11 +457,14 @@ def pending_approvals(*, user, limit: int = 6) -> list[Initiative]:
     if not policy.is_executive(user):
         return []
     sign_off = awaiting_sign_off_q(user)
-    change = Q(pk__in=pending_change_proposals(user=user).order_by().values("initiative_id"))
+    change = Q(InSubquery("pk", pending_change_proposals(user=user).order_by().values("initiative_id")))
+    submitted = Status.SUBMITTED
     return list(
         visible_initiatives(user, Initiative.objects.all())
-        # Implied by both conditions; lets the database start from the sponsor indexes.
-        .filter(Q(marketing_sponsor=user) | Q(it_sponsor=user))
+        # Implied by both conditions (a sign-off waits on a submitted initiative `user` sponsors): the
+        # database reads them from the (sponsor, status) indexes and the primary key, not every
+        # initiative `user` sponsors (a third of the portfolio for one executive at 20 k).
+        .filter(Q(marketing_sponsor=user, status=submitted) | Q(it_sponsor=user, status=submitted) | change)
         .filter(sign_off | change)
         .only("code", "title", "lane", "status", "owner__first_name", "owner__last_name", "owner__username")
         .select_related("owner")

@@ -10,9 +10,17 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dashboard.figures import SpendRanking, initiative_counts, overspent_ytd, platform_map, spend_ranking
+from dashboard.figures import (
+    SpendRanking,
+    initiative_counts,
+    overspent_ytd,
+    pending_approvals,
+    platform_map,
+    spend_ranking,
+)
 from dashboard.filters import DashboardFilters, split_queryset
 from dashboard.selectors import _whole_portfolio_viewer, dashboard, dashboard_cache_warm
+from initiatives.models import Initiative
 from split.arithmetic import is_overspent
 from split.models import SplitRow
 from split.services import split_recompute
@@ -220,3 +228,37 @@ def test_the_warm_leaves_the_live_figures_alone_while_nobody_sees_the_whole_port
 
     assert _whole_portfolio_viewer() is None
     dashboard_cache_warm(today=TODAY)
+
+
+# --- what waits for the viewer: read from the sponsor indexes -----------------------------------
+
+
+def test_pending_approvals_list_sign_offs_and_changes_waiting_for_the_executive_and_nothing_else(
+    pm, executive_marketing, executive_it
+):
+    """The sign-offs and the pending changes (the two branches of the query), oldest change first; a running
+    initiative the executive sponsors without a change waiting, or one they approved already, is not listed."""
+    from initiatives import services
+
+    people = {"owner": pm, "marketing_sponsor": executive_marketing, "it_sponsor": executive_it}
+    running = InitiativeFactory(status="in_progress", title="Running, change waits", **people)
+    InitiativeFactory(status="in_progress", title="Running, nothing waits", **people)
+    signed = InitiativeFactory(status="submitted", title="Signed by marketing", **people)
+    signed.marketing_approved_at = signed.created_at
+    signed.save()
+    services.change_proposal_create(initiative=running, by=pm, reason="Rebalance", marketing_share_pct="33.33")
+    waiting = InitiativeFactory(status="submitted", title="Needs both", **people)
+
+    marketing = pending_approvals(user=executive_marketing)
+    it = pending_approvals(user=executive_it)
+
+    assert {(i.title, i.awaits_sign_off) for i in marketing} == {(running.title, False), (waiting.title, True)}
+    assert {(i.title, i.awaits_sign_off) for i in it} == {
+        (running.title, False),
+        (signed.title, True),
+        (waiting.title, True),
+    }
+    for listed in (marketing, it):  # the longest waiting first
+        assert [i.pk for i in listed] == [
+            i.pk for i in Initiative.objects.filter(pk__in=[i.pk for i in listed]).order_by("updated_at", "id")
+        ]
