@@ -352,11 +352,11 @@ def spend_ranking(filters: DashboardFilters, *, today: dt.date, limit: int = 10)
     leave the database. The overspend rule is `overspent_ytd`'s, on the same groups
     (one per initiative).
 
-    The rows are grouped by the initiative's id alone (a hash of ~13 k integers, where
-    grouping by code, title and lane sorted ~95 k wide rows and spilled to disk); the
-    code, title and lane shown for the `limit` largest variances are those of the
-    initiative's latest row in the grouped ones, read by the split table's unique key
-    (initiative, month) for those few only. An initiative's code never changes.
+    The rows are grouped by the initiative's id alone (an integer key, where grouping by
+    code, title and lane sorted ~95 k wide rows and spilled to disk); the code, title and
+    lane shown for the `limit` largest variances are those of the initiative's latest row
+    in the grouped ones, read by the split table's unique key (initiative, month) for
+    those few only. An initiative's code never changes.
     """
     last_month = filters.ytd_last_month(today)
     year = DashboardFilters(
