@@ -44,7 +44,7 @@ from dashboard.figures import (
     spend_ranking,
     split_rollup,
 )
-from dashboard.filters import DashboardFilters, split_queryset
+from dashboard.filters import DashboardFilters, initiatives_filtered_once, split_queryset
 from dashboard.freshness import Freshness, TrendPoint, freshness_and_trend, split_cached
 from initiatives.models import Initiative
 from portfolio import fiscal, policy
@@ -113,12 +113,13 @@ def _live_figures(
     """
 
     def compute() -> LiveFigures:
-        return LiveFigures(
-            counts=initiative_counts(filters, user=user, today=today, overspent_ids=ranking.overspent_ids),
-            at_risk=at_risk_initiatives(filters, user=user, today=today, overspent_ids=ranking.overspent_ids),
-            islands=digital_islands(filters, user=user),
-            platforms=platform_map(user=user),
-        )
+        with initiatives_filtered_once():
+            return LiveFigures(
+                counts=initiative_counts(filters, user=user, today=today, overspent_ids=ranking.overspent_ids),
+                at_risk=at_risk_initiatives(filters, user=user, today=today, overspent_ids=ranking.overspent_ids),
+                islands=digital_islands(filters, user=user),
+                platforms=platform_map(user=user),
+            )
 
     if freshness.portfolio_version is None or not policy.sees_everything(user):
         return compute()

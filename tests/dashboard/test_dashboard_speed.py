@@ -12,6 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from dashboard.figures import (
     SpendRanking,
+    at_risk_initiatives,
+    digital_islands,
     initiative_counts,
     overspent_ytd,
     pending_approvals,
@@ -19,7 +21,7 @@ from dashboard.figures import (
     spend_ranking,
 )
 from dashboard.filters import DashboardFilters, split_queryset
-from dashboard.selectors import _whole_portfolio_viewer, dashboard, dashboard_cache_warm
+from dashboard.selectors import _live_figures, _whole_portfolio_viewer, dashboard, dashboard_cache_warm
 from initiatives.models import Initiative
 from split.arithmetic import is_overspent
 from split.models import SplitRow
@@ -262,3 +264,39 @@ def test_pending_approvals_list_sign_offs_and_changes_waiting_for_the_executive_
         assert [i.pk for i in listed] == [
             i.pk for i in Initiative.objects.filter(pk__in=[i.pk for i in listed]).order_by("updated_at", "id")
         ]
+
+
+def test_the_live_figures_build_the_initiative_lists_filters_once_and_show_the_same(finance, spread, monkeypatch):
+    from initiatives.filtersets import InitiativeFilterSet
+
+    built = []
+    original = InitiativeFilterSet.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(args)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(InitiativeFilterSet, "__init__", counting)
+    filters = DashboardFilters(fiscal_year=FY, lane="fast_lane")
+    ranking = spend_ranking(filters, today=TODAY)
+    separately = (
+        initiative_counts(filters, user=finance, today=TODAY, overspent_ids=ranking.overspent_ids),
+        [i.pk for i in at_risk_initiatives(filters, user=finance, today=TODAY, overspent_ids=ranking.overspent_ids)],
+        [i.pk for i in digital_islands(filters, user=finance)],
+    )
+    built.clear()
+
+    live = _live_figures(_freshness_without_run(), filters, ranking, user=finance, today=TODAY)
+
+    assert len(built) == 1
+    assert (live.counts, [i.pk for i in live.at_risk], [i.pk for i in live.islands]) == separately
+    assert live.counts.total == 6  # the fast-lane half of the spread
+
+
+def _freshness_without_run():
+    """No run to cache under: the live figures are computed every time."""
+    from django.utils import timezone
+
+    from dashboard.freshness import Freshness
+
+    return Freshness(latest=None, last_failed=None, now=timezone.now(), portfolio_version=None)
