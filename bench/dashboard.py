@@ -11,11 +11,12 @@ difference is the dashboard's own work.
 
 The dashboard caches what it reads from the split under the latest run's id, and what
 it reads from the initiatives under the latest change in their history as well
-(budgets/dashboard.py), so three cases are measured:
+(dashboard/selectors.py), so these cases are measured:
 
 * first view after a recompute: the run is new to the cache, and the recompute has just
-  warmed the split figures of the default view (`dashboard_cache_warm()`, called by
-  `split_recompute` when it succeeds), so the live figures are read;
+  warmed the default view (`dashboard_cache_warm()`, called by `split_recompute` when it
+  succeeds: the split figures, the true-up's states and the live figures), so only what is
+  about the viewer is read;
 * first view after an initiative changed: split figures cached, live figures read;
 * no cache at all (every figure read from the database): what a view costs if the cache
   is down or the view was never warmed (filters nobody asked for yet);
@@ -44,6 +45,8 @@ from bench.database import ROOT, connect, ensure_bench_database, manage, table_c
 
 WARMUP = 5
 REQUESTS = 60
+# Issue 18: p95 < 100 ms for repeat views, < 200 ms for the first view after a change or a recompute.
+TARGET_WARM_P95_MS = 100
 TARGET_P95_MS = 200
 MAX_QUERIES = 15
 EXECUTIVE = "cmo"
@@ -162,7 +165,9 @@ def measure(client, scenarios: dict[str, tuple[str, dict, str]]) -> dict[str, li
     return samples
 
 
-def _result(name: str, value: float, baseline_name: str, baseline: float, *, target: bool = True) -> dict:
+def _result(
+    name: str, value: float, baseline_name: str, baseline: float, *, target: bool = True, limit: int = TARGET_P95_MS
+) -> dict:
     return {
         "name": name,
         "value": round(value, 1),
@@ -170,8 +175,8 @@ def _result(name: str, value: float, baseline_name: str, baseline: float, *, tar
         "baseline_name": baseline_name,
         "baseline_value": round(baseline, 1),
         "ratio": round(value / baseline, 1),
-        "target": f"p95 < {TARGET_P95_MS} ms" if target else "",
-        "met": value < TARGET_P95_MS if target else None,
+        "target": f"p95 < {limit} ms" if target else "",
+        "met": value < limit if target else None,
     }
 
 
@@ -221,6 +226,9 @@ def run() -> list[dict]:
         with CaptureQueriesContext(connection) as captured:
             assert client.get("/dashboard/").status_code == 200
         cached_queries = len(captured.captured_queries)
+        with _after_recompute(), CaptureQueriesContext(connection) as captured:
+            assert client.get("/dashboard/").status_code == 200
+        after_run_queries = len(captured.captured_queries)
         samples = measure(client, scenarios)
 
     load = os.getloadavg()[0]
@@ -228,20 +236,31 @@ def run() -> list[dict]:
     p95 = {name: percentile(values, 95) for name, values in samples.items()}
     for name in scenarios:
         print(f"dashboard: {name:<10} p50 {p50[name]:7.1f} ms   p95 {p95[name]:7.1f} ms", flush=True)
-    print(f"dashboard: {queries} queries on a first view, {cached_queries} on a repeat view", flush=True)
+    print(
+        f"dashboard: {queries} queries on a first view, {after_run_queries} on the first view after a recompute, "
+        f"{cached_queries} on a repeat view",
+        flush=True,
+    )
     print(f"dashboard: load average {load:.1f} on {os.cpu_count()} cores at the end of the run", flush=True)
 
     scale = f"{counts['initiatives_initiative']:,} initiatives, {counts['budgets_expense']:,} expenses"
     trivial = "trivial view, same client and middleware"
     narrow_text = f"Q{quarter}, fast lane, marketing-owned"
     return [
-        _result(f"dashboard: p95, repeat views ({scale})", p95["repeat"], f"{trivial} (p95)", p95["trivial"]),
+        _result(
+            f"dashboard: p95, repeat views ({scale})",
+            p95["repeat"],
+            f"{trivial} (p95)",
+            p95["trivial"],
+            limit=TARGET_WARM_P95_MS,
+        ),
         _result("dashboard: p50, repeat views", p50["repeat"], f"{trivial} (p50)", p50["trivial"], target=False),
         _result(
             f"dashboard: p95, repeat views filtered ({narrow_text})",
             p95["filtered"],
             f"{trivial} (p95)",
             p95["trivial"],
+            limit=TARGET_WARM_P95_MS,
         ),
         _result(
             "dashboard: p95, first view after an initiative changed (live figures read, split ones cached)",
@@ -250,7 +269,7 @@ def run() -> list[dict]:
             p95["trivial"],
         ),
         _result(
-            "dashboard: p95, first view after a recompute (split figures warmed by the recompute, live ones read)",
+            "dashboard: p95, first view after a recompute (warmed by the recompute: split and live figures)",
             p95["after run"],
             f"{trivial} (p95)",
             p95["trivial"],
@@ -271,6 +290,16 @@ def run() -> list[dict]:
             "ratio": round(queries / cached_queries, 2),
             "target": f"≤ {MAX_QUERIES}, whatever the data size",
             "met": queries <= MAX_QUERIES,
+        },
+        {
+            "name": "dashboard: SQL queries on the first view after a recompute (what the recompute did not warm)",
+            "value": after_run_queries,
+            "unit": "queries",
+            "baseline_name": "repeat view (everything cached)",
+            "baseline_value": cached_queries,
+            "ratio": round(after_run_queries / cached_queries, 2),
+            "target": "= the repeat view's (everything shared warmed)",
+            "met": after_run_queries == cached_queries,
         },
         {
             "name": "dashboard: machine load average (1 min) at the end of the run — other work shares the cores",

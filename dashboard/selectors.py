@@ -17,7 +17,7 @@ page never shows figures older than that run. What is live (statuses, health,
 platforms) is cached under the latest change recorded in the initiatives' history as
 well, so any change shows on the next view; the viewer's own approvals are always read.
 bench/dashboard.py measures the page with and without the cache;
-`dashboard_cache_warm()` fills the split part right after a recompute.
+`dashboard_cache_warm()` fills the split part and the live figures right after a recompute.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils import timezone
 
 from dashboard.figures import (
@@ -43,10 +45,11 @@ from dashboard.figures import (
     spend_ranking,
     split_rollup,
 )
-from dashboard.filters import DashboardFilters, split_queryset
+from dashboard.filters import DashboardFilters, initiatives_filtered_once, split_queryset
 from dashboard.freshness import Freshness, TrendPoint, freshness_and_trend, split_cached
 from initiatives.models import Initiative
 from portfolio import fiscal, policy
+from portfolio.roles import Role
 from split.settlements import true_up_states
 
 # --- the whole page ------------------------------------------------------------------------
@@ -113,12 +116,13 @@ def _live_figures(
     """
 
     def compute() -> LiveFigures:
-        return LiveFigures(
-            counts=initiative_counts(filters, user=user, today=today, overspent_ids=ranking.overspent_ids),
-            at_risk=at_risk_initiatives(filters, user=user, today=today, overspent_ids=ranking.overspent_ids),
-            islands=digital_islands(filters, user=user),
-            platforms=platform_map(filters, user=user),
-        )
+        with initiatives_filtered_once():
+            return LiveFigures(
+                counts=initiative_counts(filters, user=user, today=today, overspent_ids=ranking.overspent_ids),
+                at_risk=at_risk_initiatives(filters, user=user, today=today, overspent_ids=ranking.overspent_ids),
+                islands=digital_islands(filters, user=user),
+                platforms=platform_map(filters, user=user),
+            )
 
     if freshness.portfolio_version is None or not policy.sees_everything(user):
         return compute()
@@ -157,13 +161,27 @@ def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, 
 
 
 def dashboard_cache_warm(*, today: dt.date | None = None) -> None:
-    """Cache the split figures of the default view (this fiscal year, no filters) for the latest run.
+    """Cache every shared figure of the default view (this fiscal year, no filters) for the latest run.
 
-    Meant to run right after a successful recompute (the nightly task), so that the
-    first person to open the dashboard does not wait for the roll-ups either.
+    Meant to run right after a successful recompute (the nightly task), so that the first
+    person to open the dashboard does not wait for the roll-ups, the ranking or the live
+    figures: the split figures, the true-up's states and the live figures (counts, at risk,
+    islands, platforms) as anyone who sees the whole portfolio sees them, under the latest
+    change recorded at the time (a change after it is read on the next view, as always).
     """
     today = today or timezone.localdate()
     filters = DashboardFilters(fiscal_year=fiscal.fiscal_year(today))
     freshness, _ = freshness_and_trend(filters)
-    _split_figures(freshness, filters, today)
+    _, ranking = _split_figures(freshness, filters, today)
     _true_up_states(freshness, filters)
+    viewer = _whole_portfolio_viewer()
+    if viewer is not None:
+        _live_figures(freshness, filters, ranking, user=viewer, today=today)
+
+
+def _whole_portfolio_viewer():
+    """Someone who sees the whole portfolio (executive, finance or admin), whose live figures every such
+    person shares; None before anyone does (nothing to warm for)."""
+    wide = Q(is_superuser=True) | Q(groups__name__in=(Role.EXECUTIVE, Role.FINANCE, Role.ADMIN))
+    viewer = get_user_model().objects.filter(wide, is_active=True).order_by("pk").first()
+    return viewer if viewer is not None and policy.sees_everything(viewer) else None

@@ -166,6 +166,10 @@ class Initiative(models.Model):
             # The dashboard's platform map and island queries join thousands of initiatives of one lane
             # by id: this lets PostgreSQL read them from the index alone, not the wide rows.
             models.Index(fields=["lane", "status", "id"], name="initiative_lane_status_id"),
+            # The dashboard's live figures, read again after every change: the at-risk list starts from
+            # the red ones, the digital islands from the fast lane's marketing-heavy ones (a share range).
+            models.Index(fields=["health"], name="initiative_health"),
+            models.Index(fields=["lane", "marketing_share_pct"], name="initiative_lane_share"),
             models.Index(fields=["owner", "status"], name="initiative_owner_status"),
             models.Index(fields=["marketing_sponsor", "status"], name="initiative_mkt_sponsor_status"),
             models.Index(fields=["it_sponsor", "status"], name="initiative_it_sponsor_status"),

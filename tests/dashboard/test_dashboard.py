@@ -694,7 +694,7 @@ def test_split_figures_are_cached_per_run_and_a_new_run_is_shown_at_once(
     assert "$3,357.78" in after.text
 
 
-def test_a_recompute_warms_the_cache_so_the_first_view_runs_only_the_live_queries(
+def test_a_recompute_warms_the_cache_so_the_first_view_reads_only_what_is_about_the_viewer(
     client, finance, portfolio, django_assert_num_queries
 ):
     client.force_login(finance)
@@ -702,8 +702,8 @@ def test_a_recompute_warms_the_cache_so_the_first_view_runs_only_the_live_querie
     with django_assert_num_queries(12):
         client.get(URL)
     ExpenseFactory(initiative=portfolio["core"], incurred_on=dt.date(2026, 4, 20), amount=D("5.00"))
-    split_recompute(trigger="command")  # warms the default view's split figures when it succeeds
-    with django_assert_num_queries(9):  # no roll-up, no ranking
+    split_recompute(trigger="command")  # warms the default view's split and live figures when it succeeds
+    with django_assert_num_queries(5):  # session, user, roles, runs, profile: no roll-up, ranking or live figures
         client.get(URL)
 
 
