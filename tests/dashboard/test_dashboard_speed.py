@@ -63,7 +63,7 @@ def spread(pm, executive_marketing, executive_it):
 
 def ranking_by_four_columns(filters: DashboardFilters, *, today: dt.date, limit: int = 10) -> SpendRanking:
     """The ranking as the query before grouped it (by id, code, title and lane), worked out in Python."""
-    last_month = filters.ytd_last_month(today)
+    window = filters.overspend_months(today)  # the overspend rule's period to date (the quarter's, with one)
     year = DashboardFilters(
         fiscal_year=filters.fiscal_year, lane=filters.lane, status=filters.status, side=filters.side
     )
@@ -77,7 +77,7 @@ def ranking_by_four_columns(filters: DashboardFilters, *, today: dt.date, limit:
             sums["planned"] += row.planned_total
             sums["actual"] += row.actual_total
             sums["variance"] += row.variance
-        if last_month and row.month <= last_month:
+        if window and window[0] <= row.month <= window[1]:
             sums["ytd_p"] += row.planned_total
             sums["ytd_a"] += row.actual_total
     ranked = sorted(groups.items(), key=lambda item: (-abs(item[1]["variance"]), item[0][1]))
@@ -220,7 +220,7 @@ def test_the_warmed_live_figures_are_those_a_cold_view_computes(finance, spread,
 
     assert not [q for q in captured.captured_queries if "initiatives_initiative" in q["sql"] and "COUNT" in q["sql"]]
     assert warmed.counts == cold
-    assert warmed.platforms == platform_map(user=finance)
+    assert warmed.platform_map == platform_map(filters, user=finance)
 
 
 def test_the_warm_leaves_the_live_figures_alone_while_nobody_sees_the_whole_portfolio(pm):
