@@ -34,19 +34,17 @@ from django.utils import timezone
 from dashboard.figures import (
     InitiativeCounts,
     PlanToDate,
-    PlatformMap,
     Rollup,
     SpendRanking,
     at_risk_initiatives,
-    digital_islands,
     initiative_counts,
     pending_approvals,
-    platform_map,
     spend_ranking,
     split_rollup,
 )
 from dashboard.filters import DashboardFilters, initiatives_filtered_once, split_queryset
 from dashboard.freshness import Freshness, TrendPoint, freshness_and_trend, split_cached
+from dashboard.platforms import PlatformMap, digital_islands, platform_map
 from initiatives.models import Initiative
 from portfolio import fiscal, policy
 from portfolio.roles import Role

@@ -11,9 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from dashboard.forms import DashboardFilterForm
 from dashboard.funding import funding
 from dashboard.templatetags.dashboard_format import currency_code
-from dashboard.views import DashboardFilterForm, months_text
+from dashboard.views import months_text
 from portfolio import fiscal
 from portfolio.policy import can
 

@@ -19,17 +19,16 @@ from django.utils import timezone
 from dashboard.figures import (
     ROLLUP_COLUMNS,
     at_risk_initiatives,
-    digital_islands,
     initiative_counts,
     largest_variances,
     overspent_ranking,
     overspent_ytd,
     pending_approvals,
-    platform_map,
     split_rollup,
 )
 from dashboard.filters import DashboardFilters
 from dashboard.freshness import dashboard_freshness, share_trend
+from dashboard.platforms import digital_islands, platform_map
 from initiatives.models import Profile
 from split.arithmetic import SPLIT_AMOUNT_COLUMNS
 from split.choices import RunStatus
@@ -409,7 +408,7 @@ def test_the_platform_map_ranks_core_platforms_by_their_fast_lane_dependents(fin
     InitiativeFactory(lane="fast_lane", status="cancelled").platforms.add(crm)  # never built: not counted
     InitiativeFactory(lane="core_stack", status="approved").platforms.add(crm)  # not fast lane
 
-    ranked = platform_map(user=finance).platforms
+    ranked = platform_map(DashboardFilters(fiscal_year=FY), user=finance).platforms
 
     assert [(p["title"], p["fast_lane_dependents"]) for p in ranked] == [("ERP", 3), ("CRM", 1)]
     assert ranked[0]["code"] == erp.code

@@ -10,8 +10,8 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from dashboard.figures import PlatformMap, digital_islands, platform_map
 from dashboard.filters import DashboardFilters, filtered_initiatives
+from dashboard.platforms import PlatformMap, digital_islands, platform_map
 from initiatives.platforms import PlatformRisk, platform_risk_q
 from split.services import split_recompute
 from tests.factories import ExpenseFactory, InitiativeFactory, UserFactory

@@ -13,14 +13,13 @@ from django.test.utils import CaptureQueriesContext
 from dashboard.figures import (
     SpendRanking,
     at_risk_initiatives,
-    digital_islands,
     initiative_counts,
     overspent_ytd,
     pending_approvals,
-    platform_map,
     spend_ranking,
 )
 from dashboard.filters import DashboardFilters, split_queryset
+from dashboard.platforms import digital_islands, platform_map
 from dashboard.selectors import _live_figures, _whole_portfolio_viewer, dashboard, dashboard_cache_warm
 from initiatives.models import Initiative
 from split.arithmetic import is_overspent
