@@ -304,7 +304,8 @@ def initiative_detail(request, code: str):
     timeline = selectors.initiative_timeline(initiative=initiative)
     last_rejection = next((t for t in timeline if t.action == "reject"), None)
     platform_list, dependents = selectors.initiative_platform_lists(initiative=initiative, user=user)
-    risky = platforms.platform_risks([initiative]).get(initiative.pk, []) if platform_list else []
+    shown = {platform.pk for platform in platform_list}  # never count a platform the viewer may not see
+    risky = [r for r in platforms.platform_risks([initiative]).get(initiative.pk, []) if r.platform_id in shown]
     causes = {risk.platform_id: risk for risk in risky}
     for platform in platform_list:
         platform.risk = causes.get(platform.pk)  # None: not a risk to this initiative

@@ -229,3 +229,25 @@ def test_the_initiative_page_shows_the_risk_next_to_the_platform(client, finance
     assert text.count('class="badge bg-danger-subtle text-danger-emphasis platform-risk"') == 1
     assert "Rests on 1 risky platform" in text
     assert "platform-risk" not in sound_page
+
+
+def test_the_initiative_page_never_counts_a_risky_platform_the_viewer_may_not_see(client, pm, other_pm, people):
+    hidden = core(people, owner=other_pm, status="draft", end_date=dt.date(2026, 9, 30))  # another PM's draft
+    dependent = fast_on(hidden, people)  # the PM's own initiative, at risk through it
+    dependent.platforms.add(core(people))  # and a sound platform the PM sees
+    client.force_login(pm)
+
+    text = client.get(f"/initiatives/{dependent.code}/").text
+
+    assert Initiative.objects.filter(platform_risk_q(), pk=dependent.pk).exists()  # the rule sees the risk
+    assert hidden.title not in text
+    assert "risky platform" not in text and "platform-risk" not in text
+
+
+def test_removing_one_list_filter_keeps_the_other(client, finance):
+    client.force_login(finance)
+
+    text = client.get("/initiatives/", {"platform_risk": "1", "digital_island": "1"}).text
+
+    assert 'href="?digital_island=1">Remove this filter' in text  # removes platform_risk only
+    assert 'href="?platform_risk=1">Remove this filter' in text  # removes digital_island only
