@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
@@ -46,6 +47,7 @@ from dashboard.filters import DashboardFilters, initiatives_filtered_once, split
 from dashboard.freshness import Freshness, TrendPoint, freshness_and_trend, split_cached
 from dashboard.platforms import PlatformMap, digital_islands, platform_map
 from initiatives.models import Initiative
+from initiatives.platforms import island_share_pct
 from portfolio import fiscal, policy
 from portfolio.roles import Role
 from split.settlements import true_up_states
@@ -83,12 +85,18 @@ def _true_up_states(freshness: Freshness, filters: DashboardFilters) -> dict[str
     )
 
 
+def _rules_key() -> str:
+    """The settings the cached figures depend on (the overspend threshold, the islands' share): a changed
+    setting is never answered with figures cached under the old one."""
+    return f"{settings.OVERSPEND_ALERT_PCT}:{island_share_pct()}"
+
+
 def _split_figures(freshness: Freshness, filters: DashboardFilters, today: dt.date) -> tuple[Rollup, SpendRanking]:
     """The roll-up and the ranking of the latest run, from the cache or (once per run and filters) the database."""
     key = filters.cache_key
     rollup = split_cached(freshness, f"rollup:{key}", lambda: split_rollup(filters, run=freshness.latest))
     ytd_key = f"{key}:{filters.ytd_last_month(today)}"  # the year to date moves with the month
-    ranking = split_cached(freshness, f"ranking:{ytd_key}", lambda: spend_ranking(filters, today=today))
+    ranking = split_cached(freshness, f"ranking:{ytd_key}:{_rules_key()}", lambda: spend_ranking(filters, today=today))
     return rollup, ranking
 
 
@@ -125,7 +133,7 @@ def _live_figures(
     if freshness.portfolio_version is None or not policy.sees_everything(user):
         return compute()
     ytd_key = f"{filters.cache_key}:{filters.ytd_last_month(today)}"
-    return split_cached(freshness, f"live:{freshness.portfolio_version}:{ytd_key}", compute)
+    return split_cached(freshness, f"live:{freshness.portfolio_version}:{ytd_key}:{_rules_key()}", compute)
 
 
 def _as_of_day(freshness, today: dt.date) -> dt.date:

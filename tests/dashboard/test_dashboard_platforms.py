@@ -207,3 +207,17 @@ def test_the_islands_card_explains_the_rule_with_the_setting_and_lists_spend(cli
     assert found[0] == big and found[0].period_actual == D("12345.67")
     assert "$12,345.67" in card
     assert html.escape(response.context["links"]["islands"]) in card
+
+
+def test_a_changed_island_threshold_is_never_answered_from_the_cache(client, finance, people):
+    InitiativeFactory(lane="fast_lane", status="approved", marketing_share_pct=D("70.00"), **people)
+    split_recompute(trigger="command")
+    client.force_login(finance)
+    cache.clear()
+
+    with override_settings(DIGITAL_ISLAND_SHARE_PCT=80):
+        before = client.get(URL, {"fiscal_year": FY}).context["counts"].islands  # cached under 80 %
+    with override_settings(DIGITAL_ISLAND_SHARE_PCT=60):
+        after = client.get(URL, {"fiscal_year": FY}).context["counts"].islands  # nothing else changed
+
+    assert (before, after) == (0, 1)
