@@ -193,6 +193,25 @@ def platform_risks(initiatives: Iterable[Initiative | int]) -> dict[int, list[Ri
     return dict(found)
 
 
+def mark_risky_platforms(shown: Iterable[tuple[Initiative, list[Initiative]]]) -> dict[int, int]:
+    """Give each platform shown beside an initiative its `risk` (a `RiskyPlatform`, or None) and return,
+    per initiative, how many of its shown platforms are risky (one query, none when nothing is shown).
+
+    `shown` pairs each initiative with the platforms its viewer may see: a platform hidden from the
+    viewer is never counted (the initiative page and the roadmap).
+    """
+    shown = [(initiative, list(platforms)) for initiative, platforms in shown]
+    with_platforms = [initiative for initiative, platforms in shown if platforms]
+    risks = platform_risks(with_platforms) if with_platforms else {}
+    counts = {}
+    for initiative, platforms in shown:
+        causes = {risk.platform_id: risk for risk in risks.get(initiative.pk, ())}
+        for platform in platforms:
+            platform.risk = causes.get(platform.pk)  # None: not a risk to this initiative
+        counts[initiative.pk] = sum(1 for platform in platforms if platform.risk is not None)
+    return counts
+
+
 def link_risk_q(cause: str | None = None, *, from_dependent: bool = False) -> Q:
     """On a platform link (`Initiative.platforms.through`): its dependent is at risk through this platform.
 

@@ -304,11 +304,7 @@ def initiative_detail(request, code: str):
     timeline = selectors.initiative_timeline(initiative=initiative)
     last_rejection = next((t for t in timeline if t.action == "reject"), None)
     platform_list, dependents = selectors.initiative_platform_lists(initiative=initiative, user=user)
-    shown = {platform.pk for platform in platform_list}  # never count a platform the viewer may not see
-    risky = [r for r in platforms.platform_risks([initiative]).get(initiative.pk, []) if r.platform_id in shown]
-    causes = {risk.platform_id: risk for risk in risky}
-    for platform in platform_list:
-        platform.risk = causes.get(platform.pk)  # None: not a risk to this initiative
+    platform_risk_count = platforms.mark_risky_platforms([(initiative, platform_list)])[initiative.pk]
     agreement_list = agreements.agreement_timeline(initiative)
     this_month = agreements.current_month()
     context = {
@@ -334,7 +330,7 @@ def initiative_detail(request, code: str):
         else [],
         "last_rejection": last_rejection if initiative.status == Status.REJECTED else None,
         "platforms": platform_list,
-        "platform_risk_count": len(risky),
+        "platform_risk_count": platform_risk_count,
         "dependents": dependents,
         "health_form": HealthForm(initial={"health": initiative.health}) if allowed["update_health"] else None,
         "health_step": workflow.UPDATE_HEALTH,

@@ -19,15 +19,6 @@ from .choices import Health, Status
 from .filtersets import InitiativeFilterSet
 
 
-def _mark_risky_platforms(initiatives) -> None:
-    """Each shown platform gets `risk`: why it puts this initiative at risk (`initiatives.platforms`), or None."""
-    risks = platforms.platform_risks(initiatives)  # one query, the page's initiatives only
-    for initiative in initiatives:
-        causes = {risk.platform_id: risk for risk in risks.get(initiative.pk, ())}
-        for platform in getattr(initiative, "shown_platforms", ()):
-            platform.risk = causes.get(platform.pk)
-
-
 @require_GET
 def roadmap(request):
     """The list's initiatives (same visibility, same filters) as bars on a month axis by lane, a page at a time."""
@@ -39,7 +30,7 @@ def roadmap(request):
     paginator = Paginator(roadmaps.page_rows(filterset.qs, user=request.user), roadmaps.ROADMAP_PAGE_SIZE)
     page = paginator.page(web_page_number(request, last=paginator.num_pages))
     initiatives = list(page.object_list)
-    _mark_risky_platforms(initiatives)
+    platforms.mark_risky_platforms((i, getattr(i, "shown_platforms", [])) for i in initiatives)
     filterset.is_valid()  # a filter that is not valid is left out, as on the list, and says why
     chosen = {name: value for name, value in filterset.form.cleaned_data.items() if value and name != "sort"}
     year = int(chosen["fiscal_year"]) if "fiscal_year" in chosen else None

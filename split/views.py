@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from portfolio.policy import can
-from split.choices import RunStatus
+from split.choices import HISTORY_ONLY_TRIGGER, RunStatus
 from split.models import SplitRun
 from split.selectors import active_runs, latest_successful_run, recent_runs
 from split.services import SplitRecomputeError, split_recompute_request
@@ -32,7 +32,7 @@ TRIGGER_LABELS = {
     "ui": "Recompute now",
     "api": "API",
     "retry": "Retry after an interruption",
-    "seed": "Demo history (no table)",
+    HISTORY_ONLY_TRIGGER: "Demo history (no table)",
 }
 
 

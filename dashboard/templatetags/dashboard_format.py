@@ -137,6 +137,13 @@ def percent(value) -> str:
 
 
 @register.filter
+def percent_abs(value) -> str:
+    """The percentage without its sign (for sentences that say the direction in words): `50.0 %`."""
+    number = _decimal(value)
+    return format_percent(abs(number) if number is not None else None)
+
+
+@register.filter
 def amount_class(value) -> str:
     """`amount-negative` for amounts below zero (shown in red), else nothing."""
     amount = _decimal(value)

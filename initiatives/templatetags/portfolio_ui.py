@@ -58,7 +58,7 @@ def finance_amount(value, shown: bool = True) -> str:
     return amount(value)
 
 
-NOT_SHOWN = "Only its owner, the executives and finance see its figures"
+NOT_SHOWN = "Only its owner, the executives, finance and the administrators see its figures"
 
 
 @register.simple_tag

@@ -249,7 +249,7 @@
     follow(chart, function (p) { return lanes[p.dataIndex] && lanes[p.dataIndex].link; });
   })();
 
-  // 3. Marketing's share across recompute runs (the compact history).
+  // 3. Marketing's share by fiscal month: the last recompute of each month (the compact history).
   (function trend() {
     var element = document.getElementById("chart-trend");
     var points = data.trend;

@@ -121,7 +121,8 @@ def test_every_panel_changes_with_the_quarter_or_says_it_does_not_apply(client, 
     assert 'href="/initiatives/?fiscal_year=2026&amp;quarter=1&amp;status=in_progress"' in q1.text
     text = flat(q1.text)
     assert "more than 10 % over plan in FY2026 Q1 (January – March 2026)" in text
-    assert "Over plan &gt; 10 % this quarter" in text
+    assert "Over plan &gt; 10 % in FY2026 Q1" in text
+    assert "50.0 % over plan" in text  # the at-risk row (spaces flattened): variance −$500.00, its size in words
     # The share trend: the run history's sums of the quarter.
     assert quarter["d"].trend[-1].actual_total == D("1500.00") != whole["d"].trend[-1].actual_total
     # Waiting for your decision: not filtered, and it says so.
