@@ -41,7 +41,7 @@ import types
 import uuid
 from contextlib import contextmanager, nullcontext
 
-from bench.database import ROOT, connect, ensure_bench_database, manage, table_counts
+from bench.database import ROOT, ensure_bench_database, manage, split_table_written, table_counts
 
 WARMUP = 5
 REQUESTS = 60
@@ -64,10 +64,8 @@ def percentile(samples: list[float], pct: float) -> float:
 
 def ensure_split(url: str) -> None:
     """The dashboard reads the latest successful recompute: run one if there is none."""
-    with connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM budgets_splitrun WHERE status = 'succeeded'")
-        if cursor.fetchone()[0]:
-            return
+    if split_table_written(url):
+        return
     print("dashboard: no successful recompute yet: running recompute_split", flush=True)
     manage("recompute_split", url=url, quiet=True)
 

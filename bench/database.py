@@ -33,6 +33,18 @@ SEED_ARGS = [
 ]
 
 
+# A recompute that wrote a split table: seed_demo's past runs (trigger "seed",
+# split.choices.HISTORY_ONLY_TRIGGER) are history only and wrote none.
+TABLE_RUNS_SQL = "SELECT count(*) FROM budgets_splitrun WHERE status = 'succeeded' AND trigger <> 'seed'"
+
+
+def split_table_written(url: str | None = None) -> bool:
+    """Whether a recompute has written the split table (seed_demo's history-only runs do not count)."""
+    with connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(TABLE_RUNS_SQL)
+        return cursor.fetchone()[0] > 0
+
+
 def bench_database_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     return url if url.startswith(("postgres://", "postgresql://", "pgsql://")) else DEFAULT_URL

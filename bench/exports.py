@@ -40,7 +40,7 @@ from pathlib import Path
 import environ
 from psycopg2.extensions import make_dsn
 
-from bench.database import ROOT, connect, ensure_bench_database, manage, table_counts
+from bench.database import ROOT, connect, ensure_bench_database, manage, split_table_written, table_counts
 
 REPEATS = 3
 TARGET_RATIO = 3.0
@@ -156,10 +156,7 @@ BENCH_SECRET_KEY = secrets.token_urlsafe(48)
 
 def ensure_split(url: str) -> int:
     """The split table, recomputed once if no run has succeeded yet; returns its row count."""
-    with connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM budgets_splitrun WHERE status = 'succeeded'")
-        computed = cursor.fetchone()[0] > 0
-    if not computed:
+    if not split_table_written(url):
         print("exports: computing the split once (recompute_split)", flush=True)
         manage("recompute_split", url=url, quiet=True)
     with connect(url) as connection, connection.cursor() as cursor:
