@@ -9,7 +9,6 @@ from decimal import Decimal
 from django import template
 from django.conf import settings
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 from initiatives.choices import Health, Lane, Status
 from initiatives.estimates import EstimateSplit, estimate_split
@@ -54,7 +53,7 @@ def finance_amount(value, shown: bool = True) -> str:
     if not shown:
         return format_html('<span class="text-body-tertiary" title="{}">—</span>', NOT_SHOWN)
     if value is None:
-        return mark_safe('<span class="text-body-tertiary" title="None yet">—</span>')  # a constant
+        return format_html('<span class="text-body-tertiary" title="{}">—</span>', "None yet")
     return amount(value)
 
 
