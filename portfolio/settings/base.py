@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "split",
     "dashboard",
     "reports",
+    "scenarios",
     "demo",
     "axes",  # django-axes: login lockout after repeated failures (see Security below)
 ]
