@@ -139,6 +139,10 @@ GLOBAL_RULES: dict[str, Callable[[Any], bool]] = {
     "split.view": sees_everything,
     "split.recompute": is_finance,
     "audit.view": lambda u: is_finance(u) or is_admin(u),
+    # What-if scenarios (§3a): executives and finance read them all and create their own; changing one
+    # is its author's alone (`scenarios.rules`: "scenario.change", on the scenario).
+    "scenarios.view": lambda u: is_finance(u) or is_executive(u),
+    "scenarios.create": lambda u: is_finance(u) or is_executive(u),
     # Finance's records in the Django admin: finance, and the admin role, which reads them there
     # (as it reads their history in the audit log) but writes none of them (see can_in_admin).
     "admin.view_finance_records": lambda u: is_finance(u) or is_admin(u),
