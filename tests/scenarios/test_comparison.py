@@ -1,0 +1,174 @@
+"""The comparison of the live plan and scenarios, computed in the database (PRODUCT.md §3a; issue 19 point 3).
+
+THE hand-computed example (fiscal year 2026 = calendar 2026, the forecast as of June 2026):
+
+Loyalty (50 % marketing, owner on the marketing side, fast lane): a plan of 1,000.01 in March, April,
+June and July; spends 400.00 in March, 1,200.00 in April, 100.00 in June.
+CDP (30 %, owner on the IT side, fast lane): a plan of 500.05 in May and June; spends 600.00 in May.
+Scenario "Marketing takes loyalty": loyalty 70 % from April; the CDP moves to the core stack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+
+from budgets.services.locks import period_lock_create
+from scenarios.comparison import comparison, sorted_differences
+from scenarios.models import Scenario, ScenarioChange
+from split import rebuild
+from split.models import SplitRow
+from split.selectors import split_summary
+from split.services import split_recompute
+from tests.factories import BudgetLineFactory, ExpenseFactory, InitiativeFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+MAR, APR, MAY, JUN, JUL = (dt.date(2026, month, 1) for month in (3, 4, 5, 6, 7))
+
+
+@pytest.fixture
+def example(monkeypatch):
+    monkeypatch.setattr(rebuild, "as_of_month_now", lambda: JUN)
+    loyalty = InitiativeFactory(
+        code="LOY", title="Loyalty", marketing_share_pct=D("50.00"), owner=UserFactory(role="pm", side="marketing")
+    )
+    cdp = InitiativeFactory(
+        code="CDP", title="CDP", marketing_share_pct=D("30.00"), owner=UserFactory(role="pm", side="it")
+    )
+    for month in (MAR, APR, JUN, JUL):
+        BudgetLineFactory(initiative=loyalty, month=month, amount=D("1000.01"))
+    for month, amount in ((MAR, "400.00"), (APR, "1200.00"), (JUN, "100.00")):
+        ExpenseFactory(initiative=loyalty, incurred_on=month.replace(day=5), amount=D(amount), paid_by="it")
+    for month in (MAY, JUN):
+        BudgetLineFactory(initiative=cdp, month=month, amount=D("500.05"))
+    ExpenseFactory(initiative=cdp, incurred_on=MAY.replace(day=5), amount=D("600.00"), paid_by="it")
+    split_recompute(trigger="command")
+    author = UserFactory(role="executive", side="marketing")
+    scenario = Scenario.objects.create(name="Marketing takes loyalty", author=author)
+    ScenarioChange.objects.create(
+        scenario=scenario, initiative=loyalty, kind="share", from_month=APR, marketing_share_pct=D("70.00")
+    )
+    ScenarioChange.objects.create(scenario=scenario, initiative=cdp, kind="lane", lane="core_stack")
+    return {"loyalty": loyalty, "cdp": cdp, "scenario": scenario, "author": author}
+
+
+def figures(planned, planned_m, planned_it, share, forecast, forecast_m, forecast_it) -> dict:
+    return {
+        "planned_total": D(planned),
+        "planned_marketing": D(planned_m),
+        "planned_it": D(planned_it),
+        "marketing_share_of_plan": D(share) if share is not None else None,
+        "forecast_total": D(forecast),
+        "forecast_marketing": D(forecast_m),
+        "forecast_it": D(forecast_it),
+    }
+
+
+# Live. Loyalty: planned 4 × 1,000.01 = 4,000.04; marketing 4 × round(500.005) = 4 × 500.01 = 2,000.04, IT 2,000.00.
+#   Forecast: March and April (before June) their actuals 400.00 + 1,200.00; June max(1,000.01, 100.00) = 1,000.01;
+#   July 1,000.01 → 3,600.02; marketing 200.00 + 600.00 + 500.01 + 500.01 = 1,800.02, IT 1,800.00.
+# CDP: planned 2 × 500.05 = 1,000.10; marketing 2 × round(150.015) = 300.04, IT 700.06.
+#   Forecast: May (before June) 600.00; June max(500.05, 0) = 500.05 → 1,100.05; marketing 180.00 + 150.02 = 330.02,
+#   IT 770.03.
+LIVE_LOYALTY = figures("4000.04", "2000.04", "2000.00", "50.00", "3600.02", "1800.02", "1800.00")
+LIVE_CDP = figures("1000.10", "300.04", "700.06", "30.00", "1100.05", "330.02", "770.03")
+# Overall: planned 5,000.14, marketing 2,300.08 (46.0003 % → 46.00), IT 2,700.06; forecast 4,700.07, 2,130.04, 2,570.03.
+LIVE = figures("5000.14", "2300.08", "2700.06", "46.00", "4700.07", "2130.04", "2570.03")
+# Scenario. Loyalty 70 % from April: March 500.01; April, June, July round(700.007) = 700.01 each → 2,600.04,
+#   IT 1,400.00. Forecast marketing: March 200.00; April 1,200.00 × 0.7 = 840.00; June, July 700.01 → 2,440.02,
+#   IT 1,160.00. CDP: the same money, in the core stack.
+SCENARIO_LOYALTY = figures("4000.04", "2600.04", "1400.00", "65.00", "3600.02", "2440.02", "1160.00")
+# Overall: marketing 2,900.08 (57.99996 % → 58.00), IT 2,100.06; forecast marketing 2,770.04, IT 1,930.03.
+SCENARIO = figures("5000.14", "2900.08", "2100.06", "58.00", "4700.07", "2770.04", "1930.03")
+
+
+def live_sums() -> dict:
+    return SplitRow.objects.aggregate(*(Sum(c) for c in ("planned_total", "planned_marketing", "forecast_marketing")))
+
+
+def test_the_hand_computed_example_to_the_cent(example, django_assert_max_num_queries):
+    before = live_sums()
+    with django_assert_max_num_queries(2):  # live + one scenario
+        result = comparison(fiscal_year=2026, scenarios=[example["scenario"]], as_of_month=JUN)
+
+    assert result.live.overall.as_dict() == LIVE
+    assert {lane: f.as_dict() for lane, f in result.live.by_lane.items()} == {"fast_lane": LIVE}
+    assert {side: f.as_dict() for side, f in result.live.by_side.items()} == {"marketing": LIVE_LOYALTY, "it": LIVE_CDP}
+    [column] = result.scenarios
+    assert column.overall.as_dict() == SCENARIO
+    assert {lane: f.as_dict() for lane, f in column.by_lane.items()} == {
+        "fast_lane": SCENARIO_LOYALTY,
+        "core_stack": LIVE_CDP,
+    }
+    assert {side: f.as_dict() for side, f in column.by_side.items()} == {"marketing": SCENARIO_LOYALTY, "it": LIVE_CDP}
+    [cdp, loyalty] = result.differences
+    assert (cdp.code, cdp.live_lane, cdp.deltas) == (
+        "CDP",
+        "fast_lane",
+        [{"planned_total": 0, "planned_marketing": 0, "forecast_marketing": 0, "forecast_it": 0, "lane": "core_stack"}],
+    )
+    assert loyalty.deltas == [
+        {
+            "planned_total": D("0.00"),
+            "planned_marketing": D("600.00"),
+            "forecast_marketing": D("640.00"),
+            "forecast_it": D("-640.00"),
+            "lane": "",
+        }
+    ]
+    by_marketing = sorted_differences(result.differences, by="planned_marketing", descending=True)
+    assert [d.code for d in by_marketing] == ["LOY", "CDP"]
+    # live figures unchanged, and the live column is the split's summary
+    assert live_sums() == before
+    [summary] = split_summary(filters={"fiscal_year": 2026})
+    for name in (
+        "planned_total",
+        "planned_marketing",
+        "planned_it",
+        "forecast_total",
+        "forecast_marketing",
+        "forecast_it",
+    ):
+        assert summary[name] == LIVE[name], name
+
+
+def test_three_scenarios_one_query_each(example, django_assert_max_num_queries):
+    others = [Scenario.objects.create(name=f"Empty {n}", author=example["author"]) for n in range(2)]
+    with django_assert_max_num_queries(4):
+        result = comparison(fiscal_year=2026, scenarios=[example["scenario"], *others], as_of_month=JUN)
+    assert [c.overall.as_dict() for c in result.columns] == [LIVE, SCENARIO, LIVE, LIVE]
+    with pytest.raises(ValueError, match="at most 3"):
+        comparison(fiscal_year=2026, scenarios=[example["scenario"], *others, example["scenario"]])
+
+
+def test_a_closed_month_is_never_changed(example, finance):
+    period_lock_create(month=APR, reason="Month-end close", by=finance)
+    assert SplitRow.objects.filter(month=APR, closed=True).count() == 1
+    result = comparison(fiscal_year=2026, scenarios=[example["scenario"]], as_of_month=JUN)
+    # April stays at 50 %: marketing's plan 2,600.04 − 700.01 + 500.01, its forecast 2,440.02 − 840.00 + 600.00
+    loyalty = result.scenarios[0].initiatives[example["loyalty"].pk].figures
+    assert (loyalty.planned_marketing, loyalty.forecast_marketing) == (D("2400.04"), D("2200.02"))
+    assert result.live.overall.as_dict() == LIVE
+
+
+def test_exclusion_and_scale_from_a_month(example):
+    scenario = Scenario.objects.create(name="Cuts", author=example["author"])
+    ScenarioChange.objects.create(scenario=scenario, initiative=example["loyalty"], kind="exclude", from_month=JUN)
+    ScenarioChange.objects.create(
+        scenario=scenario, initiative=example["cdp"], kind="scale", from_month=JUN, plan_scale_pct=D("50.00")
+    )
+    result = comparison(fiscal_year=2026, scenarios=[scenario], as_of_month=JUN)
+    column = result.scenarios[0]
+    # Loyalty: no plan in June and July → 2,000.02 (marketing 1,000.02); forecast March 400.00, April 1,200.00,
+    # June max(0, 100.00) = 100.00, July 0 → 1,700.00, marketing 200.00 + 600.00 + 50.00 = 850.00.
+    loyalty = column.initiatives[example["loyalty"].pk].figures.as_dict()
+    assert loyalty == figures("2000.02", "1000.02", "1000.00", "50.00", "1700.00", "850.00", "850.00")
+    # CDP: June 500.05 × 50 % = 250.025 → 250.03, so 750.08; marketing 150.02 + round(75.009) = 225.03.
+    # Forecast: May 600.00; June max(250.03, 0) = 250.03 → 850.03; marketing 180.00 + 75.01 = 255.01.
+    cdp = column.initiatives[example["cdp"].pk].figures.as_dict()
+    assert cdp == figures("750.08", "225.03", "525.05", "30.00", "850.03", "255.01", "595.02")
+    assert {d.code for d in result.differences} == {"LOY", "CDP"}
