@@ -58,11 +58,14 @@ def _times_pct(cents: str, pct_hundredths: str) -> str:
     return f"(CASE WHEN {product} >= 0 THEN ({product} + 5000) / 10000 ELSE -((5000 - {product}) / 10000) END)"
 
 
-def comparison_sql() -> str:
-    """The one statement computing a column: per (initiative, scenario lane, owner's side), the sums in cents.
+def comparison_sql(watched: int = 0) -> str:
+    """The one statement computing a column: per (scenario lane, owner's side), the sums in cents; one group
+    per initiative for those the `watched` scenarios change (`initiative_id` None for the rest of the rows).
 
-    Parameters: `scenario` (None for the live plan: no change matches), `fiscal_year`, `as_of_month`.
+    Parameters: `scenario` (None for the live plan: no change matches), `fiscal_year`, `as_of_month`, and
+    `watched_0`… (the ids of the compared scenarios: the initiatives they change are the ones that may differ).
     """
+    in_watched = ", ".join(f"%(watched_{n})s" for n in range(watched)) or "NULL"
     changes = f"""
         SELECT initiative_id,
                max(CASE WHEN kind = 'share' THEN from_month END) AS share_from,
@@ -76,7 +79,10 @@ def comparison_sql() -> str:
         GROUP BY initiative_id"""  # noqa: S608 - the table name and the cents expression are constants  # nosec B608
     # Level 1: the row's stored cents, and its plan, share and lane under the scenario.
     rows = f"""
-        SELECT r.initiative_id, r.month, r.closed, i.code, i.title, coalesce(pr.side, '') AS side,
+        SELECT CASE WHEN w.initiative_id IS NULL THEN NULL ELSE r.initiative_id END AS initiative_id,
+               CASE WHEN w.initiative_id IS NULL THEN NULL ELSE i.code END AS code,
+               CASE WHEN w.initiative_id IS NULL THEN NULL ELSE i.title END AS title,
+               r.month, r.closed, coalesce(pr.side, '') AS side,
                CASE WHEN r.closed OR c.lane IS NULL THEN r.lane ELSE c.lane END AS lane,
                CASE WHEN r.closed THEN 0
                     WHEN c.share_from <= r.month OR c.exclude_from <= r.month OR c.scale_from <= r.month THEN 1
@@ -95,6 +101,9 @@ def comparison_sql() -> str:
         JOIN {Initiative._meta.db_table} i ON i.id = r.initiative_id
         LEFT JOIN {Profile._meta.db_table} pr ON pr.user_id = i.owner_id
         LEFT JOIN ({changes}) c ON c.initiative_id = r.initiative_id
+        LEFT JOIN (
+            SELECT DISTINCT initiative_id FROM {ScenarioChange._meta.db_table} WHERE scenario_id IN ({in_watched})
+        ) w ON w.initiative_id = r.initiative_id
         WHERE r.fiscal_year = %(fiscal_year)s"""  # noqa: S608 - table names and expressions are constants  # nosec B608
     # Level 2: marketing's part of the plan and the forecast (§3), recomputed where a change touched the row.
     greatest = _GREATEST[connection.vendor]
@@ -107,13 +116,13 @@ def comparison_sql() -> str:
                     ELSE {greatest}(b.planned, b.actual) END AS forecast
         FROM ({rows}) b"""  # noqa: S608 - composed from this module's constants  # nosec B608
     return f"""
-        SELECT f.initiative_id, f.code, f.title, f.lane, f.side,
+        SELECT f.initiative_id, min(f.code), min(f.title), f.lane, f.side,
                sum(CASE WHEN f.closed THEN 0 ELSE 1 END),
                sum(f.planned), sum(f.planned_marketing), sum(f.forecast),
                sum(CASE WHEN f.touched = 1 THEN {_times_pct("f.forecast", "f.share")}
                         ELSE f.stored_forecast_marketing END)
         FROM ({planned_forecast}) f
-        GROUP BY f.initiative_id, f.code, f.title, f.lane, f.side
+        GROUP BY f.initiative_id, f.lane, f.side
     """  # noqa: S608 - composed from this module's constants  # nosec B608
 
 
@@ -171,7 +180,7 @@ class Column:
     overall: Figures
     by_lane: dict[str, Figures]
     by_side: dict[str, Figures]
-    initiatives: dict[int, InitiativeFigures]
+    initiatives: dict[int, InitiativeFigures]  # those a compared scenario changes (no other can differ)
 
     @property
     def label(self) -> str:
@@ -217,16 +226,21 @@ class Comparison:
         return differences(self)
 
 
-def _column(scenario: Scenario | None, *, fiscal_year: int, as_of_month: dt.date) -> Column:
+def _column(
+    scenario: Scenario | None, *, watched: Sequence[Scenario], fiscal_year: int, as_of_month: dt.date
+) -> Column:
     params = {"scenario": scenario.pk if scenario else None, "fiscal_year": fiscal_year, "as_of_month": as_of_month}
+    params |= {f"watched_{n}": other.pk for n, other in enumerate(watched)}
     overall, by_lane, by_side, initiatives = Figures(), {}, {}, {}
     with connection.cursor() as cursor:
-        cursor.execute(comparison_sql(), params)
+        cursor.execute(comparison_sql(len(watched)), params)
         for initiative_id, code, title, lane, side, open_rows, planned, planned_m, forecast, forecast_m in cursor:
             figures = Figures(_amount(planned), _amount(planned_m), _amount(forecast), _amount(forecast_m))
             overall.add(figures)
             by_lane.setdefault(lane, Figures()).add(figures)
             by_side.setdefault(side, Figures()).add(figures)
+            if initiative_id is None:  # the rows of initiatives no compared scenario changes
+                continue
             entry = initiatives.get(initiative_id)
             if entry is None:
                 entry = initiatives[initiative_id] = InitiativeFigures(code=code, title=title, lane=lane)
@@ -247,8 +261,8 @@ def comparison(*, fiscal_year: int, scenarios: Sequence[Scenario], as_of_month: 
     return Comparison(
         fiscal_year=fiscal_year,
         as_of_month=as_of_month,
-        live=_column(None, fiscal_year=fiscal_year, as_of_month=as_of_month),
-        scenarios=[_column(s, fiscal_year=fiscal_year, as_of_month=as_of_month) for s in scenarios],
+        live=_column(None, watched=scenarios, fiscal_year=fiscal_year, as_of_month=as_of_month),
+        scenarios=[_column(s, watched=scenarios, fiscal_year=fiscal_year, as_of_month=as_of_month) for s in scenarios],
     )
 
 

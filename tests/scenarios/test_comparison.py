@@ -10,7 +10,10 @@ Scenario "Marketing takes loyalty": loyalty 70 % from April; the CDP moves to th
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import zipfile
 from decimal import Decimal
 
 import pytest
@@ -18,6 +21,7 @@ from django.db.models import Sum
 
 from budgets.services.locks import period_lock_create
 from scenarios.comparison import comparison, sorted_differences
+from scenarios.exports import DIFFERENCE_COLUMNS, FIGURE_COLUMNS, write_csv, write_xlsx
 from scenarios.models import Scenario, ScenarioChange
 from split import rebuild
 from split.models import SplitRow
@@ -172,3 +176,52 @@ def test_exclusion_and_scale_from_a_month(example):
     cdp = column.initiatives[example["cdp"].pk].figures.as_dict()
     assert cdp == figures("750.08", "225.03", "525.05", "30.00", "850.03", "255.01", "595.02")
     assert {d.code for d in result.differences} == {"LOY", "CDP"}
+
+
+# --- exports ------------------------------------------------------------------------
+
+
+def test_the_csv_export_has_the_columns_once_and_is_formula_safe(example):
+    Scenario.objects.filter(pk=example["scenario"].pk).update(name="=HYPERLINK(1)")
+    example["scenario"].refresh_from_db()
+    result = comparison(fiscal_year=2026, scenarios=[example["scenario"]], as_of_month=JUN)
+    figures_csv, differences_csv = io.StringIO(), io.StringIO()
+    write_csv(result, figures_csv)
+    write_csv(result, differences_csv, differences=True)
+
+    header, *rows = list(csv.reader(io.StringIO(figures_csv.getvalue())))
+    assert tuple(header) == FIGURE_COLUMNS
+    live_row = ["overall", "all", "Live plan", "5000.14", "2300.08", "2700.06", "46.00", "4700.07", "2130.04"]
+    assert rows[0] == [*live_row, "2570.03"]
+    assert rows[1][:5] == ["overall", "all", "'=HYPERLINK(1)", "5000.14", "2900.08"]
+    assert [row[:3] for row in rows[2:]] == [
+        ["lane", "core_stack", "Live plan"],  # live has nothing in the core stack: zeros, no share
+        ["lane", "core_stack", "'=HYPERLINK(1)"],
+        ["lane", "fast_lane", "Live plan"],
+        ["lane", "fast_lane", "'=HYPERLINK(1)"],
+        ["side", "it", "Live plan"],
+        ["side", "it", "'=HYPERLINK(1)"],
+        ["side", "marketing", "Live plan"],
+        ["side", "marketing", "'=HYPERLINK(1)"],
+    ]
+    assert rows[2][3:7] == ["0.00", "0.00", "0.00", ""]
+    header, *rows = list(csv.reader(io.StringIO(differences_csv.getvalue())))
+    assert tuple(header) == DIFFERENCE_COLUMNS
+    assert rows == [
+        ["CDP", "CDP", "'=HYPERLINK(1)", "fast_lane", "0.00", "0.00", "0.00", "0.00", "core_stack"],
+        ["LOY", "Loyalty", "'=HYPERLINK(1)", "fast_lane", "0.00", "600.00", "640.00", "-640.00", ""],
+    ]
+
+
+def test_the_xlsx_export_writes_text_as_strings_and_money_as_numbers(example):
+    Scenario.objects.filter(pk=example["scenario"].pk).update(name="=HYPERLINK(1)")
+    example["scenario"].refresh_from_db()
+    out = io.BytesIO()
+    write_xlsx(comparison(fiscal_year=2026, scenarios=[example["scenario"]], as_of_month=JUN), out)
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as archive:
+        sheets = [archive.read(f"xl/worksheets/sheet{n}.xml").decode() for n in (1, 2)]
+    for sheet in sheets:
+        assert "<f>" not in sheet  # no formula anywhere
+        assert '<c r="A1" s="1" t="inlineStr"><is><t>' in sheet
+    assert sheets[0].count("=HYPERLINK(1)") == 5  # overall, 2 lanes, 2 sides: as text
+    assert "<v>5000.14</v>" in sheets[0] and "<v>640</v>" in sheets[1]
