@@ -20,10 +20,11 @@ import pytest
 from django.db.models import Sum
 
 from budgets.services.locks import period_lock_create
-from scenarios.comparison import comparison, sorted_differences
+from scenarios.comparison import Figures, comparison, sorted_differences
 from scenarios.exports import DIFFERENCE_COLUMNS, FIGURE_COLUMNS, write_csv, write_xlsx
 from scenarios.models import Scenario, ScenarioChange
 from split import rebuild
+from split.arithmetic import forecast_amounts, marketing_part, round_half_up
 from split.models import SplitRow
 from split.selectors import split_summary
 from split.services import split_recompute
@@ -225,3 +226,68 @@ def test_the_xlsx_export_writes_text_as_strings_and_money_as_numbers(example):
         assert '<c r="A1" s="1" t="inlineStr"><is><t>' in sheet
     assert sheets[0].count("=HYPERLINK(1)") == 5  # overall, 2 lanes, 2 sides: as text
     assert "<v>5000.14</v>" in sheets[0] and "<v>640</v>" in sheets[1]
+
+
+# --- the SQL against §3's arithmetic ---------------------------------------------------
+
+
+def test_the_comparison_equals_split_arithmetic_row_by_row(monkeypatch):
+    """Odd cents, negative actuals (credits), shares and scales with halves: each row by
+    `split.arithmetic` (round_half_up, away from zero), summed, equals the database's figures."""
+    monkeypatch.setattr(rebuild, "as_of_month_now", lambda: JUN)
+    author = UserFactory(role="executive", side="it")
+    scenario = Scenario.objects.create(name="Oracle", author=author)
+    months = [dt.date(2026, month, 1) for month in range(1, 13)]
+    expected = Figures()
+    for n in range(6):
+        initiative = InitiativeFactory(marketing_share_pct=D("12.35") * n)
+        share, scale, start = D("33.33") + n, D("87.50") + D("0.25") * n, months[n + 2]
+        for k, month in enumerate(months):
+            planned = D("100.05") * k + D("0.03") * n  # plans are never negative; actuals may be (credits)
+            actual = D("-45.55") * (n - k) if k % 3 else D(0)
+            BudgetLineFactory(initiative=initiative, month=month, amount=planned)
+            if actual:
+                ExpenseFactory(initiative=initiative, incurred_on=month.replace(day=9), amount=actual, paid_by="it")
+            row_share = share if month >= start else initiative.marketing_share_pct
+            row_planned = planned
+            if n % 2 and month >= start:
+                row_planned = round_half_up(planned * scale / 100, 2)
+            forecast = forecast_amounts(
+                month=month,
+                as_of_month=JUN,
+                marketing_share_pct=row_share,
+                planned_total=row_planned,
+                actual_total=actual,
+            )
+            expected.add(
+                Figures(
+                    row_planned,
+                    marketing_part(row_planned, row_share),
+                    forecast["forecast_total"],
+                    forecast["forecast_marketing"],
+                )
+            )
+        ScenarioChange.objects.create(
+            scenario=scenario, initiative=initiative, kind="share", from_month=start, marketing_share_pct=share
+        )
+        if n % 2:
+            ScenarioChange.objects.create(
+                scenario=scenario, initiative=initiative, kind="scale", from_month=start, plan_scale_pct=scale
+            )
+    # Exact halves of a cent, both signs: 50 % of −0.01 (a credit in March) is −0.005 → −0.01, of 0.01 → 0.01.
+    halves = InitiativeFactory(marketing_share_pct=D("20.00"))
+    ExpenseFactory(initiative=halves, incurred_on=dt.date(2026, 3, 9), amount=D("-0.01"), paid_by="it")
+    BudgetLineFactory(initiative=halves, month=JUL, amount=D("0.01"))
+    ScenarioChange.objects.create(
+        scenario=scenario, initiative=halves, kind="share", from_month=MAR, marketing_share_pct=D("50.00")
+    )
+    expected.add(Figures(D("0.01"), D("0.01"), D("-0.01") + D("0.01"), D("-0.01") + D("0.01")))
+    split_recompute(trigger="command")
+
+    result = comparison(fiscal_year=2026, scenarios=[scenario], as_of_month=JUN)
+
+    assert result.scenarios[0].overall.as_dict() == expected.as_dict()
+    halves_figures = result.scenarios[0].initiatives[halves.pk].figures
+    assert (halves_figures.planned_marketing, halves_figures.forecast_marketing) == (D("0.01"), D("0.00"))
+    assert halves_figures.forecast_it == D("0.00")
+    assert result.scenarios[0].overall.forecast_total != result.live.overall.forecast_total
