@@ -9,8 +9,8 @@ scenario's plan: months before the as-of month their actual, later ones max(plan
 A row no change touches keeps its stored figures, and a closed row is taken as it is, so the live
 column equals the split's summary to the cent.
 
-The arithmetic runs on integer cents, exact on PostgreSQL and SQLite alike; halves round away from
-zero as §3's round_half_up (integer division truncates toward zero on both engines).
+Halves round away from zero as §3's round_half_up: numeric round() on PostgreSQL, integer cents on
+SQLite (its decimals are floats); tests/scenarios hold both to `split.arithmetic` row by row.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from decimal import Decimal
 from django.db import connection
 
 from initiatives.models import Initiative, Profile
-from split.arithmetic import round_half_up
+from portfolio.money import CENT, round_half_up
 from split.models import SplitRow
 from split.rebuild import as_of_month_now
 
@@ -43,18 +43,22 @@ FIGURES = (
 # The deltas of an initiative that differs (scenario − live; `lane` is the scenario's lane when it moved).
 DELTAS = ("planned_total", "planned_marketing", "forecast_marketing", "forecast_it", "lane")
 
-# Money columns as integer cents: exact on both engines (SQLite keeps decimals as floats).
-_CENTS = {"postgresql": "({column} * 100)::bigint", "sqlite": "CAST(round({column} * 100) AS INTEGER)"}
+# PostgreSQL computes in numeric, as the split's own SQL does (`split.rebuild.SPLIT_AMOUNTS_SQL`: round() on
+# numeric rounds halves away from zero). SQLite keeps decimals as floats: there money is integer cents and
+# percentages integer hundredths, and the rounding is integer arithmetic (division truncates toward zero).
+_MONEY = {"postgresql": "{column}", "sqlite": "CAST(round({column} * 100) AS INTEGER)"}
 _GREATEST = {"postgresql": "greatest", "sqlite": "max"}
 
 
-def _cents(column: str) -> str:
-    return _CENTS[connection.vendor].format(column=column)
+def _money(column: str) -> str:
+    return _MONEY[connection.vendor].format(column=column)
 
 
-def _times_pct(cents: str, pct_hundredths: str) -> str:
-    """round_half_up(cents × pct / 100) in cents, where the percentage is in hundredths (50.00 % → 5000)."""
-    product = f"(({cents}) * ({pct_hundredths}))"
+def _times_pct(amount: str, pct: str) -> str:
+    """round_half_up(amount × pct / 100, 2), both in the form `_money` gives them."""
+    if connection.vendor == "postgresql":
+        return f"round(({amount}) * ({pct}) * 0.01, 2)"
+    product = f"(({amount}) * ({pct}))"
     return f"(CASE WHEN {product} >= 0 THEN ({product} + 5000) / 10000 ELSE -((5000 - {product}) / 10000) END)"
 
 
@@ -69,11 +73,11 @@ def comparison_sql(watched: int = 0) -> str:
     changes = f"""
         SELECT initiative_id,
                max(CASE WHEN kind = 'share' THEN from_month END) AS share_from,
-               max(CASE WHEN kind = 'share' THEN {_cents("marketing_share_pct")} END) AS share,
+               max(CASE WHEN kind = 'share' THEN {_money("marketing_share_pct")} END) AS share,
                max(CASE WHEN kind = 'lane' THEN lane END) AS lane,
                max(CASE WHEN kind = 'exclude' THEN from_month END) AS exclude_from,
                max(CASE WHEN kind = 'scale' THEN from_month END) AS scale_from,
-               max(CASE WHEN kind = 'scale' THEN {_cents("plan_scale_pct")} END) AS scale
+               max(CASE WHEN kind = 'scale' THEN {_money("plan_scale_pct")} END) AS scale
         FROM {ScenarioChange._meta.db_table}
         WHERE scenario_id = %(scenario)s
         GROUP BY initiative_id"""  # noqa: S608 - the table name and the cents expression are constants  # nosec B608
@@ -87,16 +91,16 @@ def comparison_sql(watched: int = 0) -> str:
                CASE WHEN r.closed THEN 0
                     WHEN c.share_from <= r.month OR c.exclude_from <= r.month OR c.scale_from <= r.month THEN 1
                     ELSE 0 END AS touched,
-               CASE WHEN r.closed THEN {_cents("r.planned_total")}
+               CASE WHEN r.closed THEN {_money("r.planned_total")}
                     WHEN c.exclude_from <= r.month THEN 0
-                    WHEN c.scale_from <= r.month THEN {_times_pct(_cents("r.planned_total"), "c.scale")}
-                    ELSE {_cents("r.planned_total")} END AS planned,
+                    WHEN c.scale_from <= r.month THEN {_times_pct(_money("r.planned_total"), "c.scale")}
+                    ELSE {_money("r.planned_total")} END AS planned,
                CASE WHEN NOT r.closed AND c.share_from <= r.month THEN c.share
-                    ELSE {_cents("r.marketing_share_pct")} END AS share,
-               {_cents("r.actual_total")} AS actual,
-               {_cents("r.planned_marketing")} AS stored_planned_marketing,
-               {_cents("r.forecast_total")} AS stored_forecast,
-               {_cents("r.forecast_marketing")} AS stored_forecast_marketing
+                    ELSE {_money("r.marketing_share_pct")} END AS share,
+               {_money("r.actual_total")} AS actual,
+               {_money("r.planned_marketing")} AS stored_planned_marketing,
+               {_money("r.forecast_total")} AS stored_forecast,
+               {_money("r.forecast_marketing")} AS stored_forecast_marketing
         FROM {SplitRow._meta.db_table} r
         JOIN {Initiative._meta.db_table} i ON i.id = r.initiative_id
         LEFT JOIN {Profile._meta.db_table} pr ON pr.user_id = i.owner_id
@@ -126,8 +130,11 @@ def comparison_sql(watched: int = 0) -> str:
     """  # noqa: S608 - composed from this module's constants  # nosec B608
 
 
-def _amount(cents) -> Decimal:
-    return Decimal(int(cents or 0)).scaleb(-2)
+def _amount(value) -> Decimal:
+    """A sum as it comes back: numeric on PostgreSQL, integer cents on SQLite."""
+    if connection.vendor == "sqlite":
+        return Decimal(int(value or 0)).scaleb(-2)
+    return Decimal(value or 0).quantize(CENT)
 
 
 @dataclass
