@@ -52,3 +52,10 @@ def scenario_proposals(scenario: Scenario) -> list[ChangeProposalState]:
         )
         for change in changes
     ]
+
+
+def proposal_state(change: ScenarioChange) -> str:
+    """The state of the proposal made of `change`: not_proposed, pending, approved, rejected or withdrawn."""
+    if change.proposal is None:
+        return NOT_PROPOSED
+    return _STATES.get(change.proposal.status, WITHDRAWN)

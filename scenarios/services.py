@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from initiatives import services as initiative_services
 from initiatives.choices import Lane, ProposalStatus, Status
@@ -323,8 +323,6 @@ def scenario_propose(*, scenario: Scenario, by: AbstractBaseUser, reason: str) -
             raise ValidationError(
                 {"__all__": [f"{initiative.code}: {m}" for messages in error.message_dict.values() for m in messages]}
             ) from None
-        except IntegrityError:  # pragma: no cover - the service checks what the database would refuse
-            raise
         ScenarioChange.objects.filter(pk__in=[c.pk for c in group]).update(proposal=proposal)
         proposals.append(proposal)
     if not proposals:
