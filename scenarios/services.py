@@ -176,6 +176,10 @@ def _change_values(
     return values
 
 
+def _naming(initiative: Initiative, message: str) -> str:
+    return message if message.startswith(initiative.code) else f"{initiative.code}: {message}"
+
+
 def _put_change(scenario: Scenario, initiative: Initiative, kind: str, values: dict[str, object]) -> ScenarioChange:
     change, _ = ScenarioChange.objects.update_or_create(
         scenario=scenario, initiative=initiative, kind=kind, defaults={**values, "proposal": None}
@@ -233,7 +237,7 @@ def scenario_changes_add_many(
             )
         except ValidationError as error:
             raise ValidationError(
-                {field: f"{initiative.code}: {' '.join(messages)}" for field, messages in error.message_dict.items()}
+                {field: _naming(initiative, " ".join(messages)) for field, messages in error.message_dict.items()}
             ) from None
     changes = [_put_change(locked, initiative, kind, values) for initiative, values in checked]
     _touch(locked)

@@ -166,7 +166,7 @@ def test_add_many_is_all_or_nothing_and_names_the_initiative(scenario, executive
             scenario=scenario, by=executive_marketing, initiatives=[loyalty, short], kind="scale",
             from_month=month(0), plan_scale_pct="80",
         )  # fmt: skip
-    assert _errors(excinfo)["from_month"][0].startswith(f"{short.code}: {short.code} runs from ")
+    assert _errors(excinfo)["from_month"][0].startswith(f"{short.code} runs from ")
     assert not ScenarioChange.objects.exists()
     changes = services.scenario_changes_add_many(
         scenario=scenario, by=executive_marketing, initiatives=[loyalty], kind="scale",
