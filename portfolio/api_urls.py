@@ -44,6 +44,7 @@ ENDPOINTS = {
     "split-summary": "api:split-summary",
     "recompute": "api:recompute-list",
     "settlements": "api:settlement-list",
+    "scenarios": "api:scenario-list",
     "schema": "api:schema",
     "docs": "api:docs",
 }
@@ -112,5 +113,6 @@ urlpatterns = [
     path("", include("initiatives.api.urls")),
     path("", include("budgets.api.urls")),
     path("", include("split.api.urls")),
+    path("", include("scenarios.api.urls")),
     re_path(r"^(?P<path>.*)$", not_found),
 ]

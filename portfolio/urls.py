@@ -21,5 +21,6 @@ urlpatterns = [
     path("finance/", include("budgets.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("reports/", include("reports.urls")),
+    path("scenarios/", include("scenarios.urls")),
     path("split/", include("split.urls")),
 ]

@@ -21,7 +21,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from budgets.services.imports import import_upload_store
 from initiatives.services import change_proposal_create
+from portfolio.fiscal import month_start
 from reports.models import ExportJob
+from scenarios.services import scenario_change_set, scenario_create
 from split.services import split_recompute
 from split.settlements import settlement_create
 from tests.budgets.finance_helpers import actuals_csv
@@ -95,6 +97,8 @@ PAGES: list[Page] = [
     Page("settlements:new", "/finance/settlements/new/", ("finance",)),
     Page("settlements:detail", "/finance/settlements/{settlement}/", SEES_EVERYTHING),
     Page("split:runs", "/split/runs/", SEES_EVERYTHING),
+    Page("scenarios:list", "/scenarios/", ("executive", "finance")),
+    Page("scenarios:detail", "/scenarios/{scenario}/", ("executive", "finance")),
     Page("reports:index", "/reports/", ("executive", "finance")),
     Page("reports:exports", "/reports/exports/", ("executive", "finance")),
     Page("reports:export_detail", "/reports/exports/{export_finance}/", ("finance",)),
@@ -121,6 +125,9 @@ NOT_PAGES = {
     "budgets:fx_rate_delete": "POST only",
     "budgets:lock_unlock": "POST only",
     "settlements:reverse": "POST only",
+    "scenarios:change-add": "POST only",
+    "scenarios:change-delete": "POST only",
+    "scenarios:propose": "POST only",
     "split:runs_panel": "an htmx fragment of /split/runs/",
     "split:recompute": "POST only",
     "reports:split_csv": "a download",
@@ -255,6 +262,10 @@ def _seed() -> dict:
     proposal = change_proposal_create(
         initiative=running, by=pm, reason="Marketing takes the personalisation roll-out", marketing_share_pct="70"
     )
+    scenario = scenario_create(by=cmo, name="Marketing takes 70 % of personalisation from June")
+    scenario_change_set(
+        scenario=scenario, by=cmo, initiative=running, kind="exclude", from_month=month_start(running.start_date)
+    )
     good = actuals_csv({"initiative_code": running.code, "vendor": "Accenture Interactive Deutschland GmbH & Co. KG"})
     bad = actuals_csv({"initiative_code": running.code, "incurred_on": "2026-02-30", "amount": "$12"})
     exports = {
@@ -271,6 +282,7 @@ def _seed() -> dict:
         "expense": expense.pk,
         "fx_rate": fx_rate.pk,
         "settlement": settlement.pk,
+        "scenario": scenario.pk,
         "proposal": proposal.pk,
         "import_good": import_upload_store(data=good, kind="actuals", file_name="erp-april.csv", by=finance),
         "import_bad": import_upload_store(data=bad, kind="actuals", file_name="erp-february.csv", by=finance),

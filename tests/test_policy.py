@@ -104,6 +104,16 @@ GLOBAL_TABLE: dict[str, set[str]] = {
     "settlements.manage": {"finance"},
     "audit.view": {"finance", "admin"},
     "admin.view_finance_records": {"finance", "admin"},
+    "scenarios.view": {"executive", "finance"},  # what-if scenarios (§3a)
+    "scenarios.create": {"executive", "finance"},
+}
+
+# Actions on a scenario (scenarios/rules.py): action → who, relative to a scenario the executive
+# "author" wrote (finance's own scenario: tests/scenarios).
+SCENARIO_TABLE: dict[str, set[str]] = {
+    "scenario.view": {"author", "exec_other", "finance"},
+    "scenario.change": {"author"},
+    "scenario.propose": {"author"},
 }
 
 
@@ -136,7 +146,7 @@ def _fresh(user):
 
 
 def test_every_action_is_in_a_table():
-    tabled = set(INITIATIVE_TABLE) | set(PROPOSAL_TABLE) | set(GLOBAL_TABLE)
+    tabled = set(INITIATIVE_TABLE) | set(PROPOSAL_TABLE) | set(GLOBAL_TABLE) | set(SCENARIO_TABLE)
     missing = set(policy.actions()) - tabled
     assert not missing, f"add rows for {sorted(missing)} to tests/test_policy.py"
     assert tabled - set(policy.actions()) == set(), "the tables name actions the policy does not know"
@@ -278,3 +288,21 @@ def test_visible_initiatives_hides_other_peoples_drafts_from_pms(people, actor, 
 
 def test_role_groups_match_the_tables():
     assert set(Group.objects.values_list("name", flat=True)) >= set(ROLE_USERS)
+
+
+@pytest.mark.parametrize("action", sorted(SCENARIO_TABLE))
+def test_scenario_actions_by_relation(action):
+    from scenarios.models import Scenario
+
+    author = UserFactory(username="scenario.author", role="executive", side="marketing")
+    scenario = Scenario.objects.create(name="What if", author=author)
+    users = {
+        "author": author,
+        "exec_other": UserFactory(username="scenario.exec", role="executive", side="it"),
+        "finance": UserFactory(username="scenario.finance", role="finance", side=""),
+        "pm": UserFactory(username="scenario.pm", role="pm", side="marketing"),
+        "admin": UserFactory(username="scenario.admin", role="admin", side=""),
+        "anonymous": AnonymousUser(),
+    }
+    for name, user in users.items():
+        assert policy.can(_fresh(user), action, scenario) is (name in SCENARIO_TABLE[action]), (name, action)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from decimal import Decimal
 
 import pytest
 
 from initiatives import services
+from scenarios.services import scenario_change_set, scenario_create
 from split.models import ClosedMonth, SplitRun
 from split.settlements import settlement_create
 from tests.factories import (
@@ -24,6 +26,7 @@ from tests.factories import (
     PeriodLockFactory,
     UserFactory,
 )
+from tests.scenarios.fakes import fake_engine
 
 pytestmark = pytest.mark.django_db
 
@@ -180,11 +183,45 @@ TABLE: list[tuple[str, str, str, object, dict[str, int]]] = [
         {"reason": "Wrong period"},
         {"finance": 200, "*": 403},
     ),
+    ("scenarios: list", "get", "/api/scenarios/", None, {"executive": 200, "finance": 200, "*": 403}),
+    ("scenarios: read", "get", "/api/scenarios/{scenario}/", None, {"executive": 200, "finance": 200, "*": 403}),
+    ("scenarios: create", "post", "/api/scenarios/", {"name": "Plan C"}, {"executive": 201, "finance": 201, "*": 403}),
+    ("scenarios: rename (author)", "patch", "/api/scenarios/{scenario}/", {"name": "B"}, {"executive": 200, "*": 403}),
+    ("scenarios: replace (author)", "put", "/api/scenarios/{scenario}/", {"name": "B"}, {"executive": 200, "*": 403}),
+    ("scenarios: delete (author)", "delete", "/api/scenarios/{scenario}/", None, {"executive": 204, "*": 403}),
+    (
+        "scenarios: add a change (author)",
+        "post",
+        "/api/scenarios/{scenario}/changes/",
+        lambda w: {"initiative": w["approved"].code, "kind": "lane", "lane": "core_stack"},
+        {"executive": 201, "*": 403},
+    ),
+    (
+        "scenarios: remove a change (author)",
+        "delete",
+        "/api/scenarios/{scenario}/changes/{scenario_change}/",
+        None,
+        {"executive": 204, "*": 403},
+    ),
+    (
+        "scenarios: propose (author)",
+        "post",
+        "/api/scenarios/{scenario}/propose/",
+        {"reason": "Core stack it is"},
+        {"executive": 201, "*": 403},
+    ),
+    (
+        "scenarios: comparison",
+        "get",
+        "/api/scenarios/comparison/?fiscal_year=2026",
+        None,
+        {"executive": 200, "finance": 200, "*": 403},
+    ),
 ]
 
 
 @pytest.fixture
-def world(pm, other_pm, executive_marketing, executive_it, finance):
+def world(pm, other_pm, executive_marketing, executive_it, finance, monkeypatch):
     """The records the table's paths name; the PM owns `own`, the executive is the marketing sponsor."""
     sponsors = {"marketing_sponsor": executive_marketing, "it_sponsor": executive_it}
     own = InitiativeFactory(
@@ -199,7 +236,17 @@ def world(pm, other_pm, executive_marketing, executive_it, finance):
     # Two closed months (locked, split frozen: nothing in them): November settled, October not.
     for month in (dt.date(2025, 10, 1), dt.date(2025, 11, 1)):
         ClosedMonth.objects.create(month=month, lock=PeriodLockFactory(month=month, locked_by=finance))
+    scenario = scenario_create(by=executive_marketing, name="Plan B")
+    change = scenario_change_set(
+        scenario=scenario, by=executive_marketing, initiative=running, kind="lane", lane="core_stack"
+    )
+    try:
+        import scenarios.comparison  # noqa: F401 - the engine, when this branch has it
+    except ImportError:
+        monkeypatch.setitem(sys.modules, "scenarios.comparison", fake_engine([]))
     return {
+        "scenario": scenario,
+        "scenario_change": change,
         "cmo": executive_marketing,
         "cio": executive_it,
         "own": own,

@@ -181,6 +181,8 @@ API_LISTS = [
     "/api/initiatives/",
     "/api/locks/",
     "/api/recompute/",
+    "/api/scenarios/",
+    "/api/scenarios/comparison/",
     "/api/settlements/",
     "/api/split/",
     "/api/split/summary/",
@@ -199,6 +201,7 @@ MONEY_WRITES = [
     ("PUT", "/api/initiatives/{code}/"),
     ("PATCH", "/api/initiatives/{code}/"),
     ("POST", "/api/initiatives/{code}/proposals/"),
+    ("POST", "/api/scenarios/{id}/changes/"),
 ]
 WRITE_METHODS = ("post", "put", "patch")
 # Not JSON at all (RFC 8259 has no NaN or Infinity): the whole body is refused, with a `detail`.
@@ -301,6 +304,13 @@ def _path_parameters(path: str, portfolio) -> dict[str, str]:
     records = {"/api/budget-lines/": BudgetLine, "/api/expenses/": Expense, "/api/fx-rates/": FxRate}
     if "{code}" in path:
         return {"code": draft.code}
+    if path.startswith("/api/scenarios/"):
+        from django.contrib.auth import get_user_model
+
+        from scenarios.services import scenario_create
+
+        finance = get_user_model().objects.get(username="finance")  # the author: the request is finance's
+        return {"id": str(scenario_create(by=finance, name="What if").pk)}
     if "{id}" in path:
         model = records[path.split("{", 1)[0]]
         return {"id": str(model.objects.order_by("pk").first().pk)}

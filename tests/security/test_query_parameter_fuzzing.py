@@ -26,6 +26,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from scenarios.services import scenario_change_set, scenario_create
 from split.models import ClosedMonth
 from split.settlements import settlement_create
 from tests.factories import BudgetLineFactory, ExpenseFactory, FxRateFactory, InitiativeFactory, PeriodLockFactory
@@ -110,6 +111,11 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     "reports/exports/<uuid:job_id>/download/": ("finance", []),
     "reports/exports/<uuid:job_id>/retry/": ("finance", []),
     "split/runs/": ("finance", []),
+    "scenarios/": ("finance", []),
+    "scenarios/<int:pk>/": ("finance", []),
+    "scenarios/<int:pk>/changes/": ("executive_marketing", []),
+    "scenarios/<int:pk>/changes/<int:change_pk>/delete/": ("executive_marketing", []),
+    "scenarios/<int:pk>/propose/": ("executive_marketing", []),
     "split/runs/panel/": ("finance", []),
     "split/runs/recompute/": ("finance", []),
 }
@@ -142,6 +148,10 @@ def records(pm, executive_marketing, executive_it, finance):
     BudgetLineFactory(initiative=initiative, month=dt.date(2026, 1, 1))
     november = dt.date(2025, 11, 1)
     closed = ClosedMonth.objects.create(month=november, lock=PeriodLockFactory(month=november, locked_by=finance))
+    scenario = scenario_create(by=executive_marketing, name="What if")
+    change = scenario_change_set(
+        scenario=scenario, by=executive_marketing, initiative=initiative, kind="exclude", from_month=dt.date(2026, 3, 1)
+    )
     return {
         "code": initiative.code,
         "fiscal_year": "FY2026",
@@ -155,10 +165,13 @@ def records(pm, executive_marketing, executive_it, finance):
         "lock": PeriodLockFactory(month=dt.date(2025, 12, 1), locked_by=finance).pk,
         "proposal": 1,
         "settlement": settlement_create(months=[closed.month], reference="JE-1", by=finance).pk,
+        "scenario": scenario.pk,
+        "change_pk": change.pk,
     }
 
 
 PK_OF = {
+    "scenarios/": "scenario",
     "expenses/": "expense",
     "fx-rates/": "fx",
     "locks/": "lock",
