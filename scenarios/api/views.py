@@ -16,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from portfolio import policy
+from scenarios import comparison as engine
 from scenarios import selectors, services
 from scenarios.models import Scenario, ScenarioChange
 
@@ -32,12 +33,6 @@ from .serializers import (
 MAX_COMPARED = 3
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The scenario's id.")
 READS = ("list", "retrieve", "comparison")
-
-
-class ComparisonUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The comparison is not available in this build."
-    default_code = "unavailable"
 
 
 class ScenarioPermission(permissions.BasePermission):
@@ -149,7 +144,6 @@ class ScenarioViewSet(
 ):
     serializer_class = ScenarioSerializer
     permission_classes = [ScenarioPermission]
-    schema_errors_extra = {"comparison": ("503",)}  # until scenarios.comparison is there
 
     def get_queryset(self):
         changes = ScenarioChange.objects.select_related("initiative", "proposal").order_by("initiative__code", "kind")
@@ -250,9 +244,5 @@ class ScenarioViewSet(
             errors["with"] = [f"No scenario you can see has the id {', '.join(missing)}."]
         if errors:
             raise exceptions.ValidationError(errors)
-        try:
-            from scenarios.comparison import comparison
-        except ImportError as error:
-            raise ComparisonUnavailable() from error
-        result = comparison(fiscal_year=fiscal_year, scenarios=[found[pk] for pk in ids])
+        result = engine.comparison(fiscal_year=fiscal_year, scenarios=[found[pk] for pk in ids])
         return Response(ComparisonSerializer(comparison_data(result)).data)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 from decimal import Decimal
 
 import pytest
@@ -26,7 +25,6 @@ from tests.factories import (
     PeriodLockFactory,
     UserFactory,
 )
-from tests.scenarios.fakes import fake_engine
 
 pytestmark = pytest.mark.django_db
 
@@ -221,7 +219,7 @@ TABLE: list[tuple[str, str, str, object, dict[str, int]]] = [
 
 
 @pytest.fixture
-def world(pm, other_pm, executive_marketing, executive_it, finance, monkeypatch):
+def world(pm, other_pm, executive_marketing, executive_it, finance):
     """The records the table's paths name; the PM owns `own`, the executive is the marketing sponsor."""
     sponsors = {"marketing_sponsor": executive_marketing, "it_sponsor": executive_it}
     own = InitiativeFactory(
@@ -240,10 +238,6 @@ def world(pm, other_pm, executive_marketing, executive_it, finance, monkeypatch)
     change = scenario_change_set(
         scenario=scenario, by=executive_marketing, initiative=running, kind="lane", lane="core_stack"
     )
-    try:
-        import scenarios.comparison  # noqa: F401 - the engine, when this branch has it
-    except ImportError:
-        monkeypatch.setitem(sys.modules, "scenarios.comparison", fake_engine([]))
     return {
         "scenario": scenario,
         "scenario_change": change,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from decimal import Decimal
 
 import pytest
@@ -10,12 +9,15 @@ from django.core.cache import cache
 
 from initiatives import services as initiative_services
 from initiatives.models import InitiativeChangeProposal
+from portfolio import fiscal
 from scenarios import services
 from scenarios.models import Scenario, ScenarioChange
+from split.models import SplitRow
+from split.services import split_recompute
 from tests.api.conftest import NO_LIMITS, rest_framework_with, token_client
+from tests.factories import BudgetLineFactory
 
 from .conftest import month
-from .fakes import fake_engine
 
 pytestmark = pytest.mark.django_db
 
@@ -181,15 +183,27 @@ def test_comparison_refuses_bad_parameters_naming_them(scenario, finance):
     assert missing.json() == {"with": [f"No scenario you can see has the id {scenario.pk + 99}."]}
 
 
-def test_comparison_calls_the_engine_and_answers_decimal_strings(scenario, executive_it, monkeypatch):
-    calls = []
-    monkeypatch.setitem(sys.modules, "scenarios.comparison", fake_engine(calls))
-    response = token_client(executive_it).get(_url(tail="comparison/"), {"fiscal_year": "2027", "with": scenario.pk})
+def test_comparison_answers_the_engine_s_figures_as_decimal_strings(
+    scenario, executive_marketing, executive_it, loyalty
+):
+    BudgetLineFactory(initiative=loyalty, month=month(1), amount=Decimal("1000.00"))
+    split_recompute(trigger="command")
+    services.scenario_change_set(
+        scenario=scenario, by=executive_marketing, initiative=loyalty, kind="share",
+        from_month=month(1), marketing_share_pct=Decimal("70.00"),
+    )  # fmt: skip
+    year = fiscal.fiscal_year(month(1))
+
+    response = token_client(executive_it).get(_url(tail="comparison/"), {"fiscal_year": year, "with": scenario.pk})
+
     assert response.status_code == 200, response.content
     body = response.json()
-    assert calls == [(2027, [scenario])]
-    assert (body["fiscal_year"], body["as_of_month"]) == ("FY2027", "2026-12")
-    assert [(c["label"], c["scenario"]) for c in body["columns"]] == [("Live plan", None), (scenario.name, scenario.pk)]
-    assert body["columns"][0]["overall"]["planned_marketing"] == "60.00"
-    assert body["columns"][0]["by_lane"]["fast_lane"]["planned_it"] == "40.00"
-    assert body["differences"][0]["deltas"][0]["planned_total"] == "-10.00"
+    live, changed = body["columns"]
+    assert (live["label"], live["scenario"], changed["scenario"]) == ("Live plan", None, scenario.pk)
+    assert changed["overall"]["planned_total"] == live["overall"]["planned_total"]  # a share moves no money
+    assert isinstance(changed["overall"]["planned_marketing"], str)  # decimal strings, never floats
+    # 1,000.00 planned: live at the approved 60 % (600.00 / 400.00), the scenario at 70 % (700.00 / 300.00).
+    assert (live["overall"]["planned_marketing"], live["overall"]["planned_it"]) == ("600.00", "400.00")
+    assert (changed["overall"]["planned_marketing"], changed["overall"]["planned_it"]) == ("700.00", "300.00")
+    assert SplitRow.objects.get(initiative=loyalty, month=month(1)).planned_marketing == Decimal("600.00")
+    assert [d["code"] for d in body["differences"]] == [loyalty.code]
