@@ -421,6 +421,7 @@ SPECTACULAR_SETTINGS = {
         "YesNoEnum": "initiatives.lane_assessment.YES_NO",
         "RunStatusEnum": "split.choices.RunStatus",
         "SettlementStatusEnum": "split.models.SettlementStatus",
+        "ProposalStatusEnum": "initiatives.choices.ProposalStatus",  # a scenario's proposals (/api/scenarios/)
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
