@@ -56,3 +56,13 @@ def test_create_add_a_change_with_errors_next_to_the_field_and_propose(client, e
     proposal = InitiativeChangeProposal.objects.get()
     assert ScenarioChange.objects.get().proposal == proposal
     assert 'data-state="pending"' in client.get(f"/scenarios/{scenario.pk}/").content.decode()
+
+
+def test_a_change_not_yet_proposed_says_so_in_words(client, executive_marketing, scenario, loyalty):
+    from scenarios import services
+
+    services.scenario_change_set(
+        scenario=scenario, by=executive_marketing, initiative=loyalty, kind="lane", lane="core_stack"
+    )
+    page = _client(client, executive_marketing).get(f"/scenarios/{scenario.pk}/").content.decode()
+    assert 'data-state="not_proposed">Not proposed</span>' in page
