@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 from decimal import Decimal
 
-from bench.database import ROOT, ensure_bench_database, table_counts
+from bench.dashboard import _setup_django, percentile
+from bench.database import ensure_bench_database, table_counts
 
 WARMUP = 2
 REPEATS = 20
@@ -28,28 +28,6 @@ SCENARIOS = 3
 TARGET_P95_MS = 1000
 PREFIX = "bench scenario "
 KINDS = ("share", "lane", "exclude", "scale")
-
-
-def percentile(samples: list[float], pct: float) -> float:
-    """The nearest-rank percentile of `samples` (pct in 0–100)."""
-    ordered = sorted(samples)
-    rank = max(1, round(pct / 100 * len(ordered) + 0.5 - 1e-9))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
-def _setup_django(url: str) -> None:
-    from django.conf import settings
-
-    if settings.configured:
-        raise RuntimeError("bench.scenarios configures Django itself: run it in a fresh interpreter")
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portfolio.settings.base"
-    os.environ["DEBUG"] = "False"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def _scenarios(fiscal_year: int, from_month) -> list:
