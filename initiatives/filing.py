@@ -76,6 +76,17 @@ def check_sponsors(marketing_sponsor, it_sponsor, errors: dict[str, str]) -> Non
         errors["it_sponsor"] = "The IT sponsor must be an executive on the IT side."
 
 
+def lane_move_error(initiative: Initiative, lane: str) -> str:
+    """Why a running `initiative` cannot move to `lane` ('' when it can): one that builds on platforms
+    cannot move to the core stack, a platform others build on cannot move to the fast lane. Change
+    proposals and scenarios both ask it."""
+    if lane == Lane.CORE_STACK and initiative.platforms.exists():
+        return "This initiative builds on platforms; a core-stack initiative cannot."
+    if lane == Lane.FAST_LANE and initiative.dependents.exists():
+        return "Other initiatives build on this one as a platform; a platform must stay core-stack."
+    return ""
+
+
 def check_platforms(
     *, initiative: Initiative | None, lane: str, platforms: list[Initiative], errors: dict[str, str]
 ) -> None:

@@ -41,6 +41,7 @@ from .filing import (  # noqa: F401 - the filing rules, called through services 
     clean_share,
     initiative_field_errors,
     initiative_submission_errors,
+    lane_move_error,
     validated_fields,
 )
 from .models import (
@@ -292,10 +293,8 @@ def change_proposal_create(
     if it_sponsor is not None and it_sponsor.pk == locked.it_sponsor_id:
         it_sponsor = None
     check_sponsors(marketing_sponsor, it_sponsor, errors)
-    if lane == Lane.CORE_STACK and locked.platforms.exists():
-        errors["lane"] = "This initiative builds on platforms; a core-stack initiative cannot."
-    if lane == Lane.FAST_LANE and locked.dependents.exists():
-        errors["lane"] = "Other initiatives build on this one as a platform; a platform must stay core-stack."
+    if lane and (lane_error := lane_move_error(locked, lane)):
+        errors["lane"] = lane_error
     if reason_error := workflow.reason_error(step, reason):
         errors["reason"] = reason_error
     reason = (reason or "").strip()

@@ -120,6 +120,7 @@ def initiative_list(request):
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
             "may_create": policy.can(request.user, "initiative.create"),
+            "may_add_to_scenario": policy.can(request.user, "scenarios.create"),
             "platform_filters": platforms.list_filter_notes(filterset.form.cleaned_data),
             "own_finances_only": not policy.sees_everything(request.user),
         },

@@ -28,7 +28,7 @@ from django.db import transaction
 
 from initiatives import services as initiative_services
 from initiatives.choices import Lane, ProposalStatus, Status
-from initiatives.filing import clean_share
+from initiatives.filing import clean_share, lane_move_error
 from initiatives.models import Initiative, InitiativeChangeProposal
 from initiatives.workflow import PROPOSE_CHANGE
 from portfolio import policy
@@ -141,14 +141,10 @@ def _clean_scale(value: object) -> Decimal:
 
 
 def lane_error(initiative: Initiative, lane: str) -> str:
-    """Why `initiative` cannot move to `lane` ('' when it can): the rule of `change_proposal_create`."""
+    """Why `initiative` cannot move to `lane` ('' when it can): the rule change proposals follow."""
     if lane not in Lane.values:
         return "Choose the fast lane or the core stack."
-    if lane == Lane.CORE_STACK and initiative.platforms.exists():
-        return "This initiative builds on platforms; a core-stack initiative cannot."
-    if lane == Lane.FAST_LANE and initiative.dependents.exists():
-        return "Other initiatives build on this one as a platform; a platform must stay core-stack."
-    return ""
+    return lane_move_error(initiative, lane)
 
 
 def _change_values(

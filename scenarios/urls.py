@@ -8,6 +8,7 @@ app_name = "scenarios"
 
 urlpatterns = [
     path("", views.scenario_list, name="list"),
+    path("add/", views.scenario_add_many, name="add"),
     path("compare/", views_compare.scenario_compare, name="compare"),
     path("compare.csv", views_compare.scenario_compare_export, {"fmt": "csv"}, name="compare-csv"),
     path("compare.xlsx", views_compare.scenario_compare_export, {"fmt": "xlsx"}, name="compare-xlsx"),

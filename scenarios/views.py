@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from budgets.forms import add_service_errors
+from initiatives.models import Initiative
 from portfolio.policy import can
 
 from . import selectors, services
-from .forms import ChangeForm, ProposeForm, ScenarioForm
+from .forms import ADD_MANY_MAX, AddToScenarioForm, ChangeForm, ProposeForm, ScenarioForm
 from .models import ScenarioChange
 
 
@@ -111,3 +113,45 @@ def scenario_propose_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"{len(proposals)} change proposal(s) wait for both sponsors.")
             return redirect("scenarios:detail", pk=scenario.pk)
     return _detail(request, scenario, propose_form=form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def scenario_add_many(request: HttpRequest) -> HttpResponse:
+    """/scenarios/add/?initiative=INI-0001&initiative=…: "add to scenario…" from the initiative list. The
+    same change to every selected initiative, in one of the user's scenarios or a new one: all or
+    nothing (a refusal names the initiative's code, and a new scenario is not kept)."""
+    _require(request, "scenarios.create")
+    if request.method == "POST":
+        form = AddToScenarioForm(request.POST, user=request.user)
+        codes = request.POST.getlist("initiatives")
+    else:
+        codes = list(dict.fromkeys(code.strip() for code in request.GET.getlist("initiative") if code.strip()))
+        form = AddToScenarioForm(user=request.user, initial={"initiatives": codes})
+        if latest := form.fields["scenario"].queryset.first():
+            form.initial["scenario"] = latest.pk  # the scenario the user worked on last
+    if form.is_bound and form.is_valid():
+        data = dict(form.cleaned_data)
+        initiatives, scenario, new_name = data.pop("initiatives"), data.pop("scenario"), data.pop("new_name")
+        try:
+            with transaction.atomic():
+                if scenario is None:
+                    scenario = services.scenario_create(by=request.user, name=new_name)
+                changes = services.scenario_changes_add_many(
+                    scenario=scenario, by=request.user, initiatives=initiatives, **data
+                )
+        except ValidationError as error:
+            if hasattr(error, "error_dict") and "name" in error.error_dict:
+                error.error_dict["new_name"] = error.error_dict.pop("name")
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{len(changes)} change(s) saved in “{scenario.name}”.")
+            return redirect("scenarios:detail", pk=scenario.pk)
+    selected = list(Initiative.objects.filter(code__in=codes[: ADD_MANY_MAX + 1]).order_by("code"))
+    context = {
+        "form": form,
+        "selected": selected,
+        "unknown": sorted(set(codes) - {initiative.code for initiative in selected}),
+        "too_many": len(codes) > ADD_MANY_MAX,
+        "limit": ADD_MANY_MAX,
+    }
+    return render(request, "scenarios/add_many.html", context, status=400 if form.errors else 200)

@@ -99,6 +99,7 @@ PAGES: list[Page] = [
     Page("split:runs", "/split/runs/", SEES_EVERYTHING),
     Page("scenarios:list", "/scenarios/", ("executive", "finance")),
     Page("scenarios:detail", "/scenarios/{scenario}/", ("executive", "finance")),
+    Page("scenarios:add", "/scenarios/add/?initiative={running}&initiative={draft}", ("executive", "finance")),
     Page("scenarios:compare", "/scenarios/compare/?fiscal_year=2026&scenarios={scenario}", ("executive", "finance")),
     Page("reports:index", "/reports/", ("executive", "finance")),
     Page("reports:exports", "/reports/exports/", ("executive", "finance")),

@@ -4,6 +4,7 @@
 // - data-width="37.5" on a bar sets its width to 37.5 % (clamped to 0–100). Setting
 //   element.style from a script file is allowed; a style="…" attribute is not.
 // - data-confirm="Delete this?" on a form asks before submitting it.
+// - data-check-all="initiative" on a checkbox ticks or unticks every checkbox named "initiative".
 // - data-history-back on a link goes back a page (its href is the fallback), instead of a
 //   javascript: URL, which the policy blocks too.
 //
@@ -32,6 +33,16 @@
       event.stopImmediatePropagation();
     }
   }, true);
+
+  document.addEventListener("change", (event) => {
+    const box = event.target;
+    const name = box instanceof HTMLInputElement ? box.dataset.checkAll : undefined;
+    if (name) {
+      document.querySelectorAll(`input[type="checkbox"][name="${CSS.escape(name)}"]`).forEach((other) => {
+        if (other.offsetParent !== null) other.checked = box.checked;  // the visible ones: table or cards
+      });
+    }
+  });
 
   document.addEventListener("click", (event) => {
     const link = event.target.closest ? event.target.closest("a[data-history-back]") : null;
