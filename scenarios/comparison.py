@@ -62,14 +62,21 @@ def _times_pct(amount: str, pct: str) -> str:
     return f"(CASE WHEN {product} >= 0 THEN ({product} + 5000) / 10000 ELSE -((5000 - {product}) / 10000) END)"
 
 
-def comparison_sql(watched: int = 0) -> str:
+def comparison_sql(watched: int = 0, *, changed_only: bool = False) -> str:
     """The one statement computing a column: per (scenario lane, owner's side), the sums in cents; one group
     per initiative for those the `watched` scenarios change (`initiative_id` None for the rest of the rows).
 
     Parameters: `scenario` (None for the live plan: no change matches), `fiscal_year`, `as_of_month`, and
     `watched_0`… (the ids of the compared scenarios: the initiatives they change are the ones that may differ).
+    `changed_only` reads the rows of the initiatives `scenario` changes alone (the rest is the live plan's).
     """
     in_watched = ", ".join(f"%(watched_{n})s" for n in range(watched)) or "NULL"
+    only = (
+        f" AND r.initiative_id IN (SELECT initiative_id FROM {ScenarioChange._meta.db_table}"  # noqa: S608 # nosec B608
+        " WHERE scenario_id = %(scenario)s)"
+        if changed_only
+        else ""
+    )
     changes = f"""
         SELECT initiative_id,
                max(CASE WHEN kind = 'share' THEN from_month END) AS share_from,
@@ -108,7 +115,7 @@ def comparison_sql(watched: int = 0) -> str:
         LEFT JOIN (
             SELECT DISTINCT initiative_id FROM {ScenarioChange._meta.db_table} WHERE scenario_id IN ({in_watched})
         ) w ON w.initiative_id = r.initiative_id
-        WHERE r.fiscal_year = %(fiscal_year)s"""  # noqa: S608 - table names and expressions are constants  # nosec B608
+        WHERE r.fiscal_year = %(fiscal_year)s{only}"""  # noqa: S608 - table names and expressions are constants  # nosec B608
     # Level 2: marketing's part of the plan and the forecast (§3), recomputed where a change touched the row.
     greatest = _GREATEST[connection.vendor]
     planned_forecast = f"""
@@ -233,44 +240,68 @@ class Comparison:
         return differences(self)
 
 
-def _column(
-    scenario: Scenario | None, *, watched: Sequence[Scenario], fiscal_year: int, as_of_month: dt.date
-) -> Column:
-    params = {"scenario": scenario.pk if scenario else None, "fiscal_year": fiscal_year, "as_of_month": as_of_month}
-    params |= {f"watched_{n}": other.pk for n, other in enumerate(watched)}
-    overall, by_lane, by_side, initiatives = Figures(), {}, {}, {}
+@dataclass(frozen=True)
+class _Group:
+    """One row of `comparison_sql`: the sums of a (lane, side) group, of one initiative or of the rest."""
+
+    initiative_id: int | None
+    code: str
+    title: str
+    lane: str
+    side: str
+    open_rows: int
+    figures: Figures
+
+
+def _groups(sql: str, params: dict) -> list[_Group]:
     with connection.cursor() as cursor:
-        cursor.execute(comparison_sql(len(watched)), params)
-        for initiative_id, code, title, lane, side, open_rows, planned, planned_m, forecast, forecast_m in cursor:
-            figures = Figures(_amount(planned), _amount(planned_m), _amount(forecast), _amount(forecast_m))
-            overall.add(figures)
-            by_lane.setdefault(lane, Figures()).add(figures)
-            by_side.setdefault(side, Figures()).add(figures)
-            if initiative_id is None:  # the rows of initiatives no compared scenario changes
-                continue
-            entry = initiatives.get(initiative_id)
-            if entry is None:
-                entry = initiatives[initiative_id] = InitiativeFigures(code=code, title=title, lane=lane)
-            elif open_rows:
-                entry.lane = lane
-            entry.figures.add(figures)
+        cursor.execute(sql, params)
+        return [
+            _Group(initiative_id, code, title, lane, side, open_rows,
+                   Figures(_amount(planned), _amount(planned_m), _amount(forecast), _amount(forecast_m)))
+            for initiative_id, code, title, lane, side, open_rows, planned, planned_m, forecast, forecast_m in cursor
+        ]  # fmt: skip
+
+
+def _column_of(scenario: Scenario | None, groups: Sequence[_Group]) -> Column:
+    overall, by_lane, by_side, initiatives = Figures(), {}, {}, {}
+    for group in groups:
+        overall.add(group.figures)
+        by_lane.setdefault(group.lane, Figures()).add(group.figures)
+        by_side.setdefault(group.side, Figures()).add(group.figures)
+        if group.initiative_id is None:  # the rows of initiatives no compared scenario changes
+            continue
+        entry = initiatives.get(group.initiative_id)
+        if entry is None:
+            entry = initiatives[group.initiative_id] = InitiativeFigures(group.code, group.title, group.lane)
+        elif group.open_rows:
+            entry.lane = group.lane
+        entry.figures.add(group.figures)
     return Column(scenario=scenario, overall=overall, by_lane=by_lane, by_side=by_side, initiatives=initiatives)
 
 
 def comparison(*, fiscal_year: int, scenarios: Sequence[Scenario], as_of_month: dt.date | None = None) -> Comparison:
     """The live plan and up to three scenarios for `fiscal_year`: one query per column.
 
-    The forecast of rows a change touches is as of `as_of_month` (default: this month).
+    The live plan's query reads every split row of the year, apart per initiative a compared scenario
+    changes. A scenario's query reads only the rows of the initiatives it changes: the rest of its column
+    is the live plan's, which no change of it touches. The forecast of rows a change touches is as of
+    `as_of_month` (default: this month).
     """
     if len(scenarios) > MAX_SCENARIOS:
         raise ValueError(f"a comparison holds at most {MAX_SCENARIOS} scenarios")
     as_of_month = as_of_month or as_of_month_now()
-    return Comparison(
-        fiscal_year=fiscal_year,
-        as_of_month=as_of_month,
-        live=_column(None, watched=scenarios, fiscal_year=fiscal_year, as_of_month=as_of_month),
-        scenarios=[_column(s, watched=scenarios, fiscal_year=fiscal_year, as_of_month=as_of_month) for s in scenarios],
-    )
+    params = {"fiscal_year": fiscal_year, "as_of_month": as_of_month}
+    watched = {f"watched_{n}": scenario.pk for n, scenario in enumerate(scenarios)}
+    live = _groups(comparison_sql(len(scenarios)), {**params, **watched, "scenario": None})
+    columns = []
+    for scenario in scenarios:
+        changed = _groups(
+            comparison_sql(1, changed_only=True), {**params, "watched_0": scenario.pk, "scenario": scenario.pk}
+        )
+        changed_ids = {group.initiative_id for group in changed}  # every row of each: all its groups
+        columns.append(_column_of(scenario, [g for g in live if g.initiative_id not in changed_ids] + changed))
+    return Comparison(fiscal_year=fiscal_year, as_of_month=as_of_month, live=_column_of(None, live), scenarios=columns)
 
 
 _EMPTY = InitiativeFigures(code="", title="", lane="")
