@@ -39,7 +39,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -r portfolio initiatives budgets split dashboard reports scenarios demo -ll -x '*/migrations/*'
+	$(BIN)/bandit -q -r portfolio initiatives budgets split dashboard reports scenarios outcomes demo -ll -x '*/migrations/*'
 	$(BIN)/lint-imports --no-cache
 
 test: lint

@@ -22,5 +22,6 @@ urlpatterns = [
     path("dashboard/", include("dashboard.urls")),
     path("reports/", include("reports.urls")),
     path("scenarios/", include("scenarios.urls")),
+    path("outcomes/", include("outcomes.urls")),
     path("split/", include("split.urls")),
 ]

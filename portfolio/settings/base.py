@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "dashboard",
     "reports",
     "scenarios",
+    "outcomes",
     "demo",
     "axes",  # django-axes: login lockout after repeated failures (see Security below)
 ]
