@@ -112,6 +112,7 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     "reports/exports/<uuid:job_id>/retry/": ("finance", []),
     "split/runs/": ("finance", []),
     "scenarios/": ("finance", []),
+    "scenarios/add/": ("finance", ["initiative"]),
     "scenarios/<int:pk>/": ("finance", []),
     "scenarios/compare/": ("finance", []),
     "scenarios/compare.csv": ("finance", []),
