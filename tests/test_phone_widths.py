@@ -21,6 +21,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from budgets.services.imports import import_upload_store
 from initiatives.services import change_proposal_create
+from outcomes.services import kpi_create, measurement_record
+from outcomes.services import today as local_today
 from portfolio.fiscal import month_start
 from reports.models import ExportJob
 from scenarios.services import scenario_change_set, scenario_create
@@ -79,6 +81,10 @@ PAGES: list[Page] = [
     Page("initiatives:propose", "/initiatives/{running}/propose/", ("pm",)),
     Page("initiatives:change_decide", "/initiatives/{running}/changes/{proposal}/approve/", ("executive",)),
     Page("initiatives:change_decide", "/initiatives/{running}/changes/{proposal}/reject/", ("executive",)),
+    Page("outcomes:initiative", "/outcomes/initiatives/{running}/", ("pm",), on_screen=(".btn:has-text('Record')",)),
+    Page("outcomes:initiative", "/outcomes/initiatives/{running}/", SEES_EVERYTHING),
+    Page("outcomes:initiative", "/outcomes/initiatives/{draft}/", ("pm",), on_screen=(".btn:has-text('Add the KPI')",)),
+    Page("outcomes:kpi_edit", "/outcomes/kpis/{kpi}/edit/", ("pm",), on_screen=(".btn:has-text('Save the KPI')",)),
     Page("budgets:home", "/finance/", ("finance",)),
     Page("budgets:budget_index", "/finance/budgets/", ("finance",)),
     Page("budgets:budget_grid", "/finance/budgets/{running}/FY2026/", ("pm", "finance")),
@@ -132,6 +138,9 @@ NOT_PAGES = {
     "scenarios:propose": "POST only",
     "scenarios:compare-csv": "a download",
     "scenarios:compare-xlsx": "a download",
+    "outcomes:kpi_delete": "POST only",
+    "outcomes:measurement_record": "POST only",
+    "outcomes:measurement_delete": "POST only",
     "split:runs_panel": "an htmx fragment of /split/runs/",
     "split:recompute": "POST only",
     "reports:split_csv": "a download",
@@ -266,6 +275,13 @@ def _seed() -> dict:
     proposal = change_proposal_create(
         initiative=running, by=pm, reason="Marketing takes the personalisation roll-out", marketing_share_pct="70"
     )
+    kpi = kpi_create(
+        initiative=running, by=pm, name="Share of orders with a personalised recommendation (EMEA)",
+        unit="% of orders", direction="up", baseline="12.5", target="30", target_date=running.end_date,
+        owner_side="marketing",
+    )  # fmt: skip
+    for days, value in ((60, "13.1"), (30, "15.8"), (0, "18.25")):
+        measurement_record(kpi=kpi, by=pm, measured_on=local_today() - dt.timedelta(days=days), value=value)
     scenario = scenario_create(by=cmo, name="Marketing takes 70 % of personalisation from June")
     scenario_change_set(
         scenario=scenario, by=cmo, initiative=running, kind="exclude", from_month=month_start(running.start_date)
@@ -288,6 +304,7 @@ def _seed() -> dict:
         "settlement": settlement.pk,
         "scenario": scenario.pk,
         "proposal": proposal.pk,
+        "kpi": kpi.pk,
         "import_good": import_upload_store(data=good, kind="actuals", file_name="erp-april.csv", by=finance),
         "import_bad": import_upload_store(data=bad, kind="actuals", file_name="erp-february.csv", by=finance),
         **exports,
