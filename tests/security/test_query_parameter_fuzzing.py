@@ -26,6 +26,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from outcomes.models import OutcomeKpi, OutcomeMeasurement
 from scenarios.services import scenario_change_set, scenario_create
 from split.models import ClosedMonth
 from split.settlements import settlement_create
@@ -113,6 +114,11 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     "split/runs/": ("finance", []),
     "scenarios/": ("finance", []),
     "scenarios/add/": ("finance", ["initiative"]),
+    "outcomes/initiatives/<initiative_code:code>/": ("pm", []),
+    "outcomes/kpis/<int:pk>/edit/": ("pm", []),
+    "outcomes/kpis/<int:pk>/delete/": ("pm", []),
+    "outcomes/kpis/<int:pk>/measurements/": ("pm", []),
+    "outcomes/measurements/<int:pk>/delete/": ("pm", []),
     "scenarios/<int:pk>/": ("finance", []),
     "scenarios/compare/": ("finance", []),
     "scenarios/compare.csv": ("finance", []),
@@ -153,6 +159,11 @@ def records(pm, executive_marketing, executive_it, finance):
     november = dt.date(2025, 11, 1)
     closed = ClosedMonth.objects.create(month=november, lock=PeriodLockFactory(month=november, locked_by=finance))
     scenario = scenario_create(by=executive_marketing, name="What if")
+    kpi = OutcomeKpi.objects.create(
+        initiative=initiative, name="Conversion", unit="%", direction="up", baseline=1, target=2,
+        target_date=dt.date(2026, 12, 31), owner_side="marketing",
+    )  # fmt: skip
+    measurement = OutcomeMeasurement.objects.create(kpi=kpi, measured_on=dt.date(2026, 2, 1), value=1)
     change = scenario_change_set(
         scenario=scenario, by=executive_marketing, initiative=initiative, kind="exclude", from_month=dt.date(2026, 3, 1)
     )
@@ -171,10 +182,14 @@ def records(pm, executive_marketing, executive_it, finance):
         "settlement": settlement_create(months=[closed.month], reference="JE-1", by=finance).pk,
         "scenario": scenario.pk,
         "change_pk": change.pk,
+        "kpi": kpi.pk,
+        "measurement": measurement.pk,
     }
 
 
 PK_OF = {
+    "outcomes/measurements/": "measurement",
+    "kpis/": "kpi",
     "scenarios/": "scenario",
     "expenses/": "expense",
     "fx-rates/": "fx",
