@@ -1,7 +1,11 @@
 """URLs of the outcome pages, included at /outcomes/ with namespace `outcomes`."""
 
-from django.urls import path  # noqa: F401 - the pages below add their paths
+from django.urls import path
+
+from . import views_import
 
 app_name = "outcomes"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("import/", views_import.import_page, name="import"),
+]
