@@ -172,6 +172,10 @@ def _value_errors(measured_on: str, value: str) -> tuple[dt.date | None, Decimal
         day, _, errors = measurement_errors(measured_on, "0")
         errors["value"] = f"{shown(value.strip())} is too long to be a value: at most {AMOUNT_TEXT_LENGTH} characters."
         return day, None, errors
+    if "," in value:  # the form's rule reads 1,250 as 1250; in a file 3,95 is far more likely a decimal comma
+        day, _, errors = measurement_errors(measured_on, "0")
+        errors["value"] = f"{shown(value.strip())} has a comma: write the value with a decimal point and no separators."
+        return day, None, errors
     try:
         return measurement_errors(measured_on, value)
     except InvalidOperation:  # more digits than Decimal's context rounds to four places

@@ -110,6 +110,7 @@ def test_every_bad_cell_is_named_by_line_and_column_and_nothing_is_saved(pm, oth
         ",Checkout conversion,2026-03-13,1",  # 13: no code
         f"{mine.code},,2026-03-14,1",  # 14: no KPI
         f"{mine.code},Checkout conversion,,",  # 15: no day, no value
+        f'{mine.code},Checkout conversion,2026-03-16,"3,95"',  # 16: a decimal comma
     )
     report = _import(data, pm)
     assert _errors(report) == [
@@ -127,6 +128,7 @@ def test_every_bad_cell_is_named_by_line_and_column_and_nothing_is_saved(pm, oth
         (14, "kpi"),
         (15, "measured_on"),
         (15, "value"),
+        (16, "value"),
     ]
     messages = {(error.line, error.column): error.message for error in report.errors}
     assert "INI-9999" in messages[(3, "initiative_code")]
@@ -134,6 +136,7 @@ def test_every_bad_cell_is_named_by_line_and_column_and_nothing_is_saved(pm, oth
     assert "not your initiative" in messages[(5, "initiative_code")]
     assert "future" in messages[(6, "measured_on")]
     assert "line 2" in messages[(11, "measured_on")]
+    assert "comma" in messages[(16, "value")]
     assert not report.saved
     assert not OutcomeMeasurement.objects.exists()
     conversion.refresh_from_db()
