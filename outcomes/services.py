@@ -56,19 +56,19 @@ def clean_value(value: object, field: str, errors: dict[str, str], *, label: str
     if value in (None, ""):
         errors[field] = f"Enter {label}."
         return None
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(f"{value}".strip().replace(",", ""))
+    try:  # no thousands separators: "3,95" must not quietly become 395
+        number = value if isinstance(value, Decimal) else Decimal(f"{value}".strip())
     except (InvalidOperation, ValueError, TypeError):
         errors[field] = f"Enter {label}, for example 12.5."
         return None
     if not number.is_finite():
         errors[field] = f"Enter {label}, for example 12.5."
         return None
+    if abs(number) >= Decimal(10) ** (VALUE_DIGITS - VALUE_PLACES):  # before quantize, which overflows
+        errors[field] = f"Use at most {VALUE_DIGITS - VALUE_PLACES} digits before the decimal point."
+        return None
     if number != number.quantize(Decimal(1).scaleb(-VALUE_PLACES), rounding="ROUND_HALF_UP"):
         errors[field] = f"Use at most {VALUE_PLACES} decimal places."
-        return None
-    if abs(number) >= Decimal(10) ** (VALUE_DIGITS - VALUE_PLACES):
-        errors[field] = f"Use at most {VALUE_DIGITS - VALUE_PLACES} digits before the decimal point."
         return None
     return number.quantize(Decimal(1).scaleb(-VALUE_PLACES))
 

@@ -4,7 +4,7 @@ from django.urls import path
 
 from initiatives import converters as _converters  # noqa: F401 - registers <initiative_code:…>
 
-from . import views
+from . import views, views_import
 
 app_name = "outcomes"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("kpis/<int:pk>/delete/", views.kpi_delete, name="kpi_delete"),
     path("kpis/<int:pk>/measurements/", views.measurement_record, name="measurement_record"),
     path("measurements/<int:pk>/delete/", views.measurement_delete, name="measurement_delete"),
+    path("import/", views_import.import_page, name="import"),
 ]

@@ -45,6 +45,7 @@ ENDPOINTS = {
     "recompute": "api:recompute-list",
     "settlements": "api:settlement-list",
     "scenarios": "api:scenario-list",
+    "outcomes": "api:outcome-list",
     "schema": "api:schema",
     "docs": "api:docs",
 }
@@ -114,5 +115,6 @@ urlpatterns = [
     path("", include("budgets.api.urls")),
     path("", include("split.api.urls")),
     path("", include("scenarios.api.urls")),
+    path("", include("outcomes.api.urls")),
     re_path(r"^(?P<path>.*)$", not_found),
 ]

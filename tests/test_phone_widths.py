@@ -107,6 +107,7 @@ PAGES: list[Page] = [
     Page("scenarios:detail", "/scenarios/{scenario}/", ("executive", "finance")),
     Page("scenarios:add", "/scenarios/add/?initiative={running}&initiative={draft}", ("executive", "finance")),
     Page("scenarios:compare", "/scenarios/compare/?fiscal_year=2026&scenarios={scenario}", ("executive", "finance")),
+    Page("outcomes:import", "/outcomes/import/", ("pm",)),
     Page("reports:index", "/reports/", ("executive", "finance")),
     Page("reports:exports", "/reports/exports/", ("executive", "finance")),
     Page("reports:export_detail", "/reports/exports/{export_finance}/", ("finance",)),

@@ -68,15 +68,36 @@ def portfolio(pm, other_pm, executive_marketing, executive_it, finance):
         ExpenseFactory(initiative=initiative, incurred_on=dt.date(2026, 1, 10 + index), amount=Decimal("-33.33"))
     PeriodLockFactory(month=dt.date(2025, 12, 1), locked_by=finance)
     split_recompute(trigger="command")
+    _outcomes(initiatives, pm, other_pm)
     return initiatives
+
+
+def _outcomes(initiatives, pm, other_pm) -> None:
+    """KPIs with measurements on the PM's initiative in progress and on another PM's approved one."""
+    from outcomes.services import kpi_create, measurement_record
+
+    for initiative, owner in ((initiatives[2], pm), (initiatives[4], other_pm)):
+        kpi = kpi_create(
+            initiative=initiative,
+            by=owner,
+            name="Checkout conversion",
+            unit="%",
+            direction="up",
+            baseline=Decimal("2.5"),
+            target=Decimal("4"),
+            target_date=initiative.end_date,
+            owner_side="marketing",
+        )
+        for day, value in ((dt.date(2026, 2, 1), Decimal("2.7")), (dt.date(2026, 3, 1), Decimal("3.1"))):
+            measurement_record(kpi=kpi, by=owner, measured_on=day, value=value)
 
 
 # The coverage phase (every parameter's boundaries and wrong types, deterministic) is
 # the expensive one: each role gets it on the reads and creations its requests get
-# past the permission check with — a PM lists and files initiatives, finance the
+# past the permission check with — a PM lists and files initiatives and outcome KPIs, finance the
 # rest (PUT and PATCH take the same fields as POST). Fuzzing (random valid and
 # invalid requests) covers every operation for both roles.
-COVERAGE = {"pm": r"^(GET|POST) /api/initiatives/", "finance": r"^(GET|POST) /api/(?!initiatives/)"}
+COVERAGE = {"pm": r"^(GET|POST) /api/(initiatives|outcomes)/", "finance": r"^(GET|POST) /api/(?!initiatives/)"}
 
 
 @pytest.fixture(params=["finance", "pm"])
@@ -180,6 +201,7 @@ API_LISTS = [
     "/api/fx-rates/",
     "/api/initiatives/",
     "/api/locks/",
+    "/api/outcomes/",
     "/api/recompute/",
     "/api/scenarios/",
     "/api/scenarios/comparison/",
@@ -201,6 +223,10 @@ MONEY_WRITES = [
     ("PUT", "/api/initiatives/{code}/"),
     ("PATCH", "/api/initiatives/{code}/"),
     ("POST", "/api/initiatives/{code}/proposals/"),
+    ("POST", "/api/outcomes/"),
+    ("PUT", "/api/outcomes/{id}/"),
+    ("PATCH", "/api/outcomes/{id}/"),
+    ("POST", "/api/outcomes/{id}/measurements/"),
     ("POST", "/api/scenarios/{id}/changes/"),
 ]
 WRITE_METHODS = ("post", "put", "patch")
@@ -311,6 +337,10 @@ def _path_parameters(path: str, portfolio) -> dict[str, str]:
 
         finance = get_user_model().objects.get(username="finance")  # the author: the request is finance's
         return {"id": str(scenario_create(by=finance, name="What if").pk)}
+    if path.startswith("/api/outcomes/"):
+        from outcomes.models import OutcomeKpi
+
+        return {"id": str(OutcomeKpi.objects.get(initiative=portfolio[2]).pk)}  # the PM's, in progress
     if "{id}" in path:
         model = records[path.split("{", 1)[0]]
         return {"id": str(model.objects.order_by("pk").first().pk)}
@@ -320,7 +350,7 @@ def _path_parameters(path: str, portfolio) -> dict[str, str]:
 @pytest.mark.parametrize(("method", "path"), MONEY_WRITES)
 def test_json_numbers_in_every_money_field(request, method, path, raw_schema, portfolio, application):
     """Raw JSON numbers — too precise, out of range, not finite, not numbers — are refused by the field, exactly."""
-    user = request.getfixturevalue("pm" if path.startswith("/api/initiatives/") else "finance")
+    user = request.getfixturevalue("pm" if path.startswith(("/api/initiatives/", "/api/outcomes/")) else "finance")
     schema, headers = _schema_as(user, application)
     operation = schema[path][method]
     path_parameters = _path_parameters(path, portfolio)

@@ -92,6 +92,9 @@ def test_nobody_but_the_owner_writes_them(request, pm, running, who):
         ("baseline", "abc", "Enter the baseline, for example 12.5."),
         ("baseline", "NaN", "Enter the baseline, for example 12.5."),
         ("baseline", "1.23456", "Use at most 4 decimal places."),
+        ("baseline", "1,250", "Enter the baseline, for example 12.5."),  # no thousands separators
+        ("baseline", "9" * 40, "Use at most 14 digits before the decimal point."),
+        ("baseline", "1e-40", "Use at most 4 decimal places."),
         ("target", "100000000000000", "Use at most 14 digits before the decimal point."),
         ("target", "2.10", "The target must differ from the baseline"),
         ("target", "2.00", "A KPI that should go up needs a target above its baseline."),
