@@ -28,6 +28,28 @@ def _value(verbose_name: str, **extra) -> models.DecimalField:
     return models.DecimalField(verbose_name, max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES, **extra)
 
 
+def on_track_q(day, prefix: str = "") -> Q:
+    """KPIs on track on `day`, as a filter (`prefix` "outcome_kpis__" from an initiative): by the stored last
+    day on track (`outcomes.attainment.on_track_until`), NULL — not measured — on neither side."""
+    return Q(**{f"{prefix}on_track_until__gte": day})
+
+
+def off_track_q(day, prefix: str = "") -> Q:
+    """KPIs measured and off track on `day` (see `on_track_q`)."""
+    return Q(**{f"{prefix}on_track_until__lt": day})
+
+
+class OutcomeKpiQuerySet(models.QuerySet):
+    def on_track(self, day):
+        return self.filter(on_track_q(day))
+
+    def off_track(self, day):
+        return self.filter(off_track_q(day))
+
+    def not_measured(self):
+        return self.filter(latest_value__isnull=True)
+
+
 class OutcomeKpi(models.Model):
     """One outcome KPI of an initiative: what marketing and IT agreed success looks like (§3b)."""
 
@@ -49,6 +71,7 @@ class OutcomeKpi(models.Model):
     on_track_until = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    objects = OutcomeKpiQuerySet.as_manager()
     history = HistoricalRecords(
         excluded_fields=[
             "updated_at",
@@ -109,6 +132,10 @@ class OutcomeKpi(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def on_track_on(self, day) -> bool | None:
+        """On track on `day`? None before its first measurement (the stored form of `attainment.on_track`)."""
+        return None if self.on_track_until is None else day <= self.on_track_until
 
 
 class OutcomeMeasurement(models.Model):

@@ -244,12 +244,12 @@ def measurement_delete(*, measurement: OutcomeMeasurement, by: AbstractBaseUser)
 
 # --- the measured figures kept on the KPI ----------------------------------------------------------------
 
+REFRESHED = ("first_measured_on", "latest_measured_on", "latest_value", "attainment_pct", "on_track_until")
+
 
 def _figures(kpi: OutcomeKpi, first: dt.date | None, latest_on: dt.date | None, latest: Decimal | None) -> dict:
     if latest is None:
-        return dict.fromkeys(
-            ("first_measured_on", "latest_measured_on", "latest_value", "attainment_pct", "on_track_until")
-        )
+        return dict.fromkeys(REFRESHED)
     values = {"baseline": kpi.baseline, "target": kpi.target, "latest": latest}
     return {
         "first_measured_on": first,
@@ -258,9 +258,6 @@ def _figures(kpi: OutcomeKpi, first: dt.date | None, latest_on: dt.date | None, 
         "attainment_pct": attainment.attainment_pct(**values),
         "on_track_until": attainment.on_track_until(**values, first_measured_on=first, target_date=kpi.target_date),
     }
-
-
-REFRESHED = ("first_measured_on", "latest_measured_on", "latest_value", "attainment_pct", "on_track_until")
 
 
 def kpis_refresh(kpi_ids: Iterable[int], *, batch_size: int = 2000) -> int:

@@ -62,9 +62,7 @@ class KpiSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.BooleanField(allow_null=True))
     def get_on_track(self, kpi: OutcomeKpi) -> bool | None:
-        if kpi.latest_value is None or kpi.on_track_until is None:
-            return None
-        return kpi.on_track_until >= today()
+        return kpi.on_track_on(today())
 
 
 class KpiInputSerializer(serializers.Serializer):

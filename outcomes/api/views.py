@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -55,8 +54,7 @@ class KpiFilterSet(django_filters.FilterSet):
         if value is None:
             return queryset
         day = services.today()
-        on = Q(on_track_until__gte=day)
-        return queryset.filter(latest_value__isnull=False).filter(on if value else ~on)
+        return queryset.on_track(day) if value else queryset.off_track(day)
 
 
 class KpiPermission(permissions.BasePermission):

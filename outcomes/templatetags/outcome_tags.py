@@ -49,7 +49,7 @@ def kpi_state(kpi: OutcomeKpi, day: dt.date | None = None) -> State:
     day = day or timezone.localdate()
     if kpi.latest_value is None:
         return STATES["none"]
-    return STATES["on" if kpi.on_track_until >= day else "off"]
+    return STATES["on" if kpi.on_track_on(day) else "off"]
 
 
 @dataclass(frozen=True)

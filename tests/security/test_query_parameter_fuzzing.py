@@ -119,6 +119,7 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     "outcomes/kpis/<int:pk>/delete/": ("pm", []),
     "outcomes/kpis/<int:pk>/measurements/": ("pm", []),
     "outcomes/measurements/<int:pk>/delete/": ("pm", []),
+    "outcomes/import/": ("pm", ["errors"]),
     "scenarios/<int:pk>/": ("finance", []),
     "scenarios/compare/": ("finance", []),
     "scenarios/compare.csv": ("finance", []),
