@@ -13,6 +13,9 @@ Every initiative both sponsors signed off has its co-funding agreements, about o
 ten with a later share change or two (`demo.agreements`: applied proposals with their
 effective months, their steps on the timeline).
 
+Most initiatives have one to five outcome KPIs, the approved and later ones with a weekly or
+monthly measurement history and their measured figures written with them (`demo.outcomes`).
+
 Bulk inserts write no simple_history rows, so the seed writes the history the app
 would have written itself, in bulk too (`demo.history`): a fresh demo's audit log
 and change histories read like a portfolio in use, not empty pages.
@@ -53,6 +56,7 @@ from demo.finance import (
 )
 from demo.history import HISTORY_MODELS, demo_history_write
 from demo.initiatives import initiative_plans, platform_links
+from demo.outcomes import OUTCOME_MODELS, demo_outcomes_seed
 from demo.people import DEMO_USERS, FINANCE_USERNAME
 from demo.split_history import demo_split_history_seed
 from demo.timelines import demo_timelines
@@ -97,6 +101,8 @@ class SeedSummary:
     share_changes: int = 0
     closed_months: Sequence[dt.date] = ()  # locked and frozen by the run
     settlements: Sequence[Settlement] = ()
+    outcome_kpis: int = 0
+    measurements: int = 0
     seconds: dict[str, float] = field(default_factory=dict)  # per phase, shown with -v 2
 
     @contextmanager
@@ -213,6 +219,11 @@ def demo_portfolio_seed(
                 now=now,
                 progress=progress,
             )
+        if plans:
+            with summary.timed("outcomes"):
+                outcomes = demo_outcomes_seed(plans, timelines, now=now, progress=progress)
+            summary.outcome_kpis, summary.measurements = outcomes.kpis, outcomes.measurements
+            summary.history_entries += outcomes.history_entries
         with summary.timed("analyze"):
             # Fresh statistics, or the planner treats a million-row table as empty until autovacuum
             # notices: the freeze below reads them (ANALYZE counts this transaction's own rows).
@@ -225,6 +236,7 @@ def demo_portfolio_seed(
                 Expense,
                 FxRate,
                 *HISTORY_MODELS,
+                *OUTCOME_MODELS,
             )
         # Last: the locks forbid writing anything dated in the months they close. (No portfolio,
         # no books to close.)

@@ -99,6 +99,8 @@ class Command(BaseCommand):
             ("budget lines", summary.budget_lines, ""),
             ("expenses (ERP)", summary.expenses, ""),
             ("FX rates", summary.fx_rates, "  (new; existing rates were kept)"),
+            ("outcome KPIs", summary.outcome_kpis, ""),
+            ("measurements", summary.measurements, "  (of the outcome KPIs, from each initiative's start)"),
             ("history entries", summary.history_entries, "  (who changed what, when: the audit log)"),
         ):
             self.stdout.write(f"  {label:<16}{count:>12,}{detail}")
