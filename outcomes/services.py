@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -285,6 +285,26 @@ def kpis_refresh(kpi_ids: Iterable[int], *, batch_size: int = 2000) -> int:
             )
             for name, value in _figures(kpi, kpi.first, kpi.last_on, latest).items():
                 setattr(kpi, name, value)
-        OutcomeKpi.objects.bulk_update(kpis, REFRESHED)
+        _write_figures(kpis)
         done += len(kpis)
     return done
+
+
+def _write_figures(kpis: list[OutcomeKpi]) -> None:
+    """Store the refreshed figures: on PostgreSQL one UPDATE … FROM (VALUES …) per batch (Django's
+    bulk_update builds a CASE per field and row, ~1.5 ms a KPI at 2,000 a batch); elsewhere bulk_update."""
+    if not kpis:
+        return
+    if connection.vendor != "postgresql":
+        OutcomeKpi.objects.bulk_update(kpis, REFRESHED)
+        return
+    table = OutcomeKpi._meta.db_table
+    rows = ", ".join(["(%s, %s::date, %s::date, %s::numeric, %s::numeric, %s::date)"] * len(kpis))
+    params = [value for kpi in kpis for value in (kpi.pk, *(getattr(kpi, name) for name in REFRESHED))]
+    assignments = ", ".join(f"{name} = v.{name}" for name in REFRESHED)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS k SET {assignments} FROM (VALUES {rows}) AS v(id, {', '.join(REFRESHED)}) "  # noqa: S608 # nosec B608 - names are the model's, values are parameters
+            "WHERE k.id = v.id",
+            params,
+        )
