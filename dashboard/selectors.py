@@ -45,6 +45,7 @@ from dashboard.figures import (
 )
 from dashboard.filters import DashboardFilters, initiatives_filtered_once, split_queryset
 from dashboard.freshness import Freshness, TrendPoint, freshness_and_trend, split_cached
+from dashboard.outcomes import OutcomesPanel, cached_outcomes_panel
 from dashboard.platforms import PlatformMap, digital_islands, platform_map
 from initiatives.models import Initiative
 from initiatives.platforms import island_share_pct
@@ -73,6 +74,8 @@ class Dashboard:
     true_up: dict[str, Decimal] = field(default_factory=dict)
     # The platform map with how many fast-lane initiatives rest on a risky platform, per cause.
     platform_map: PlatformMap | None = None
+    # The outcomes panel: KPIs on and off track, off-track initiatives, spend per attained point.
+    outcomes: OutcomesPanel | None = None
 
 
 def _true_up_states(freshness: Freshness, filters: DashboardFilters) -> dict[str, Decimal]:
@@ -163,6 +166,13 @@ def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, 
         approvals=pending_approvals(user=user),
         true_up=_true_up_states(freshness, filters),
         plan_to_date=rollup.to_date(filters.ytd_last_month(_as_of_day(freshness, today))),
+        outcomes=_outcomes(freshness, filters, ranking, today),
+    )
+
+
+def _outcomes(freshness: Freshness, filters: DashboardFilters, ranking: SpendRanking, today: dt.date) -> OutcomesPanel:
+    return cached_outcomes_panel(
+        freshness, filters, today=today, overspent_ids=ranking.overspent_ids, rules_key=_rules_key()
     )
 
 
@@ -180,6 +190,7 @@ def dashboard_cache_warm(*, today: dt.date | None = None) -> None:
     freshness, _ = freshness_and_trend(filters)
     _, ranking = _split_figures(freshness, filters, today)
     _true_up_states(freshness, filters)
+    _outcomes(freshness, filters, ranking, today)
     viewer = _whole_portfolio_viewer()
     if viewer is not None:
         _live_figures(freshness, filters, ranking, user=viewer, today=today)
