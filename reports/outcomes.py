@@ -31,7 +31,16 @@ DATE_COLUMNS = frozenset({"target_date", "measured_on"})
 NUMBER_COLUMNS = frozenset({"baseline", "target", "latest_value", "attainment_pct", "actual_total"})
 OUTCOMES_SHEET = "Outcomes"
 COVER_SHEET = "Cover"
-_COLUMN_WIDTHS = {"fiscal_year": 11, "initiative_code": 14, "initiative_title": 44, "kpi": 34, "unit": 12}
+_COLUMN_WIDTHS = {
+    "fiscal_year": 11,
+    "initiative_code": 14,
+    "initiative_title": 44,
+    "kpi": 34,
+    "unit": 13,
+    "target_date": 14,
+    "measured_on": 14,
+    "on_track": 10,
+}
 
 
 def plain_decimal(value: Decimal | None) -> str:
@@ -88,6 +97,8 @@ def write_outcomes_xlsx(
     formats = Formats(workbook, currency)
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
     value_format = workbook.add_format({"num_format": "#,##0.####"})
+    # A true/false cell shown as its word in every spreadsheet (LibreOffice would show 1 or 0 unformatted).
+    boolean_format = workbook.add_format({"num_format": '"true";"true";"false"', "align": "center"})
     sheet = workbook.add_worksheet(OUTCOMES_SHEET)
     cover = workbook.add_worksheet(COVER_SHEET)
     sheet.activate()
@@ -95,7 +106,8 @@ def write_outcomes_xlsx(
     print_setup(cover, landscape=False)
     for col, column in enumerate(OUTCOMES_REPORT_COLUMNS):
         sheet.set_column(col, col, _COLUMN_WIDTHS.get(column, max(len(column) + 3, 12)))
-    numeric = [col for col, column in enumerate(OUTCOMES_REPORT_COLUMNS) if column in NUMBER_COLUMNS]
+    right = NUMBER_COLUMNS | DATE_COLUMNS  # headers aligned with their values
+    numeric = [col for col, column in enumerate(OUTCOMES_REPORT_COLUMNS) if column in right]
     write_header(sheet, OUTCOMES_REPORT_COLUMNS, formats, numeric)
     cell_formats = {
         "attainment_pct": formats.percent,
@@ -117,7 +129,7 @@ def write_outcomes_xlsx(
             elif column in DATE_COLUMNS:
                 sheet.write_datetime(row, col, dt.datetime.combine(value, dt.time()), date_format)
             elif column == "on_track":
-                sheet.write_boolean(row, col, value)
+                sheet.write_boolean(row, col, value, boolean_format)
             else:
                 sheet.write_number(row, col, float(value), cell_formats[column])
     sheet.autofilter(0, 0, max(row, 1), len(OUTCOMES_REPORT_COLUMNS) - 1)
