@@ -4,7 +4,7 @@ Every figure is read, never recomputed: money comes from the split table of the
 latest successful recompute (through `split.selectors`) and from its
 compact history; people-facing facts (health, status, platforms, approvals) come
 from the initiatives themselves. Each function is one query whatever the size of
-the portfolio, so the page costs a fixed number of queries (nine at most).
+the portfolio, so the page costs a fixed number of queries (eleven at most, the outcomes panel's two included).
 
 The filters are `dashboard.filters`; the figures `dashboard.figures`; as of when
 they are, the share trend and the run-keyed cache `dashboard.freshness`. This module
@@ -146,8 +146,9 @@ def _as_of_day(freshness, today: dt.date) -> dt.date:
 
 
 def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, now=None) -> Dashboard:
-    """Everything the dashboard shows: nine queries at most (eight without approvals); two or three
-    once the figures of the latest run, portfolio and ledger versions are cached."""
+    """Everything the dashboard shows: eleven queries at most (ten without approvals; the outcomes panel's
+    two among them, one without KPIs); two or three once the figures of the latest run, portfolio, ledger and
+    outcomes versions are cached."""
     today = today or timezone.localdate()
     freshness, trend = freshness_and_trend(filters, now=now)
     rollup, ranking = _split_figures(freshness, filters, today)
@@ -181,8 +182,8 @@ def dashboard_cache_warm(*, today: dt.date | None = None) -> None:
 
     Meant to run right after a successful recompute (the nightly task), so that the first
     person to open the dashboard does not wait for the roll-ups, the ranking or the live
-    figures: the split figures, the true-up's states and the live figures (counts, at risk,
-    islands, platforms) as anyone who sees the whole portfolio sees them, under the latest
+    figures: the split figures, the true-up's states, the outcomes panel and the live figures (counts,
+    at risk, islands, platforms) as anyone who sees the whole portfolio sees them, under the latest
     change recorded at the time (a change after it is read on the next view, as always).
     """
     today = today or timezone.localdate()
