@@ -4,7 +4,7 @@ Every figure is read, never recomputed: money comes from the split table of the
 latest successful recompute (through `split.selectors`) and from its
 compact history; people-facing facts (health, status, platforms, approvals) come
 from the initiatives themselves. Each function is one query whatever the size of
-the portfolio, so the page costs a fixed number of queries (nine at most).
+the portfolio, so the page costs a fixed number of queries (eleven at most, the outcomes panel's two included).
 
 The filters are `dashboard.filters`; the figures `dashboard.figures`; as of when
 they are, the share trend and the run-keyed cache `dashboard.freshness`. This module
@@ -45,6 +45,7 @@ from dashboard.figures import (
 )
 from dashboard.filters import DashboardFilters, initiatives_filtered_once, split_queryset
 from dashboard.freshness import Freshness, TrendPoint, freshness_and_trend, split_cached
+from dashboard.outcomes import OutcomesPanel, cached_outcomes_panel
 from dashboard.platforms import PlatformMap, digital_islands, platform_map
 from initiatives.models import Initiative
 from initiatives.platforms import island_share_pct
@@ -73,6 +74,8 @@ class Dashboard:
     true_up: dict[str, Decimal] = field(default_factory=dict)
     # The platform map with how many fast-lane initiatives rest on a risky platform, per cause.
     platform_map: PlatformMap | None = None
+    # The outcomes panel: KPIs on and off track, off-track initiatives, spend per attained point.
+    outcomes: OutcomesPanel | None = None
 
 
 def _true_up_states(freshness: Freshness, filters: DashboardFilters) -> dict[str, Decimal]:
@@ -143,8 +146,9 @@ def _as_of_day(freshness, today: dt.date) -> dt.date:
 
 
 def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, now=None) -> Dashboard:
-    """Everything the dashboard shows: nine queries at most (eight without approvals); two or three
-    once the figures of the latest run, portfolio and ledger versions are cached."""
+    """Everything the dashboard shows: eleven queries at most (ten without approvals; the outcomes panel's
+    two among them, one without KPIs); two or three once the figures of the latest run, portfolio, ledger and
+    outcomes versions are cached."""
     today = today or timezone.localdate()
     freshness, trend = freshness_and_trend(filters, now=now)
     rollup, ranking = _split_figures(freshness, filters, today)
@@ -163,6 +167,13 @@ def dashboard(*, user, filters: DashboardFilters, today: dt.date | None = None, 
         approvals=pending_approvals(user=user),
         true_up=_true_up_states(freshness, filters),
         plan_to_date=rollup.to_date(filters.ytd_last_month(_as_of_day(freshness, today))),
+        outcomes=_outcomes(freshness, filters, ranking, today),
+    )
+
+
+def _outcomes(freshness: Freshness, filters: DashboardFilters, ranking: SpendRanking, today: dt.date) -> OutcomesPanel:
+    return cached_outcomes_panel(
+        freshness, filters, today=today, overspent_ids=ranking.overspent_ids, rules_key=_rules_key()
     )
 
 
@@ -171,8 +182,8 @@ def dashboard_cache_warm(*, today: dt.date | None = None) -> None:
 
     Meant to run right after a successful recompute (the nightly task), so that the first
     person to open the dashboard does not wait for the roll-ups, the ranking or the live
-    figures: the split figures, the true-up's states and the live figures (counts, at risk,
-    islands, platforms) as anyone who sees the whole portfolio sees them, under the latest
+    figures: the split figures, the true-up's states, the outcomes panel and the live figures (counts,
+    at risk, islands, platforms) as anyone who sees the whole portfolio sees them, under the latest
     change recorded at the time (a change after it is read on the next view, as always).
     """
     today = today or timezone.localdate()
@@ -180,6 +191,7 @@ def dashboard_cache_warm(*, today: dt.date | None = None) -> None:
     freshness, _ = freshness_and_trend(filters)
     _, ranking = _split_figures(freshness, filters, today)
     _true_up_states(freshness, filters)
+    _outcomes(freshness, filters, ranking, today)
     viewer = _whole_portfolio_viewer()
     if viewer is not None:
         _live_figures(freshness, filters, ranking, user=viewer, today=today)

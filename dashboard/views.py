@@ -23,6 +23,7 @@ from dashboard.figures import ZERO
 from dashboard.filters import FORECAST_REPORT_PATH, DashboardFilters
 from dashboard.forms import DashboardFilterForm
 from dashboard.freshness import STALE_AFTER
+from dashboard.outcomes import panel_context
 from dashboard.selectors import Dashboard, dashboard
 from dashboard.templatetags.dashboard_format import (
     currency_code,
@@ -399,5 +400,6 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "platform_carriers": [platform for platform in data.platforms if not platform["risky"]],
             "platform_card_scope": _platform_card_scope(filters),
             "island_share_pct": island_share_pct(),
+            "outcomes": panel_context(data.outcomes, filters, may_report=can(request.user, "outcomes.report")),
         },
     )

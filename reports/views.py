@@ -34,6 +34,7 @@ from reports.forecast import forecast_csv_chunks
 from reports.forecast_xlsx import write_forecast_xlsx
 from reports.journal import journal_csv_chunks, settlement_label
 from reports.models import ExportJob
+from reports.outcomes import OUTCOMES_REPORT_COLUMNS, outcomes_csv_chunks, write_outcomes_xlsx
 from reports.selectors import EXPORT_KEEP_DAYS, SplitExport, export_expires_at, export_fiscal_years, export_jobs_for
 from reports.services import ExportQueueUnavailable, export_file_path, export_job_request, export_job_retry
 from reports.split_csv import split_csv_chunks
@@ -150,6 +151,37 @@ def forecast_xlsx(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _outcomes_export(request: HttpRequest) -> SplitExport:
+    """The outcomes report's filters (those of the other reports), for finance and executives only."""
+    if not can(request.user, "outcomes.report"):
+        raise PermissionDenied
+    return SplitExport.prepare(request.GET)
+
+
+@require_GET
+def outcomes_csv(request: HttpRequest) -> HttpResponse:
+    """/reports/outcomes.csv: one line per outcome KPI and fiscal year, streamed."""
+    try:
+        export = _outcomes_export(request)
+    except SplitFilterError as exc:
+        return _bad_filters(exc)
+    response = StreamingHttpResponse(outcomes_csv_chunks(export.filters), content_type=CSV_CONTENT_TYPE)
+    return _attachment(response, export.filename("outcomes-report", "csv"))
+
+
+@require_GET
+def outcomes_xlsx(request: HttpRequest) -> HttpResponse:
+    """/reports/outcomes.xlsx: the same rows as numbers, dates and true/false cells, with a cover sheet."""
+    try:
+        export = _outcomes_export(request)
+    except SplitFilterError as exc:
+        return _bad_filters(exc)
+    handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes (and so deletes) it
+    write_outcomes_xlsx(export, handle, requested_by=requester_name(request.user))
+    handle.seek(0)
+    return _attachment(FileResponse(handle, content_type=XLSX_CONTENT_TYPE), export.filename("outcomes-report", "xlsx"))
+
+
 def _reports_url(export: SplitExport) -> str:
     query = urlencode(export.query_params())
     return reverse("reports:index") + (f"?{query}" if query else "")
@@ -196,6 +228,8 @@ def reports_index(request: HttpRequest) -> HttpResponse:
         "columns": SPLIT_COLUMNS,
         "forecast": forecast,
         "forecast_columns": FORECAST_REPORT_COLUMNS,
+        "may_report_outcomes": can(request.user, "outcomes.report"),
+        "outcomes_columns": OUTCOMES_REPORT_COLUMNS,
         "forecast_in_background": bool(forecast) and forecast["lines"] > settings.EXPORT_ASYNC_ROWS,
         "query": query,
         "filtered": bool(query),

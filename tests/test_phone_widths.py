@@ -149,6 +149,8 @@ NOT_PAGES = {
     "reports:forecast_csv": "a download",
     "reports:forecast_xlsx": "a download",
     "reports:true_up_journal_csv": "a download",
+    "reports:outcomes_csv": "a download",
+    "reports:outcomes_xlsx": "a download",
     "reports:exports_panel": "an htmx fragment of /reports/exports/",
     "reports:export_create": "POST only",
     "reports:export_panel": "an htmx fragment of an export's page",

@@ -249,12 +249,13 @@ def test_the_page_runs_a_fixed_number_of_queries_whatever_the_data_size(
     client, request, django_assert_num_queries, portfolio, pm, executive_marketing, executive_it, who, approvals
 ):
     """Cold (nothing cached for the run): session, user, roles, runs and trend, roll-up, ranking, the
-    true-up's states, counts, at risk, islands, platforms, profile; for an executive also their approvals
+    true-up's states, counts, at risk, islands, platforms, the outcomes panel's KPI count (no KPI here), profile;
+    for an executive also their approvals
     and the navigation's two counts of what waits for them. Cached: only the runs (freshness) and what is
     about the viewer."""
     client.force_login(request.getfixturevalue(who))
     cache.clear()
-    with django_assert_num_queries(12 + approvals):
+    with django_assert_num_queries(13 + approvals):
         small = client.get(URL, {"fiscal_year": FY})
     with django_assert_num_queries(5 + approvals):  # session, user, roles, runs and trend, profile
         client.get(URL, {"fiscal_year": FY})
@@ -262,7 +263,7 @@ def test_the_page_runs_a_fixed_number_of_queries_whatever_the_data_size(
     split_recompute(trigger="command")
 
     cache.clear()
-    with django_assert_num_queries(12 + approvals):
+    with django_assert_num_queries(13 + approvals):
         large = client.get(URL, {"fiscal_year": FY, "side": "marketing", "lane": "fast_lane", "quarter": "1"})
 
     assert small.status_code == large.status_code == 200
@@ -686,7 +687,7 @@ def test_split_figures_are_cached_per_run_and_a_new_run_is_shown_at_once(
     split_recompute(trigger="command")
     after = client.get(URL, {"fiscal_year": FY})
 
-    with django_assert_num_queries(12):  # other filters: nothing cached for them yet
+    with django_assert_num_queries(13):  # other filters: nothing cached for them yet
         client.get(URL, {"fiscal_year": FY, "lane": "core_stack"})
     assert first.context["rollup"].totals == again.context["rollup"].totals
     assert after.context["rollup"].totals["actual_total"] == first.context["rollup"].totals["actual_total"] + 1000
@@ -698,7 +699,7 @@ def test_a_recompute_warms_the_cache_so_the_first_view_reads_only_what_is_about_
 ):
     client.force_login(finance)
     cache.clear()
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         client.get(URL)
     ExpenseFactory(initiative=portfolio["core"], incurred_on=dt.date(2026, 4, 20), amount=D("5.00"))
     split_recompute(trigger="command")  # warms the default view's split and live figures when it succeeds

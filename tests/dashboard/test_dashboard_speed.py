@@ -188,7 +188,7 @@ def test_after_a_recompute_the_first_view_reads_only_what_is_about_the_viewer(
         warm = client.get(URL)
 
     cache.clear()
-    with django_assert_max_num_queries_cold(15):
+    with django_assert_max_num_queries_cold(16):
         cold = client.get(URL)
     assert warm.context["counts"] == cold.context["counts"]
     assert [i.code for i in warm.context["d"].at_risk] == [i.code for i in cold.context["d"].at_risk]
