@@ -46,8 +46,8 @@ POINTS = Decimal("0.01")
 def outcomes_changed() -> None:
     """KPIs or measurements changed: the outcomes panel is read again on the next view.
 
-    The receivers call it after every save or delete of a KPI or a measurement; a bulk write that sends
-    no signals (an import, `kpis_refresh` on many KPIs) must call it once when it is done.
+    The receivers call it after every save or delete of a KPI or a measurement, and after
+    `outcomes.services.kpis_refresh` (`outcomes.signals.kpis_changed`), which every bulk write calls.
     """
     try:
         cache.set(OUTCOMES_VERSION_KEY, uuid.uuid4().hex, None)

@@ -15,6 +15,6 @@ def warm_cache_after_recompute(sender, **kwargs) -> None:
 def outcomes_written(sender, **kwargs) -> None:
     """A KPI or a measurement was saved or deleted: the outcomes panel is read again once the write commits.
 
-    Bulk writes send no signals: an import calls `dashboard.outcomes.outcomes_changed()` itself when done.
+    Bulk writes send no model signals: `outcomes.signals.kpis_changed` (sent by `kpis_refresh`) comes here too.
     """
     transaction.on_commit(outcomes.outcomes_changed)

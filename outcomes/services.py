@@ -29,7 +29,7 @@ from django.utils import timezone
 from initiatives.models import Initiative
 from portfolio import policy
 
-from . import attainment
+from . import attainment, signals
 from .choices import Direction, Side
 from .models import KPIS_PER_INITIATIVE, VALUE_DIGITS, VALUE_PLACES, OutcomeKpi, OutcomeMeasurement
 
@@ -287,6 +287,8 @@ def kpis_refresh(kpi_ids: Iterable[int], *, batch_size: int = 2000) -> int:
                 setattr(kpi, name, value)
         _write_figures(kpis)
         done += len(kpis)
+    if ids:
+        transaction.on_commit(lambda: signals.kpis_changed.send(sender=OutcomeKpi, kpi_ids=ids))
     return done
 
 

@@ -213,3 +213,20 @@ def test_the_command_imports_as_the_user(pm, mine, conversion, tmp_path):
         call_command("import_outcomes", str(path), "--user", pm.username)
     with pytest.raises(CommandError, match="no user"):
         call_command("import_outcomes", str(path), "--user", "nobody")
+
+
+def test_an_import_renews_the_dashboards_outcomes_once_committed(
+    pm, mine, conversion, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from dashboard.outcomes import OUTCOMES_VERSION_KEY
+
+    cache.set(OUTCOMES_VERSION_KEY, "before", None)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        _import(csv_bytes(f"{mine.code},Checkout conversion,2026-03-01,2.5"), pm)
+    assert callbacks and cache.get(OUTCOMES_VERSION_KEY) not in (None, "before")
+    cache.set(OUTCOMES_VERSION_KEY, "before", None)
+    with django_capture_on_commit_callbacks(execute=True):
+        _import(csv_bytes(f"{mine.code},Checkout conversion,2026-03-01,9"), pm, dry_run=True)
+    assert cache.get(OUTCOMES_VERSION_KEY) == "before"  # a preview changes nothing
