@@ -28,6 +28,16 @@ def _value(verbose_name: str, **extra) -> models.DecimalField:
     return models.DecimalField(verbose_name, max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES, **extra)
 
 
+def on_track_by(on_track_until, day) -> bool | None:
+    """On track on `day` by a KPI's stored last day on track; None when it has not been measured yet."""
+    return None if on_track_until is None else day <= on_track_until
+
+
+def measured_q(prefix: str = "") -> Q:
+    """KPIs measured at least once (their stored figures present)."""
+    return Q(**{f"{prefix}latest_value__isnull": False})
+
+
 def on_track_q(day, prefix: str = "") -> Q:
     """KPIs on track on `day`, as a filter (`prefix` "outcome_kpis__" from an initiative): by the stored last
     day on track (`outcomes.attainment.on_track_until`), NULL — not measured — on neither side."""
@@ -135,7 +145,7 @@ class OutcomeKpi(models.Model):
 
     def on_track_on(self, day) -> bool | None:
         """On track on `day`? None before its first measurement (the stored form of `attainment.on_track`)."""
-        return None if self.on_track_until is None else day <= self.on_track_until
+        return on_track_by(self.on_track_until, day)
 
 
 class OutcomeMeasurement(models.Model):

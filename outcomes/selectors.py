@@ -2,7 +2,8 @@
 
 A KPI is on track on day `d` when it has been measured and `d <= on_track_until` (`outcomes.attainment`
 computes that date when a measurement or the KPI changes, the services store it): here it is only ever
-compared, in SQL as `on_track_q(day)` / `off_track_q(day)` and in Python as `on_track_on(…)`, never derived.
+compared, in SQL as `on_track_q(day)` / `off_track_q(day)` and in Python as `on_track_by(…)` (outcomes.models),
+never derived.
 
 - `outcome_day`: the day a period's KPIs are judged on — today, or the end of a fiscal year or quarter that
   is over.
@@ -26,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, QuerySet
 from django.utils import timezone
 
 from initiatives.choices import Lane
@@ -36,7 +37,7 @@ from split.models import SplitRow
 from split.selectors import MoneySum, SplitFilters
 
 from .choices import Side
-from .models import OutcomeKpi
+from .models import OutcomeKpi, measured_q, off_track_q, on_track_by, on_track_q
 
 STATES = ("on_track", "off_track", "not_measured")
 
@@ -61,27 +62,6 @@ OUTCOMES_REPORT_COLUMNS: tuple[str, ...] = (
 
 
 # --- the rule, as it is read -----------------------------------------------------------------------
-
-
-def measured_q(prefix: str = "") -> Q:
-    return Q(**{f"{prefix}latest_value__isnull": False})
-
-
-def on_track_q(day: dt.date, prefix: str = "") -> Q:
-    """KPIs on track on `day` (`outcomes.attainment`: measured, and `day <= on_track_until`)."""
-    return measured_q(prefix) & Q(**{f"{prefix}on_track_until__gte": day})
-
-
-def off_track_q(day: dt.date, prefix: str = "") -> Q:
-    """KPIs measured but not on track on `day`."""
-    return measured_q(prefix) & Q(**{f"{prefix}on_track_until__lt": day})
-
-
-def on_track_on(latest_value: Decimal | None, on_track_until: dt.date | None, day: dt.date) -> bool | None:
-    """`on_track_q` for one KPI's stored figures: None when not measured yet."""
-    if latest_value is None or on_track_until is None:
-        return None
-    return on_track_until >= day
 
 
 def outcome_day(fiscal_year: int, quarter: int | None = None, *, today: dt.date | None = None) -> dt.date:
@@ -247,7 +227,7 @@ def outcomes_report_rows(filters: SplitFilters, *, today: dt.date | None = None)
                     latest,
                     measured_on,
                     attained,
-                    on_track_on(latest, until, days[year]),
+                    on_track_by(until, days[year]),
                     _decimal(row[15] or 0).quantize(Decimal("0.01")),
                 )
 
