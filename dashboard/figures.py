@@ -154,11 +154,12 @@ def overspent_ranking(filters: DashboardFilters, *, today: dt.date) -> list[int]
     return spend_ranking(filters, today=today).overspent_ids
 
 
-def _overspent_q(overspent_ids: list[int], filters: DashboardFilters, today: dt.date) -> Q:
-    """Initiatives among the overspent: by their ids, or (very many on SQLite) by asking the split again."""
+def overspent_ids_q(overspent_ids: list[int], filters: DashboardFilters, today: dt.date, field: str = "pk") -> Q:
+    """Rows whose initiative (`field`) is among the overspent: by their ids, or (very many on SQLite, whose
+    statements take at most MAX_ID_PARAMETERS parameters) by asking the split again."""
     if connection.vendor == "postgresql" or len(overspent_ids) <= MAX_ID_PARAMETERS:
-        return Q(InIds("pk", overspent_ids))
-    return Q(pk__in=overspent_ytd(filters, today=today).values("initiative_id"))
+        return Q(InIds(field, overspent_ids))
+    return Q(**{f"{field}__in": overspent_ytd(filters, today=today).values("initiative_id")})
 
 
 @dataclass
@@ -187,7 +188,7 @@ def initiative_counts(
     """
     if overspent_ids is None:
         overspent_ids = overspent_ranking(filters, today=today)
-    overspent = _overspent_q(overspent_ids, filters, today)
+    overspent = overspent_ids_q(overspent_ids, filters, today)
     open_to_action = _open_to_action_q()
     rows = (
         filtered_initiatives(filters, user)

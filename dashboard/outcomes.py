@@ -12,7 +12,7 @@
 
 Two queries, cached under the latest run, the latest change to the initiatives, the outcomes' version
 (`outcomes_changed`, called by the receivers on any KPI or measurement write and by bulk imports), the
-filters and the day. KPIs are judged on `outcomes.selectors.outcome_day`: today, or the end of a past period.
+filters and the day. KPIs are judged on `outcomes.selectors.outcome_day`: today, as they stand, whatever the period.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from django.db import connection
 from django.db.models import Case, IntegerField, Max, Value, When
 from django.urls import reverse
 
-from dashboard.figures import ZERO, InIds
+from dashboard.figures import ZERO, overspent_ids_q
 from dashboard.filters import DashboardFilters, split_queryset
 from dashboard.freshness import Freshness, split_cached
 from initiatives.choices import Lane
@@ -126,7 +126,8 @@ class OutcomesPanel:
 def _per_initiative(filters: DashboardFilters, day: dt.date, overspent_ids: list[int]):
     """`initiative_outcomes` of the filters' initiatives, with `over` (1: over budget by the overspend rule)."""
     ids = split_queryset(filters).values("initiative_id")
-    over = Case(When(InIds("initiative_id", overspent_ids), then=Value(1)), default=Value(0))
+    overspent = overspent_ids_q(overspent_ids, filters, day, field="initiative_id")
+    over = Case(When(overspent, then=Value(1)), default=Value(0))
     return initiative_outcomes(ids, day).annotate(over=Max(over, output_field=IntegerField()))
 
 

@@ -185,22 +185,18 @@ class KpiPlan:
 
     def figures(self) -> dict[str, object]:
         """The measured figures kept on the KPI, by `outcomes.attainment` as `kpis_refresh` computes them."""
-        if (latest := self.latest_value()) is None:
-            return dict.fromkeys(FIGURES)
-        last_day, value = latest
-        values = {"baseline": self.baseline, "target": self.target, "latest": value}
-        return {
-            "first_measured_on": self.first_day,
-            "latest_measured_on": last_day,
-            "latest_value": value,
-            "attainment_pct": attainment.attainment_pct(**values),
-            "on_track_until": attainment.on_track_until(
-                **values, first_measured_on=self.first_day, target_date=self.target_date
-            ),
-        }
+        latest_day, latest = self.latest_value() or (None, None)
+        return attainment.measured_figures(
+            baseline=self.baseline,
+            target=self.target,
+            target_date=self.target_date,
+            first_measured_on=self.first_day,
+            latest_measured_on=latest_day,
+            latest_value=latest,
+        )
 
 
-FIGURES = ("first_measured_on", "latest_measured_on", "latest_value", "attainment_pct", "on_track_until")
+FIGURES = attainment.MEASURED_FIGURES
 
 
 def kpi_plans(plans: Sequence[InitiativePlan], timelines: Sequence[Timeline], *, now: dt.datetime) -> list[KpiPlan]:

@@ -26,6 +26,8 @@ from decimal import Decimal
 
 from portfolio.money import round_half_up
 
+# What a KPI keeps of its measurements (`measured_figures`), stored beside its definition.
+MEASURED_FIGURES = ("first_measured_on", "latest_measured_on", "latest_value", "attainment_pct", "on_track_until")
 NEVER = dt.date.min  # on track on no day (below the baseline, or the target date passed unreached)
 ALWAYS = dt.date.max  # on track on every day (the target reached)
 
@@ -96,3 +98,37 @@ def on_track_until(
     # On track while the days elapsed n satisfy done × span ≥ n × |gap|: n ≤ floor(done × span / |gap|),
     # exact in Decimal (both sides are non-negative, so // is the floor).
     return first_measured_on + dt.timedelta(days=int((done * span) // abs(gap)))
+
+
+def measured_figures(
+    *,
+    baseline: Decimal,
+    target: Decimal,
+    target_date: dt.date,
+    first_measured_on: dt.date | None,
+    latest_measured_on: dt.date | None,
+    latest_value: Decimal | None,
+) -> dict[str, object]:
+    """The MEASURED_FIGURES a KPI stores, from its definition and its first and latest measurements (all None
+    before the first one): what `outcomes.services.kpis_refresh` writes and `seed_demo` seeds."""
+    if latest_value is None or first_measured_on is None:
+        return dict.fromkeys(MEASURED_FIGURES)
+    values = {"baseline": baseline, "target": target, "latest": latest_value}
+    return {
+        "first_measured_on": first_measured_on,
+        "latest_measured_on": latest_measured_on,
+        "latest_value": latest_value,
+        "attainment_pct": attainment_pct(**values),
+        "on_track_until": on_track_until(**values, first_measured_on=first_measured_on, target_date=target_date),
+    }
+
+
+def planned_value(*, baseline: Decimal, target: Decimal, first_measured_on: dt.date, target_date: dt.date, on: dt.date):
+    """Where a KPI on track stands on day `on`: the straight line from the baseline at its first measurement
+    to the target at its target date (the target from then on, and at once when measured first on or after
+    it). The line `on_track` compares the attainment with, drawn on the initiative page."""
+    span = _span(first_measured_on, target_date)
+    if span == 0:
+        return target
+    elapsed = min(max((on - first_measured_on).days, 0), span)
+    return baseline + (target - baseline) * elapsed / span

@@ -24,7 +24,7 @@ import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
@@ -50,12 +50,11 @@ from initiatives.rules import visible_initiatives
 from portfolio import policy
 from portfolio.text import canonical_code, storable
 
-from .models import VALUE_DIGITS, VALUE_PLACES, OutcomeKpi, OutcomeMeasurement
+from .models import OutcomeKpi, OutcomeMeasurement
 from .services import kpis_refresh, measurement_errors, today
 
 COLUMNS = ("initiative_code", "kpi", "measured_on", "value")
 UPLOAD_KIND = "outcomes"
-TOO_MANY_DIGITS = f"Use at most {VALUE_DIGITS - VALUE_PLACES} digits before the decimal point."
 
 
 @dataclass
@@ -167,21 +166,16 @@ def _kpis(initiative_ids: set[int]) -> dict[tuple[int, str], int]:
 
 
 def _value_errors(measured_on: str, value: str) -> tuple[dt.date | None, Decimal | None, dict[str, str]]:
-    """`measurement_errors`, guarded against values too long or too large to be rounded to four places."""
+    """`measurement_errors`, with the import's words for a value too long to read or written with a comma."""
     if len(value.strip()) > AMOUNT_TEXT_LENGTH:
         day, _, errors = measurement_errors(measured_on, "0")
         errors["value"] = f"{shown(value.strip())} is too long to be a value: at most {AMOUNT_TEXT_LENGTH} characters."
         return day, None, errors
-    if "," in value:  # the form's rule reads 1,250 as 1250; in a file 3,95 is far more likely a decimal comma
+    if "," in value:  # refused by the services too; in a file 3,95 is most likely a decimal comma: say so
         day, _, errors = measurement_errors(measured_on, "0")
         errors["value"] = f"{shown(value.strip())} has a comma: write the value with a decimal point and no separators."
         return day, None, errors
-    try:
-        return measurement_errors(measured_on, value)
-    except InvalidOperation:  # more digits than Decimal's context rounds to four places
-        day, _, errors = measurement_errors(measured_on, "0")
-        errors["value"] = TOO_MANY_DIGITS
-        return day, None, errors
+    return measurement_errors(measured_on, value)
 
 
 def _validate(rows: Rows, report: OutcomesImportReport, *, by) -> _Plan:

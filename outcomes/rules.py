@@ -1,9 +1,10 @@
 """Who may do what with outcome KPIs (PRODUCT.md §3b), registered with `portfolio.policy` when the app is ready.
 
 Whoever sees an initiative sees its KPIs and their measurements (`initiative.view`). Its owner (the PM)
-defines them while the initiative is a draft, sent back, approved or in progress — not while the sponsors
-are deciding on it, nor once it is done, cancelled or rejected for good — and records measurements from
-its approval on, after it is done too (benefits come later). Finance and executives read them all and
+defines them while the initiative is a draft (or sent back: rejected, which its owner edits and submits
+again) and while it is in progress (issue 20) — not while the sponsors decide on it, nor between their
+approval and its start (the KPIs they approved stand), nor once it is done or cancelled — and records
+measurements from its approval on, after it is done too (benefits come later). Finance and executives read them all and
 the outcomes report (`outcomes.report`).
 """
 
@@ -14,7 +15,7 @@ from initiatives.rules import is_owner
 from portfolio import policy
 from portfolio.policy import is_pm
 
-KPI_EDITABLE = frozenset({Status.DRAFT, Status.REJECTED, Status.APPROVED, Status.IN_PROGRESS})
+KPI_EDITABLE = frozenset({Status.DRAFT, Status.REJECTED, Status.IN_PROGRESS})
 MEASURABLE = frozenset({Status.APPROVED, Status.IN_PROGRESS, Status.DONE})
 
 

@@ -5,8 +5,7 @@ computes that date when a measurement or the KPI changes, the services store it)
 compared, in SQL as `on_track_q(day)` / `off_track_q(day)` and in Python as `on_track_by(…)` (outcomes.models),
 never derived.
 
-- `outcome_day`: the day a period's KPIs are judged on — today, or the end of a fiscal year or quarter that
-  is over.
+- `outcome_day`: the day KPIs are judged on — today, whatever the period (a KPI keeps only its latest value).
 - `kpi_counts`: KPIs on track, off track and not measured yet, per owning side and lane, of a set of
   initiatives (one GROUP BY over the KPIs joined to the initiatives). The dashboard's panel calls it with the
   initiatives its filters select; the report's summary with the initiatives of each fiscal year it lists, so
@@ -32,7 +31,6 @@ from django.utils import timezone
 
 from initiatives.choices import Lane
 from initiatives.models import Initiative
-from portfolio import fiscal
 from split.models import SplitRow
 from split.selectors import MoneySum, SplitFilters
 
@@ -65,14 +63,11 @@ OUTCOMES_REPORT_COLUMNS: tuple[str, ...] = (
 
 
 def outcome_day(fiscal_year: int, quarter: int | None = None, *, today: dt.date | None = None) -> dt.date:
-    """The day KPIs are judged on for a period: today, or the period's last day when it is over."""
-    today = today or timezone.localdate()
-    if quarter:
-        last_month = fiscal.fiscal_quarter_months(fiscal_year, quarter)[-1]
-    else:
-        last_month = fiscal.fiscal_year_months(fiscal_year)[-1]
-    last_day = fiscal.add_months(last_month, 1) - dt.timedelta(days=1)
-    return min(today, last_day)
+    """The day KPIs are judged on: today, whatever the period. A KPI keeps its latest measurement, not its
+    history of states, so a past period is not judged on its last day with what was measured after it: the
+    period chooses the initiatives, their KPIs are shown as they stand (`fiscal_year` and `quarter` are kept
+    in the signature so that both callers say which period they show)."""
+    return today or timezone.localdate()
 
 
 # --- counts ---------------------------------------------------------------------------------------

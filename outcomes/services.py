@@ -244,21 +244,6 @@ def measurement_delete(*, measurement: OutcomeMeasurement, by: AbstractBaseUser)
 
 # --- the measured figures kept on the KPI ----------------------------------------------------------------
 
-REFRESHED = ("first_measured_on", "latest_measured_on", "latest_value", "attainment_pct", "on_track_until")
-
-
-def _figures(kpi: OutcomeKpi, first: dt.date | None, latest_on: dt.date | None, latest: Decimal | None) -> dict:
-    if latest is None:
-        return dict.fromkeys(REFRESHED)
-    values = {"baseline": kpi.baseline, "target": kpi.target, "latest": latest}
-    return {
-        "first_measured_on": first,
-        "latest_measured_on": latest_on,
-        "latest_value": latest,
-        "attainment_pct": attainment.attainment_pct(**values),
-        "on_track_until": attainment.on_track_until(**values, first_measured_on=first, target_date=kpi.target_date),
-    }
-
 
 def kpis_refresh(kpi_ids: Iterable[int], *, batch_size: int = 2000) -> int:
     """Write each KPI's first and latest measurement, attainment and on-track-until from its measurements.
@@ -283,7 +268,15 @@ def kpis_refresh(kpi_ids: Iterable[int], *, batch_size: int = 2000) -> int:
             latest = (
                 None if kpi.last_value is None else Decimal(kpi.last_value).quantize(Decimal(1).scaleb(-VALUE_PLACES))
             )
-            for name, value in _figures(kpi, kpi.first, kpi.last_on, latest).items():
+            figures = attainment.measured_figures(
+                baseline=kpi.baseline,
+                target=kpi.target,
+                target_date=kpi.target_date,
+                first_measured_on=kpi.first,
+                latest_measured_on=kpi.last_on,
+                latest_value=latest,
+            )
+            for name, value in figures.items():
                 setattr(kpi, name, value)
         _write_figures(kpis)
         done += len(kpis)
@@ -298,15 +291,15 @@ def _write_figures(kpis: list[OutcomeKpi]) -> None:
     if not kpis:
         return
     if connection.vendor != "postgresql":
-        OutcomeKpi.objects.bulk_update(kpis, REFRESHED)
+        OutcomeKpi.objects.bulk_update(kpis, attainment.MEASURED_FIGURES)
         return
-    table = OutcomeKpi._meta.db_table
+    table, names = OutcomeKpi._meta.db_table, attainment.MEASURED_FIGURES
     rows = ", ".join(["(%s, %s::date, %s::date, %s::numeric, %s::numeric, %s::date)"] * len(kpis))
-    params = [value for kpi in kpis for value in (kpi.pk, *(getattr(kpi, name) for name in REFRESHED))]
-    assignments = ", ".join(f"{name} = v.{name}" for name in REFRESHED)
+    params = [value for kpi in kpis for value in (kpi.pk, *(getattr(kpi, name) for name in names))]
+    assignments = ", ".join(f"{name} = v.{name}" for name in names)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS k SET {assignments} FROM (VALUES {rows}) AS v(id, {', '.join(REFRESHED)}) "  # noqa: S608 # nosec B608 - names are the model's, values are parameters
+            f"UPDATE {table} AS k SET {assignments} FROM (VALUES {rows}) AS v(id, {', '.join(names)}) "  # noqa: S608 # nosec B608 - names are the model's, values are parameters
             "WHERE k.id = v.id",
             params,
         )

@@ -4,8 +4,8 @@
 latest_value,measured_on,attainment_pct,on_track,actual_total` — the rows of
 `outcomes.selectors.outcomes_report_rows`: the KPIs of each initiative in each fiscal year the split rows
 matching the report's filters cover (as the forecast report's lines), with the initiative's actual spend in
-that year (or quarter). `on_track` is `true` / `false` on the day the year is judged on (today, or the end of a
-past year or quarter: `outcomes.selectors.outcome_day`, the dashboard's day) and empty before any measurement.
+that year (or quarter). `on_track` is `true` / `false` today, as the KPI stands
+(`outcomes.selectors.outcome_day`, the dashboard's day), and empty before any measurement.
 Text is formula-safe (`reports.cells`), numbers plain decimals (CSV) or numeric cells (XLSX).
 """
 

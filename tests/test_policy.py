@@ -51,9 +51,9 @@ INITIATIVE_TABLE: dict[str, dict[str, frozenset[str]]] = {
         "admin": ALL,
     },
     "initiative.edit": {"pm_owner": EDITABLE},
-    # Outcome KPIs (§3b, outcomes/rules.py): defined by the owner while not before the sponsors or closed,
+    # Outcome KPIs (§3b, outcomes/rules.py): defined by the owner while a draft (or sent back) or in progress,
     # measured from approval on, after delivery too.
-    "outcome.edit": {"pm_owner": EDITABLE | RUNNING},
+    "outcome.edit": {"pm_owner": EDITABLE | {Status.IN_PROGRESS}},
     "outcome.measure": {"pm_owner": RUNNING | {Status.DONE}},
     "initiative.submit": {"pm_owner": EDITABLE},
     "initiative.approve": {"exec_marketing_sponsor": {Status.SUBMITTED}, "exec_it_sponsor": {Status.SUBMITTED}},

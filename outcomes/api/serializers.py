@@ -11,12 +11,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from initiatives.api.serializers import PersonField, VisibleInitiativeField
+from outcomes import attainment
 from outcomes.choices import Direction, Side
 from outcomes.models import VALUE_DIGITS, VALUE_PLACES, OutcomeKpi, OutcomeMeasurement
 from outcomes.services import today
 from portfolio.api import ValueOrLabelChoiceField
 
-FIGURES = ("first_measured_on", "latest_measured_on", "latest_value", "attainment_pct", "on_track_until")
+FIGURES = attainment.MEASURED_FIGURES
 
 
 def value(**options) -> serializers.DecimalField:

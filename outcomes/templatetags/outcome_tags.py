@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from portfolio.policy import can
 
+from .. import attainment
 from ..models import OutcomeKpi, OutcomeMeasurement
 
 register = template.Library()
@@ -64,13 +65,14 @@ class Sparkline:
 
 
 def _plan_value(kpi: OutcomeKpi, day: dt.date) -> Decimal:
-    """Where the plan line stands on `day`: the baseline at the first measurement, the target from the
-    target date on."""
-    span = (kpi.target_date - kpi.first_measured_on).days
-    if span <= 0:
-        return kpi.target
-    elapsed = min(max((day - kpi.first_measured_on).days, 0), span)
-    return kpi.baseline + (kpi.target - kpi.baseline) * elapsed / span
+    """Where the plan line stands on `day` (`outcomes.attainment.planned_value`)."""
+    return attainment.planned_value(
+        baseline=kpi.baseline,
+        target=kpi.target,
+        first_measured_on=kpi.first_measured_on,
+        target_date=kpi.target_date,
+        on=day,
+    )
 
 
 def sparkline(kpi: OutcomeKpi, measurements: Sequence[OutcomeMeasurement], state: State) -> Sparkline | None:

@@ -27,8 +27,9 @@ from demo.timelines import demo_timelines
 from initiatives.choices import Status
 from initiatives.models import Initiative
 from outcomes import attainment
+from outcomes.attainment import MEASURED_FIGURES as REFRESHED
 from outcomes.models import KPIS_PER_INITIATIVE, OutcomeKpi, OutcomeMeasurement
-from outcomes.services import REFRESHED, kpis_refresh
+from outcomes.services import kpis_refresh
 from portfolio.fiscal import add_months, month_start
 from tests.demo.test_seed_demo import delete_generated_data
 

@@ -64,7 +64,7 @@ REFUSED = dict.fromkeys(ALLOWED, 403)
     ("status", "expected"),
     [
         ("in_progress", ALLOWED),
-        ("approved", ALLOWED),
+        ("approved", {**REFUSED, "measure": 302, "unmeasure": 302}),  # the approved KPIs stand until the start
         ("draft", {**ALLOWED, "measure": 403, "unmeasure": 403}),  # measured from approval on
         ("submitted", REFUSED),  # fixed while the sponsors decide
         ("done", {**REFUSED, "measure": 302, "unmeasure": 302}),

@@ -42,7 +42,7 @@ def _kpi(initiative, by, **extra):
         ("draft", True, False),
         ("submitted", False, False),  # the sponsors are deciding on what they were shown
         ("rejected", True, False),
-        ("approved", True, True),
+        ("approved", False, True),  # the KPIs the sponsors approved stand until the work starts
         ("in_progress", True, True),
         ("done", False, True),  # benefits are measured after delivery
         ("cancelled", False, False),
