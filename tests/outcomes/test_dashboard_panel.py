@@ -229,6 +229,25 @@ def test_the_panel_is_cached_and_read_again_when_a_measurement_is_recorded(
     assert cells(after.context["outcomes"]["panel"].by_side)["it"] == (1, 1, 0)
 
 
+def test_an_initiatives_edit_reads_the_live_figures_again_but_not_the_panel(client, finance, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from initiatives.services import initiative_update_health
+
+    client.force_login(finance)
+    cache.clear()
+    client.get(URL, {"fiscal_year": world["year"]})
+    fast = world["fast"]
+    initiative_update_health(initiative=fast, by=fast.owner, health="amber", reason="Vendor late")
+    with CaptureQueriesContext(connection) as captured:
+        after = client.get(URL, {"fiscal_year": world["year"]})
+    read = " ".join(query["sql"] for query in captured.captured_queries)
+    assert "initiatives_initiative" in read  # the live figures (counts, at risk) are read again
+    assert OutcomeKpi._meta.db_table not in read  # the panel follows the run and the KPIs, not initiative edits
+    assert after.context["outcomes"]["panel"].total["kpis"] > 0
+
+
 def test_outcomes_changed_renews_the_version_for_bulk_writes(world, today):
     cache.set(OUTCOMES_VERSION_KEY, "before", None)
     outcomes_changed()
