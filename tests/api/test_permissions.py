@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from initiatives import services
+from outcomes.models import OutcomeKpi, OutcomeMeasurement
 from scenarios.services import scenario_change_set, scenario_create
 from split.models import ClosedMonth, SplitRun
 from split.settlements import settlement_create
@@ -47,6 +48,19 @@ def _filing(world):
 
 def _budget_line(world):
     return {"initiative": world["own"].code, "month": "2026-05", "category": "media", "amount": "10.00"}
+
+
+def _kpi(world):
+    return {
+        "initiative": world["running"].code,
+        "name": "Cost to serve",
+        "unit": "USD",
+        "direction": "down",
+        "baseline": "10.5",
+        "target": "8",
+        "target_date": "2026-12-31",
+        "owner_side": "it",
+    }
 
 
 def _expense(world):
@@ -215,6 +229,28 @@ TABLE: list[tuple[str, str, str, object, dict[str, int]]] = [
         None,
         {"executive": 200, "finance": 200, "*": 403},
     ),
+    # Outcome KPIs (§3b): whoever sees the initiative reads them; its owner PM writes (here: in progress).
+    ("outcomes: list", "get", "/api/outcomes/", None, {"*": 200}),
+    ("outcomes: read", "get", "/api/outcomes/{kpi}/", None, {"*": 200}),
+    ("outcomes: create (owner)", "post", "/api/outcomes/", _kpi, {"pm": 201, "*": 403}),
+    ("outcomes: change (owner)", "patch", "/api/outcomes/{kpi}/", {"unit": "pct"}, {"pm": 200, "*": 403}),
+    ("outcomes: replace (owner)", "put", "/api/outcomes/{kpi}/", _kpi, {"pm": 200, "*": 403}),
+    ("outcomes: delete (owner)", "delete", "/api/outcomes/{kpi}/", None, {"pm": 204, "*": 403}),
+    ("outcomes: measurements", "get", "/api/outcomes/{kpi}/measurements/", None, {"*": 200}),
+    (
+        "outcomes: record a measurement (owner)",
+        "post",
+        "/api/outcomes/{kpi}/measurements/",
+        {"measured_on": "2026-03-02", "value": "2.5"},
+        {"pm": 201, "*": 403},
+    ),
+    (
+        "outcomes: delete a measurement (owner)",
+        "delete",
+        "/api/outcomes/{kpi}/measurements/{measurement}/",
+        None,
+        {"pm": 204, "*": 403},
+    ),
 ]
 
 
@@ -238,7 +274,13 @@ def world(pm, other_pm, executive_marketing, executive_it, finance):
     change = scenario_change_set(
         scenario=scenario, by=executive_marketing, initiative=running, kind="lane", lane="core_stack"
     )
+    kpi = OutcomeKpi.objects.create(
+        initiative=running, name="Conversion", unit="%", direction="up", baseline=1, target=2,
+        target_date=dt.date(2026, 12, 31), owner_side="marketing",
+    )  # fmt: skip
     return {
+        "kpi": kpi,
+        "measurement": OutcomeMeasurement.objects.create(kpi=kpi, measured_on=dt.date(2026, 2, 1), value=1),
         "scenario": scenario,
         "scenario_change": change,
         "cmo": executive_marketing,
