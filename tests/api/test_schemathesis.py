@@ -74,20 +74,24 @@ def portfolio(pm, other_pm, executive_marketing, executive_it, finance):
 
 def _outcomes(initiatives, pm, other_pm) -> None:
     """KPIs with measurements on the PM's initiative in progress and on another PM's approved one."""
+    from outcomes.models import OutcomeKpi
     from outcomes.services import kpi_create, measurement_record
 
     for initiative, owner in ((initiatives[2], pm), (initiatives[4], other_pm)):
-        kpi = kpi_create(
-            initiative=initiative,
-            by=owner,
-            name="Checkout conversion",
-            unit="%",
-            direction="up",
-            baseline=Decimal("2.5"),
-            target=Decimal("4"),
-            target_date=initiative.end_date,
-            owner_side="marketing",
-        )
+        definition = {
+            "initiative": initiative,
+            "name": "Checkout conversion",
+            "unit": "%",
+            "direction": "up",
+            "baseline": Decimal("2.5"),
+            "target": Decimal("4"),
+            "target_date": initiative.end_date,
+            "owner_side": "marketing",
+        }
+        if initiative.status == "approved":  # defined while it was a draft: approved, it takes no new KPI
+            kpi = OutcomeKpi.objects.create(**definition)
+        else:
+            kpi = kpi_create(by=owner, **definition)
         for day, value in ((dt.date(2026, 2, 1), Decimal("2.7")), (dt.date(2026, 3, 1), Decimal("3.1"))):
             measurement_record(kpi=kpi, by=owner, measured_on=day, value=value)
 

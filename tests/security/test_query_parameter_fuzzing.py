@@ -103,6 +103,8 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     "reports/split.xlsx": ("finance", SPLIT_FILTERS),
     "reports/forecast.csv": ("finance", SPLIT_FILTERS),
     "reports/forecast.xlsx": ("finance", SPLIT_FILTERS),
+    "reports/outcomes.csv": ("finance", SPLIT_FILTERS),
+    "reports/outcomes.xlsx": ("finance", SPLIT_FILTERS),
     "reports/true-up-journal.csv": ("finance", SPLIT_FILTERS),
     "reports/exports/": ("finance", []),
     "reports/exports/panel/": ("finance", []),
