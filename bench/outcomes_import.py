@@ -11,8 +11,9 @@ bench data is left as it was and re-runs are comparable:
 2. a CSV of `rows` measurements is generated: for each KPI, consecutive days ending the day before its
    first stored measurement (or today when it has none), so every row is new;
 3. timed through the `outcomes_import` the web page and `manage.py import_outcomes` use: the preview
-   (read and validate, nothing saved), the import (validate, `bulk_create_with_history` of the rows and
-   their history, `kpis_refresh` of the touched KPIs), then the same file again (must add nothing);
+   (read and validate, nothing saved), the import (validate; on PostgreSQL COPY of the new rows and of their
+   history rows, `bulk_update_with_history` of changed ones; `kpis_refresh` of the touched KPIs), then the
+   same file again (must add nothing);
 4. the import again under `tracemalloc`, for its peak Python memory (not timed: tracing slows it down).
 
 Baseline, same run and database: PostgreSQL `COPY … FROM STDIN` of the same rows into the real, indexed

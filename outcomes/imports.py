@@ -12,8 +12,9 @@ Reading the file and the row errors are the budget importers' (`budgets.services
 - a (KPI, day) already stored with the same value is unchanged, with another value it is corrected: the
   same file imported again adds nothing. Period locks do not apply (a measurement is not money).
 
-The writes are batched (`bulk_create_with_history` / `bulk_update_with_history`), then each touched KPI's
-measured figures are refreshed once (`kpis_refresh`).
+The writes are batched — new rows and their history rows by COPY on PostgreSQL (`bulk_create_with_history`
+elsewhere), changed ones by `bulk_update_with_history` — then each touched KPI's measured figures are
+refreshed once (`kpis_refresh`).
 """
 
 from __future__ import annotations
