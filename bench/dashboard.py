@@ -48,7 +48,9 @@ REQUESTS = 60
 # Issue 18: p95 < 100 ms for repeat views, < 200 ms for the first view after a change or a recompute.
 TARGET_WARM_P95_MS = 100
 TARGET_P95_MS = 200
-MAX_QUERIES = 15
+# A fixed number of queries whatever the data size: 15 until issue 20, whose outcomes panel reads two more
+# (its counts and its lists) on a view that finds nothing cached.
+MAX_QUERIES = 17
 EXECUTIVE = "cmo"
 TRIVIAL_PATH = "/bench/trivial/"
 URLCONF = "bench_dashboard_urls"
