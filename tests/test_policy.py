@@ -51,6 +51,10 @@ INITIATIVE_TABLE: dict[str, dict[str, frozenset[str]]] = {
         "admin": ALL,
     },
     "initiative.edit": {"pm_owner": EDITABLE},
+    # Outcome KPIs (§3b, outcomes/rules.py): defined by the owner while not before the sponsors or closed,
+    # measured from approval on, after delivery too.
+    "outcome.edit": {"pm_owner": EDITABLE | RUNNING},
+    "outcome.measure": {"pm_owner": RUNNING | {Status.DONE}},
     "initiative.submit": {"pm_owner": EDITABLE},
     "initiative.approve": {"exec_marketing_sponsor": {Status.SUBMITTED}, "exec_it_sponsor": {Status.SUBMITTED}},
     "initiative.reject": {"exec_marketing_sponsor": {Status.SUBMITTED}, "exec_it_sponsor": {Status.SUBMITTED}},
@@ -106,6 +110,7 @@ GLOBAL_TABLE: dict[str, set[str]] = {
     "admin.view_finance_records": {"finance", "admin"},
     "scenarios.view": {"executive", "finance"},  # what-if scenarios (§3a)
     "scenarios.create": {"executive", "finance"},
+    "outcomes.report": {"executive", "finance"},  # the outcomes report (§3b)
 }
 
 # Actions on a scenario (scenarios/rules.py): action → who, relative to a scenario the executive
