@@ -1,0 +1,1 @@
+"""Deployment helpers: the image's health check and build steps, and backup.sh (docs/OPERATIONS.md)."""
