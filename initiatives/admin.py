@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten
 from django.contrib.auth import get_user_model
@@ -7,7 +8,9 @@ from django.utils.text import Truncator
 from rest_framework.authtoken.models import TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
 
+from portfolio import policy
 from portfolio.admin_site import ReadOnlyAdminMixin
+from portfolio.roles import Role, Side
 
 from .lane_assessment import QUESTIONS
 from .models import (
@@ -38,16 +41,57 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class PortfolioUserAdmin(UserAdmin):
+    """People: who they are, their role(s) and their side. The role (the group) decides what a person may
+    do, the admin included (`portfolio.admin_site`), so Django's Staff, Superuser and per-user
+    permission fields are not on these forms: posting them changes nothing."""
+
     inlines = [ProfileInline]
-    list_display = ("username", "first_name", "last_name", "email", "roles", "is_active")
-    list_filter = ("groups", "is_active", "is_staff", "is_superuser")
+    list_display = ("username", "first_name", "last_name", "email", "roles", "side", "is_active")
+    list_filter = ("groups", "profile__side", "is_active")
+    filter_horizontal = ()
+    readonly_fields = ("last_login", "date_joined")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Role", {"fields": ("groups", "is_active")}),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
+        ("Role", {"fields": ("groups",)}),
+    )
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups":
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+            field = super().formfield_for_manytomany(db_field, request, **kwargs)
+            field.label = "Roles"
+            field.help_text = (
+                "What the person may do: pm (files initiatives), executive (signs off for their side), "
+                "finance (budgets and actuals), admin (this administration). The side is set below."
+            )
+            return field
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "groups" and field is not None:
+            field.widget.can_add_related = False  # the roles are given here, not invented
+        return field
 
     @admin.display(description="Roles")
     def roles(self, user) -> str:
-        return ", ".join(sorted(group.name for group in user.groups.all()))
+        names = sorted(group.name for group in user.groups.all())
+        if user.is_superuser and Role.ADMIN not in names:
+            names.append("admin (superuser)")
+        return ", ".join(names) or "none"
+
+    @admin.display(description="Side", ordering="profile__side")
+    def side(self, user) -> str:
+        return dict(Side.choices).get(policy.side(user), "—")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("groups")
+        return super().get_queryset(request).select_related("profile").prefetch_related("groups")
 
 
 @admin.register(Profile)

@@ -10,10 +10,16 @@ them, as in the web UI and the API.
 
 from __future__ import annotations
 
+from functools import update_wrapper
+
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 
 from portfolio import policy
 
@@ -29,6 +35,36 @@ class PortfolioAdminSite(admin.AdminSite):
 
     def has_permission(self, request) -> bool:
         return super().has_permission(request) or _administers(request.user)
+
+    # Who may not administer is not offered the admin's own password form: a signed-in person of
+    # another role gets a plain page saying so (403), and someone not signed in the app's sign-in
+    # page (the one with single sign-on and the lockout), coming back to the admin afterwards.
+
+    def admin_view(self, view, cacheable=False):
+        guarded = super().admin_view(view, cacheable)
+
+        def inner(request, *args, **kwargs):
+            if not self.has_permission(request):
+                if request.user.is_authenticated:
+                    return not_for_your_role(request)
+                return redirect_to_login(request.get_full_path())
+            return guarded(request, *args, **kwargs)
+
+        return never_cache(update_wrapper(inner, guarded))
+
+    def login(self, request, extra_context=None):
+        if request.user.is_authenticated and not self.has_permission(request):
+            return not_for_your_role(request)
+        if not request.user.is_authenticated:
+            index = reverse("admin:index", current_app=self.name)
+            wanted = request.GET.get("next", "")
+            return redirect_to_login(wanted if wanted.startswith(index) else index)
+        return super().login(request, extra_context)
+
+
+def not_for_your_role(request):
+    """The plain page a signed-in person of another role gets at /admin/…, with a link home."""
+    return render(request, "admin_not_for_role.html", status=403)
 
 
 class AdminRoleBackend(BaseBackend):
@@ -98,3 +134,9 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # django-simple-history saves a posted revert for whoever may view the history: not here.
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
