@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from portfolio import password_reset
 from portfolio.health import healthz
 
 # 503 while the database is out of reach, 500 otherwise; JSON under /api/ (portfolio/errors.py).
@@ -12,6 +13,19 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Password reset for local accounts; 404 while OIDC_ONLY is true (portfolio/password_reset.py).
+    path("accounts/password-reset/", password_reset.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password-reset/sent/", password_reset.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "accounts/password-reset/<uidb64>/<token>/",
+        password_reset.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password-reset/done/",
+        password_reset.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),  # for load balancers: anonymous, JSON, 200 or 503
     path("api/", include("portfolio.api_urls")),

@@ -61,6 +61,10 @@ class Page:
 
 PAGES: list[Page] = [
     Page("login", "/accounts/login/", ("anonymous",)),
+    Page("password_reset", "/accounts/password-reset/", ("anonymous",)),
+    Page("password_reset_done", "/accounts/password-reset/sent/", ("anonymous",)),
+    Page("password_reset_confirm", "/accounts/password-reset/MQ/not-a-token/", ("anonymous",)),  # "not valid"
+    Page("password_reset_complete", "/accounts/password-reset/done/", ("anonymous",)),
     Page("home", "/", ALL),
     Page("dashboard:dashboard", "/dashboard/?fiscal_year=2026", SEES_EVERYTHING),
     Page("dashboard:dashboard", "/dashboard/?fiscal_year=2026&quarter=3&lane=fast_lane", SEES_EVERYTHING),

@@ -253,3 +253,11 @@ def initiatives_home(context) -> dict:
         data["portfolio_counts"] = selectors.status_counts(selectors.initiative_queryset(user=user))
         data["portfolio_total"] = sum(data["portfolio_counts"].values())
     return data
+
+
+@register.simple_tag
+def password_reset_enabled() -> bool:
+    """`{% password_reset_enabled as reset %}`: local passwords can be reset (not while OIDC_ONLY)."""
+    from portfolio.password_reset import password_reset_enabled as enabled
+
+    return enabled()

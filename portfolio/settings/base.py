@@ -141,6 +141,11 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+# Password reset (portfolio/password_reset.py): requests per client IP and per e-mail address, counted
+# in the cache; over either limit nothing is sent and the page is the same. Links last 1 hour.
+PASSWORD_RESET_RATE_PER_IP = env("PASSWORD_RESET_RATE_PER_IP", default="10/hour")
+PASSWORD_RESET_RATE_PER_ADDRESS = env("PASSWORD_RESET_RATE_PER_ADDRESS", default="3/hour")
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 
 # --- Security -------------------------------------------------------------
 # Brute-force protection (django-axes): after 5 failed sign-ins for one username from one

@@ -42,6 +42,10 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     "": ("pm", []),
     "accounts/login/": ("anonymous", ["next"]),
     "accounts/logout/": ("pm", ["next"]),
+    "accounts/password-reset/": ("anonymous", []),
+    "accounts/password-reset/sent/": ("anonymous", []),
+    "accounts/password-reset/<uidb64>/<token>/": ("anonymous", []),
+    "accounts/password-reset/done/": ("anonymous", []),
     "healthz": ("anonymous", []),
     "initiatives/": (
         "pm",
@@ -175,6 +179,7 @@ def records(pm, executive_marketing, executive_it, finance):
         "fiscal_year": "FY2026",
         "kind": "actuals",
         "token": "0" * 32,
+        "uidb64": "MQ",  # a user id in a password reset link (the token above is not valid there)
         "action": "submit",
         "decision": "approve",
         "job_id": str(uuid.uuid4()),
