@@ -42,6 +42,9 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     "": ("pm", []),
     "accounts/login/": ("anonymous", ["next"]),
     "accounts/logout/": ("pm", ["next"]),
+    "oidc/authenticate/": ("anonymous", ["next"]),  # 404 while single sign-on is off (the suite's settings)
+    "oidc/callback/": ("anonymous", ["code", "state", "error"]),
+    "no-role/": ("pm", []),  # a user with a role is sent home
     "healthz": ("anonymous", []),
     "initiatives/": (
         "pm",
