@@ -61,7 +61,7 @@ def test_a_person_without_a_role_is_told_to_ask_their_administrator(
     _provider_sign_in(page, live_server.url, oidc_provider, "noah.norole")
 
     assert page.url == f"{live_server.url}/no-role/"
-    assert "has no role in Right-Speed Portfolio yet" in page.content()
+    assert "has no role in Right‑Speed Portfolio yet" in page.content()
     page.goto(f"{live_server.url}/initiatives/")
     assert page.url == f"{live_server.url}/no-role/"
     page.set_viewport_size({"width": 390, "height": 844})  # on a phone: no sideways scrolling

@@ -53,7 +53,7 @@ def test_a_user_without_a_role_sees_the_no_role_page(client):
     assert response.status_code == 302 and response["Location"] == "/no-role/"
     page = client.get("/no-role/")
     assert page.status_code == 403
-    assert "has no role in Right-Speed Portfolio yet — ask your administrator" in page.content.decode()
+    assert "has no role in Right‑Speed Portfolio yet — ask your administrator" in page.content.decode()
 
 
 def test_a_sso_user_without_a_role_is_sent_there_from_every_page(client):
