@@ -27,7 +27,8 @@ def _provider_sign_in(page, base_url: str, provider, username: str) -> None:
     page.wait_for_load_state("load")
 
 
-def test_sign_in_through_the_provider_and_log_out(browser, live_server, oidc_provider, transactional_db):
+def test_sign_in_through_the_provider_and_log_out(browser, live_server, oidc_provider, transactional_db, settings):
+    settings.AXES_ENABLED = True  # as in production: the lockout's backend runs before ours
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     _provider_sign_in(page, live_server.url, oidc_provider, "ada.cio")
 
