@@ -12,21 +12,27 @@ claims mean — username, name, e-mail, roles, side — is decided here, by `acc
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpResponseForbidden, HttpResponseRedirect
+from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.views import View
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from portfolio.roles import Role, Side
+
+logger = logging.getLogger(__name__)
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 DISCOVERY_TIMEOUT_SECONDS = 10
@@ -148,13 +154,22 @@ class SignInView(OIDCAuthenticationRequestView):
 
     get_settings = staticmethod(oidc_setting)
 
-    def __init__(self, *args, **kwargs):
-        if oidc_enabled():
-            super().__init__(*args, **kwargs)
+    def __init__(self, **kwargs):
+        View.__init__(self, **kwargs)  # the endpoints are read in get(), where a failure can be shown
 
     def get(self, request):
         if not oidc_enabled():
             raise Http404("Single sign-on is not configured.")
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = oidc_setting("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        except ImproperlyConfigured:
+            logger.exception("OIDC sign-in unavailable")
+            messages.error(
+                request,
+                f"Signing in with {settings.OIDC_PROVIDER_NAME} is unavailable right now: try again in a few minutes.",
+            )
+            return redirect("login")
+        self.OIDC_RP_CLIENT_ID = oidc_setting("OIDC_RP_CLIENT_ID")
         return super().get(request)
 
 

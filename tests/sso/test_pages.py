@@ -76,3 +76,14 @@ def test_api_tokens_keep_working_with_sso_on(client, sso_configured):
     response = client.get("/api/initiatives/", HTTP_AUTHORIZATION=f"Token {token.key}")
     assert response.status_code == 200
     assert client.get("/api/initiatives/").status_code == 401
+
+
+def test_a_provider_that_does_not_answer_sends_back_to_the_login_page_with_a_message(client, sso_configured):
+    from portfolio.oidc import discovery_clear
+    from tests.sso.conftest import _free_port
+
+    sso_configured.OIDC_ISSUER = f"http://127.0.0.1:{_free_port()}"
+    discovery_clear()
+    response = client.get("/oidc/authenticate/", follow=True)
+    assert response.redirect_chain == [("/accounts/login/", 302)]
+    assert "Signing in with Acme is unavailable right now" in response.content.decode()
