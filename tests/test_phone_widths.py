@@ -128,6 +128,9 @@ PAGES: list[Page] = [
 # Named URLs that are no page to look at, and why.
 NOT_PAGES = {
     "logout": "POST only",
+    "oidc_authentication_init": "redirects to the identity provider",
+    "oidc_authentication_callback": "the identity provider's redirect back (redirects on)",
+    "no_role": "only a user with no role sees it: checked at 390 px in tests/sso/test_browser_sso.py",
     "healthz": "JSON for load balancers",
     "initiatives:assess": "an htmx fragment of the filing form (checked inside /initiatives/new/)",
     "initiatives:health": "POST only",

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Anonymous users see only the login page (PRODUCT.md §1).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # A signed-in user with no role sees "ask your administrator", not an empty app (portfolio/no_role.py).
+    "portfolio.no_role.NoRoleMiddleware",
     # A NUL byte in the path or a query parameter: 404 / 400 before any view queries with it.
     "portfolio.nul_guard.NulGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -157,6 +159,7 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "portfolio.admin_site.AdminRoleBackend",  # the `admin` role holds every permission in the admin
+    "initiatives.sso.PortfolioOIDCBackend",  # OpenID Connect sign-in; does nothing while OIDC_ISSUER is unset
 ]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = 5
@@ -166,6 +169,11 @@ AXES_RESET_ON_SUCCESS = True
 # The lockout ends 15 minutes after it began, as the page says, not after the last retry.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+
+# Single sign-on with OpenID Connect: the OIDC_* settings are in portfolio/settings/sso.py.
+from .sso import *  # noqa: E402, F403
+from .sso import OIDC_ISSUER, oidc_origin  # noqa: E402
 
 # Content Security Policy (Django's own, ContentSecurityPolicyMiddleware), in development
 # too so a violation shows up before production: everything from this site only, no inline
@@ -184,6 +192,9 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+if OIDC_ISSUER:
+    # Logging out (a form) ends at the provider's end-session page: the browser must allow that redirect.
+    SECURE_CSP["form-action"].append(oidc_origin(OIDC_ISSUER))
 
 # --- I18N -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

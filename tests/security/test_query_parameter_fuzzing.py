@@ -46,6 +46,9 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     "accounts/password-reset/sent/": ("anonymous", []),
     "accounts/password-reset/<uidb64>/<token>/": ("anonymous", []),
     "accounts/password-reset/done/": ("anonymous", []),
+    "oidc/authenticate/": ("anonymous", ["next"]),  # 404 while single sign-on is off (the suite's settings)
+    "oidc/callback/": ("anonymous", ["code", "state", "error"]),
+    "no-role/": ("pm", []),  # a user with a role is sent home
     "healthz": ("anonymous", []),
     "initiatives/": (
         "pm",
