@@ -35,7 +35,7 @@ from split.models import SplitRow
 from split.selectors import MoneySum, SplitFilters
 
 from .choices import Side
-from .models import OutcomeKpi, measured_q, off_track_q, on_track_by, on_track_q
+from .models import VALUE_PLACES, OutcomeKpi, measured_q, off_track_q, on_track_by, on_track_q
 
 STATES = ("on_track", "off_track", "not_measured")
 
@@ -212,7 +212,8 @@ def outcomes_report_rows(filters: SplitFilters, *, today: dt.date | None = None)
                 year = row[0]
                 if year not in days:
                     days[year] = outcome_day(year, filters.quarter, today=today)
-                baseline, target, latest, attained = (_decimal(value) for value in (row[8], row[9], row[11], row[13]))
+                baseline, target, latest = (_decimal(value, VALUE_PLACES) for value in (row[8], row[9], row[11]))
+                attained = _decimal(row[13], 2)
                 target_date, measured_on, until = (_date(value) for value in (row[10], row[12], row[14]))
                 yield (
                     *row[:8],
@@ -223,13 +224,16 @@ def outcomes_report_rows(filters: SplitFilters, *, today: dt.date | None = None)
                     measured_on,
                     attained,
                     on_track_by(until, days[year]),
-                    _decimal(row[15] or 0).quantize(Decimal("0.01")),
+                    _decimal(row[15] or 0, 2),
                 )
 
 
-def _decimal(value) -> Decimal | None:
-    """A numeric column as a Decimal (SQLite's raw cursor gives floats or text)."""
-    return value if value is None or isinstance(value, Decimal) else Decimal(str(value))
+def _decimal(value, places: int) -> Decimal | None:
+    """A numeric column as a Decimal with its column's places (SQLite's raw cursor gives floats, ints or text)."""
+    if value is None:
+        return None
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return number.quantize(Decimal(1).scaleb(-places))
 
 
 def _date(value) -> dt.date | None:

@@ -143,11 +143,6 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
-# Password reset (portfolio/password_reset.py): requests per client IP and per e-mail address, counted
-# in the cache; over either limit nothing is sent and the page is the same. Links last 1 hour.
-PASSWORD_RESET_RATE_PER_IP = env("PASSWORD_RESET_RATE_PER_IP", default="10/hour")
-PASSWORD_RESET_RATE_PER_ADDRESS = env("PASSWORD_RESET_RATE_PER_ADDRESS", default="3/hour")
-PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 
 # --- Security -------------------------------------------------------------
 # Brute-force protection (django-axes): after 5 failed sign-ins for one username from one
@@ -171,7 +166,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 
-# Single sign-on with OpenID Connect: the OIDC_* settings are in portfolio/settings/sso.py.
+# Single sign-on with OpenID Connect (OIDC_*) and the password reset of local accounts (PASSWORD_RESET_*):
+# portfolio/settings/sso.py.
 from .sso import *  # noqa: E402, F403
 from .sso import OIDC_ISSUER, oidc_origin  # noqa: E402
 

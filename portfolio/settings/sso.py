@@ -1,4 +1,5 @@
-"""Single sign-on with OpenID Connect (mozilla-django-oidc; portfolio/oidc.py, initiatives/sso.py).
+"""Sign-in settings: single sign-on with OpenID Connect (mozilla-django-oidc; portfolio/oidc.py, initiatives/sso.py)
+and the password reset of local accounts.
 
 Off while OIDC_ISSUER is empty. The endpoints come from the issuer's discovery document; the
 user, their roles and side are set from the claims at every sign-in (README, Configuration).
@@ -34,3 +35,10 @@ OIDC_TIMEOUT = 10
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"  # a path: mozilla-django-oidc does not resolve names
 if OIDC_ISSUER and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
     raise ImproperlyConfigured("OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are needed too.")
+
+
+# Password reset of local accounts (portfolio/password_reset.py; off while OIDC_ONLY): requests per client IP
+# and per e-mail address, counted in the cache; over either limit nothing is sent and the page is the same.
+PASSWORD_RESET_RATE_PER_IP = env("PASSWORD_RESET_RATE_PER_IP", default="10/hour")
+PASSWORD_RESET_RATE_PER_ADDRESS = env("PASSWORD_RESET_RATE_PER_ADDRESS", default="3/hour")
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)  # seconds a link works
