@@ -10,6 +10,7 @@ allows no inline script.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, include, path, re_path, resolve
@@ -23,7 +24,7 @@ from drf_spectacular.renderers import (
 )
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -31,6 +32,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from portfolio.api import LoginThrottle
+from portfolio.oidc import oidc_enabled
 
 app_name = "api"
 
@@ -53,9 +55,18 @@ ENDPOINTS = {
 
 @extend_schema_view(post=extend_schema(summary="Get an API token", tags=["auth"]))
 class TokenObtainView(ObtainAuthToken):
-    """POST a username and password, get the token to send as `Authorization: Token <key>`."""
+    """POST a username and password, get the token to send as `Authorization: Token <key>`.
+
+    Not while OIDC_ONLY turns local passwords off: tokens given by an administrator keep working."""
 
     throttle_classes = [LoginThrottle]
+
+    def post(self, request, *args, **kwargs):
+        if oidc_enabled() and settings.OIDC_ONLY:
+            raise exceptions.PermissionDenied(
+                "Local passwords are turned off (single sign-on only): ask an administrator for an API token."
+            )
+        return super().post(request, *args, **kwargs)
 
 
 class SchemaView(SpectacularAPIView):

@@ -85,3 +85,15 @@ def test_unknown_api_paths_are_json_404s_and_a_missing_slash_is_redirected(api, 
     assert client.post("/api/nothing/here/", {}, format="json").status_code == 404  # JSON, no CSRF page
     redirect = client.get("/api/initiatives?lane=fast_lane")
     assert (redirect.status_code, redirect["Location"]) == (308, "/api/initiatives/?lane=fast_lane")
+
+
+def test_no_token_for_a_local_password_while_single_sign_on_is_the_only_way_in(pm, settings):
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient()
+    settings.OIDC_ISSUER, settings.OIDC_ONLY = "https://id.example.com", True
+    response = client.post("/api/auth/token/", {"username": pm.username, "password": "demo-pass-123"}, format="json")
+    assert response.status_code == 403 and "single sign-on only" in response.json()["detail"]
+    token = Token.objects.create(user=pm)  # one an administrator gave keeps working
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/initiatives/").status_code == 200
