@@ -5,9 +5,12 @@ role groups and their profile's side. A role the claims no longer give is taken 
 provider stays the one place where roles are managed for people who sign in through it.
 """
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
@@ -15,17 +18,28 @@ from initiatives.models import Profile
 from portfolio.oidc import Account, account_from_claims, oidc_enabled, oidc_setting
 from portfolio.roles import Role
 
+logger = logging.getLogger(__name__)
+
 
 def account_apply(user, account: Account) -> None:
-    """Make `user`'s name, e-mail, role groups and side those of `account` (roles it lacks are removed)."""
+    """Make `user`'s name, e-mail, role groups and side those of `account` (roles it lacks are removed).
+
+    The claims alone decide: Django's staff and superuser flags, which would grant the admin role outside
+    them, are cleared."""
     user.first_name, user.last_name, user.email = account.first_name, account.last_name, account.email
-    user.save(update_fields=["first_name", "last_name", "email"])
+    user.is_staff = user.is_superuser = False
+    user.save(update_fields=["first_name", "last_name", "email", "is_staff", "is_superuser"])
     current = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
     if removed := current - account.roles:
         user.groups.remove(*Group.objects.filter(name__in=removed))
     for name in sorted(account.roles - current):
         user.groups.add(Group.objects.get_or_create(name=name)[0])
     Profile.objects.update_or_create(user=user, defaults={"side": account.side})
+
+
+def local_account(user) -> bool:
+    """An account someone signs in to with a password (or an administrator made staff): not SSO's to take."""
+    return user.has_usable_password() or user.is_staff or user.is_superuser
 
 
 class PortfolioOIDCBackend(OIDCAuthenticationBackend):
@@ -58,7 +72,16 @@ class PortfolioOIDCBackend(OIDCAuthenticationBackend):
         return bool(self.account(claims).username)
 
     def filter_users_by_claims(self, claims):
-        return self.UserModel.objects.filter(username=self.account(claims).username)
+        """The account of an earlier SSO sign-in with this username. A local account — one with a usable
+        password, or a staff or superuser one — is never taken over by claims: that sign-in is refused
+        and an administrator renames one of the two."""
+        users = self.UserModel.objects.filter(username=self.account(claims).username)
+        for user in users:
+            if local_account(user):
+                # PermissionDenied ends Django's authenticate() with None: the sign-in fails, nobody is let in.
+                logger.warning("oidc: sign-in refused, %r is a local account", user.username)
+                raise PermissionDenied("This username belongs to a local account.")
+        return users
 
     @transaction.atomic
     def create_user(self, claims):

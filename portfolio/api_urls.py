@@ -10,7 +10,6 @@ allows no inline script.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, include, path, re_path, resolve
@@ -32,7 +31,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from portfolio.api import LoginThrottle
-from portfolio.oidc import oidc_enabled
+from portfolio.oidc import local_passwords_enabled
 
 app_name = "api"
 
@@ -62,7 +61,7 @@ class TokenObtainView(ObtainAuthToken):
     throttle_classes = [LoginThrottle]
 
     def post(self, request, *args, **kwargs):
-        if oidc_enabled() and settings.OIDC_ONLY:
+        if not local_passwords_enabled():
             raise exceptions.PermissionDenied(
                 "Local passwords are turned off (single sign-on only): ask an administrator for an API token."
             )

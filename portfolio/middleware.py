@@ -52,6 +52,18 @@ def _user_id_if_loaded(request: HttpRequest) -> int | None:
     return user.pk
 
 
+# Paths that carry a secret (a password reset link's token): the access log writes their route instead.
+SECRET_PATHS = frozenset({"password_reset_confirm"})
+
+
+def loggable_path(request: HttpRequest) -> str:
+    """The request's path for the access log, with a secret-bearing path replaced by its route."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.url_name in SECRET_PATHS:
+        return "/" + match.route
+    return request.path
+
+
 class RequestIdMiddleware:
     """First in MIDDLEWARE: sets the request id, answers with it, and writes one access line per request."""
 
@@ -66,15 +78,16 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        path = loggable_path(request)
         access_logger.info(
             "%s %s %s %.1fms",
             request.method,
-            request.path,
+            path,
             response.status_code,
             duration_ms,
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": duration_ms,
                 "user_id": _user_id_if_loaded(request),

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from portfolio.oidc import oidc_enabled
 from portfolio.policy import roles
+from portfolio.roles import Role
 
 OIDC_BACKEND = "initiatives.sso.PortfolioOIDCBackend"
 # Paths a role-less user still reaches: this page, signing out, the way in and out of single sign-on.
@@ -33,7 +34,7 @@ class NoRoleMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and self.applies(request) and not roles(user):
+        if user is not None and user.is_authenticated and self.applies(request) and not roles(user) & set(Role.values):
             return redirect(reverse("no_role"))
         return self.get_response(request)
 

@@ -56,6 +56,12 @@ def oidc_enabled() -> bool:
     return bool(getattr(settings, "OIDC_ISSUER", ""))
 
 
+def local_passwords_enabled() -> bool:
+    """Local passwords (the login form, the password reset, API tokens for a password) are on unless single
+    sign-on is configured and OIDC_ONLY says it is the only way in. The one place that says so."""
+    return not (oidc_enabled() and getattr(settings, "OIDC_ONLY", False))
+
+
 def discovery(issuer: str | None = None) -> dict:
     """The issuer's discovery document, fetched once per process and issuer, then cached.
 
@@ -195,7 +201,11 @@ class LogoutView(auth_views.LogoutView):
     """Django's logout; a user who signed in through the provider is then sent to its end-session page."""
 
     def post(self, request, *args, **kwargs):
-        provider_url = provider_logout_url(request)
+        try:
+            provider_url = provider_logout_url(request)
+        except Exception:  # the provider out of reach (discovery): sign out here all the same
+            logger.warning("oidc: could not read the provider's end-session address; signing out locally")
+            provider_url = None
         response = super().post(request, *args, **kwargs)
         if provider_url and response.status_code == 302:
             return HttpResponseRedirect(provider_url)
@@ -208,7 +218,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
-        if oidc_enabled() and settings.OIDC_ONLY:
+        if not local_passwords_enabled():
             return HttpResponseForbidden("Sign in with your company account: local passwords are turned off.")
         return super().post(request, *args, **kwargs)
 
@@ -216,7 +226,7 @@ class LoginView(auth_views.LoginView):
         enabled = oidc_enabled()
         return super().get_context_data(
             oidc_enabled=enabled,
-            oidc_only=enabled and settings.OIDC_ONLY,
+            oidc_only=not local_passwords_enabled(),
             oidc_provider_name=settings.OIDC_PROVIDER_NAME,
             **kwargs,
         )

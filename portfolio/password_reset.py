@@ -29,6 +29,8 @@ from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from redis.exceptions import RedisError
 
+from portfolio.oidc import local_passwords_enabled
+
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "password-reset"
@@ -37,7 +39,7 @@ PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # "10/hour" → per 3600 sec
 
 def password_reset_enabled() -> bool:
     """Local passwords can be reset unless everyone signs in through the identity provider."""
-    return not getattr(settings, "OIDC_ONLY", False)
+    return local_passwords_enabled()
 
 
 def parse_rate(rate: str | None) -> tuple[int, int] | None:

@@ -216,7 +216,7 @@ def test_the_login_page_links_to_the_reset(client):
         assert client.get(url).status_code in (200, 302), url
 
 
-@override_settings(OIDC_ONLY=True)
+@override_settings(OIDC_ONLY=True, OIDC_ISSUER="https://id.example.com")
 def test_hidden_when_oidc_only(client, person):
     assert "password-reset" not in client.get("/accounts/login/").text
     for url in RESET_URLS:
@@ -230,3 +230,26 @@ def test_shown_when_oidc_only_is_false(client, person):
     assert "Forgot your password?" in client.get("/accounts/login/").text
     assert ask(client, "dana@example.com").status_code == 302
     assert len(mail.outbox) == 1
+
+
+def test_the_access_log_never_holds_a_reset_link(client, person):
+    ask(client, "dana@example.com")
+    link = re.search(r"https?://\S+/accounts/password-reset/\S+/", mail.outbox[0].body).group(0)
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    token = path.rstrip("/").split("/")[-1]
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    access = logging.getLogger("portfolio.request")
+    level, disabled = access.level, access.disabled
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.disabled = False
+    try:
+        client.get(path, follow=True)
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
+        access.disabled = disabled
+    assert any("/accounts/password-reset/<uidb64>/<token>/" in line for line in lines), lines
+    assert not any(token in line for line in lines)

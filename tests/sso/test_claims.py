@@ -86,3 +86,36 @@ def test_groups_that_are_not_roles_are_kept():
 def test_a_claim_set_without_username_is_refused():
     assert not PortfolioOIDCBackend().verify_claims({"email": "a@example.com", "roles": ["pm"]})
     assert PortfolioOIDCBackend().verify_claims({"sub": "abc"})
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "local",
+    [
+        {"password": "a-local-password-2026"},  # someone signs in to it with a password
+        {"is_superuser": True, "is_staff": True},  # Django's own administrator flags
+    ],
+)
+def test_claims_never_take_over_a_local_account(local):
+    from django.core.exceptions import PermissionDenied
+
+    password = local.pop("password", None)
+    owner = User.objects.create_user("jo", password=password, **local)
+    if password is None:
+        owner.set_unusable_password()
+        owner.save()
+    with pytest.raises(PermissionDenied):
+        PortfolioOIDCBackend().filter_users_by_claims({**BASE, "roles": ["admin"]})
+    owner.refresh_from_db()
+    assert not owner.groups.exists() and owner.email == ""
+
+
+@pytest.mark.django_db
+def test_a_sign_in_clears_the_flags_only_the_claims_decide():
+    user = User.objects.create_user("jo")  # an earlier SSO sign-in: no usable password
+    User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+    user.refresh_from_db()
+    account_apply(user, account_from_claims({**BASE, "roles": ["pm"]}))
+    user.refresh_from_db()
+    assert not user.is_staff and not user.is_superuser
+    assert list(user.groups.values_list("name", flat=True)) == ["pm"]

@@ -87,3 +87,28 @@ def test_a_provider_that_does_not_answer_sends_back_to_the_login_page_with_a_mes
     response = client.get("/oidc/authenticate/", follow=True)
     assert response.redirect_chain == [("/accounts/login/", 302)]
     assert "Signing in with Acme is unavailable right now" in response.content.decode()
+
+
+def test_a_group_that_is_not_a_role_is_no_role(client):
+    user = User.objects.create_user("nobody", password=PASSWORD)
+    user.groups.create(name="newsletter")
+    client.force_login(user)
+    assert client.get("/")["Location"] == "/no-role/"
+
+
+def test_oidc_only_without_an_issuer_leaves_local_passwords_on(client, settings):
+    settings.OIDC_ISSUER, settings.OIDC_ONLY = "", True
+    assert 'name="password"' in client.get("/accounts/login/").content.decode()
+    assert client.get("/accounts/password-reset/").status_code == 200
+
+
+def test_logging_out_works_while_the_provider_is_out_of_reach(client, sso_configured, monkeypatch):
+    from portfolio import oidc
+
+    def unreachable(request):
+        raise oidc.ImproperlyConfigured("the provider does not answer")
+
+    monkeypatch.setattr(oidc, "provider_logout_url", unreachable)
+    client.force_login(UserFactory(role="pm"))
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302 and "_auth_user_id" not in client.session
