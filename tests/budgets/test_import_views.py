@@ -46,6 +46,10 @@ def test_preview_lists_every_error_with_line_and_column(client, finance, ready):
     assert errors == [(2, "incurred_on"), (3, "amount"), (3, "currency")]
     page = html.unescape(preview.content.decode())
     assert "3 errors in erp-march.csv" in page and "'$12' contains '$'" in page
+    assert "No expense was added or changed" in page
+    token = preview.context["token"]
+    assert f'href="{reverse("budgets:import_errors", args=[token])}"' in page
+    assert f'href="{reverse("budgets:import_upload")}?kind=actuals"' in page
     assert Expense.objects.count() == 0
 
 

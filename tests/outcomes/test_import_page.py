@@ -45,6 +45,8 @@ def test_the_preview_lists_every_error_and_they_download(client, pm, mine, media
     assert preview.status_code == 400
     html = preview.content.decode()
     assert "2 errors in m.csv" in html and "INI-9999" in html and "Confirm import" not in html
+    assert "No measurement was added or changed" in html
+    assert f'href="{URL}?errors={preview.context["token"]}"' in html and f'href="{URL}"' in html
     errors = client.get(URL, {"errors": preview.context["token"]})
     assert errors["Content-Type"].startswith("text/csv")
     assert errors.content.decode().splitlines()[1:] == [
