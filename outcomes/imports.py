@@ -20,21 +20,18 @@ refreshed once (`kpis_refresh`).
 from __future__ import annotations
 
 import datetime as dt
-import json
-import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from budgets.services.imports import upload_dir
-from budgets.services.imports_actuals import _copy as copy_rows  # COPY of rows in CSV, quoting done right
+from budgets.services.imports import upload_store
+from budgets.services.imports_actuals import copy_rows  # COPY of rows in CSV, quoting done right
 from budgets.services.imports_common import (
     AMOUNT_TEXT_LENGTH,
     BATCH_SIZE,
@@ -298,16 +295,6 @@ def _copy_with_history(measurements: list[OutcomeMeasurement], *, by, reason: st
 
 
 def outcomes_upload_store(*, data: bytes, file_name: str, by) -> str:
-    """Keep an uploaded measurements file until it is confirmed, beside the finance uploads; return its token.
-
-    The same folder and layout as `budgets.services.imports.import_upload_store` (whose kinds are the
-    finance importers'), so `import_upload_load` / `import_upload_discard` read and remove it, and the
-    finance store's clean-up removes it after a day when never confirmed.
-    """
-    folder = upload_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(24)
-    (folder / f"{token}.csv").write_bytes(data)
-    meta = {"kind": UPLOAD_KIND, "file_name": Path(file_name).name, "user_id": by.pk, "stored_at": time.time()}
-    (folder / f"{token}.json").write_text(json.dumps(meta))
-    return token
+    """Keep an uploaded measurements file until it is confirmed, beside the finance uploads (same store:
+    `import_upload_load` / `import_upload_discard` read and remove it); return its token."""
+    return upload_store(data=data, kind=UPLOAD_KIND, file_name=file_name, by=by)

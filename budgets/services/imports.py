@@ -180,9 +180,15 @@ def upload_dir() -> Path:
 
 
 def import_upload_store(*, data: bytes, kind: str, file_name: str, by) -> str:
-    """Keep an uploaded file under MEDIA_ROOT/imports until it is confirmed; return its token."""
+    """Keep an uploaded file of a finance import `kind` until it is confirmed; return its token."""
     if kind not in IMPORTERS:
         raise ValueError(f"unknown import kind {kind!r}")
+    return upload_store(data=data, kind=kind, file_name=file_name, by=by)
+
+
+def upload_store(*, data: bytes, kind: str, file_name: str, by) -> str:
+    """Keep an uploaded file of any import (`kind` is the caller's: the outcomes import's too) under
+    MEDIA_ROOT/imports until it is confirmed, removing uploads never confirmed for a day; return its token."""
     folder = upload_dir()
     folder.mkdir(parents=True, exist_ok=True)
     _discard_stale(folder)

@@ -230,8 +230,8 @@ def _copy_expenses_with_history(plan: list[dict], *, by, reason: str) -> None:
             expense_rows.append([expense_id, *values, now])
             history_rows.append([expense_id, *values, now, now, reason, "+", user_id])
         text_columns = ("vendor", "description")
-        _copy(cursor, table, ["id", *_EXPENSE_COLUMNS, "created_at"], expense_rows, not_null=text_columns)
-        _copy(
+        copy_rows(cursor, table, ["id", *_EXPENSE_COLUMNS, "created_at"], expense_rows, not_null=text_columns)
+        copy_rows(
             cursor,
             history_table,
             [
@@ -248,7 +248,7 @@ def _copy_expenses_with_history(plan: list[dict], *, by, reason: str) -> None:
         )
 
 
-def _copy(cursor, table: str, columns: list[str], rows: list[list], *, not_null: tuple[str, ...] = ()) -> None:
+def copy_rows(cursor, table: str, columns: list[str], rows: list[list], *, not_null: tuple[str, ...] = ()) -> None:
     """COPY rows into a table in CSV format (written by the C csv module: fast and correctly quoted).
 
     None is written as an unquoted empty field, which COPY reads as NULL; the
